@@ -1,0 +1,180 @@
+"""Frozen configuration dataclasses with the notebook's defaults.
+
+The same objects serve the CLI, the app, the feature store's cache key and the bundle JSON.
+Each has ``validate()``, which raises :class:`~genre.errors.ParameterError` with a message
+that says what was wrong and what is allowed, and ``to_dict`` / ``from_dict`` for JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ParameterError
+
+
+class _Config:
+    """JSON round-trip shared by the config dataclasses."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """Build from a dict, ignoring unknown keys; validates the result."""
+        if not isinstance(data, dict):
+            raise ParameterError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        kwargs = {k: v for k, v in data.items() if k in names}
+        for key in ("hidden_units",):
+            if key in kwargs and isinstance(kwargs[key], list):
+                kwargs[key] = tuple(kwargs[key])
+        try:
+            obj = cls(**kwargs)
+        except TypeError as exc:
+            raise ParameterError(f"bad {cls.__name__}: {exc}") from None
+        return obj.validate()
+
+    def replace(self, **changes):
+        """A validated copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes).validate()  # type: ignore[type-var]
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ParameterError(message)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class FeatureParams(_Config):
+    """How MFCCs are extracted: the notebook's constants, made parameters."""
+
+    sample_rate: int = 22050  # Hz; every clip is resampled to this
+    duration: float = 30.0  # seconds of each track that are cut into segments
+    num_segments: int = 5  # segments per track; each becomes one training row
+    n_mfcc: int = 13  # coefficients per frame
+    n_fft: int = 2048  # FFT window, samples
+    hop_length: int = 512  # hop between frames, samples
+    files_per_genre: int = -1  # -1 means all files
+
+    def validate(self) -> "FeatureParams":
+        _require(_is_int(self.sample_rate) and 1000 <= self.sample_rate <= 192000,
+                 f"sample_rate must be an integer from 1000 to 192000 Hz, got {self.sample_rate!r}")
+        _require(isinstance(self.duration, (int, float)) and not isinstance(self.duration, bool)
+                 and math.isfinite(self.duration) and 0 < self.duration <= 3600,
+                 f"duration must be a number of seconds in (0, 3600], got {self.duration!r}")
+        _require(_is_int(self.num_segments) and 1 <= self.num_segments <= 1000,
+                 f"num_segments must be an integer from 1 to 1000, got {self.num_segments!r}")
+        _require(_is_int(self.n_fft) and 16 <= self.n_fft <= 65536,
+                 f"n_fft must be an integer from 16 to 65536, got {self.n_fft!r}")
+        _require(_is_int(self.hop_length) and 1 <= self.hop_length <= self.n_fft,
+                 f"hop_length must be an integer from 1 to n_fft ({self.n_fft}), got {self.hop_length!r}")
+        _require(_is_int(self.n_mfcc) and 1 <= self.n_mfcc <= 128,
+                 f"n_mfcc must be an integer from 1 to 128, got {self.n_mfcc!r}")
+        _require(_is_int(self.files_per_genre) and (self.files_per_genre == -1 or self.files_per_genre >= 1),
+                 f"files_per_genre must be -1 (all files) or a positive integer, got {self.files_per_genre!r}")
+        _require(self.segment_samples >= 1,
+                 f"a segment would have no samples: sample_rate*duration // num_segments = {self.segment_samples}")
+        return self
+
+    @property
+    def samples_per_track(self) -> int:
+        return int(self.sample_rate * self.duration)
+
+    @property
+    def segment_samples(self) -> int:
+        """Samples in one segment: ``sample_rate*duration // num_segments`` (the notebook's)."""
+        return self.samples_per_track // self.num_segments
+
+    @property
+    def frames_per_segment(self) -> int:
+        """Frames a segment must have to be kept: ``ceil(segment_samples / hop_length)``."""
+        return math.ceil(self.segment_samples / self.hop_length)
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """Shape of one training row: (frames, n_mfcc)."""
+        return (self.frames_per_segment, self.n_mfcc)
+
+    def frames_of(self, n_samples: int) -> int:
+        """Frames librosa's centred STFT gives for ``n_samples`` samples."""
+        return 1 + (n_samples + 2 * (self.n_fft // 2) - self.n_fft) // self.hop_length
+
+    def problems(self) -> list[str]:
+        """Why these parameters would give no training rows (empty list: they are fine)."""
+        if self.frames_of(self.segment_samples) != self.frames_per_segment:
+            return [
+                f"segment length {self.segment_samples} is a multiple of hop_length {self.hop_length}, so "
+                f"librosa yields {self.frames_of(self.segment_samples)} frames instead of the "
+                f"{self.frames_per_segment} the notebook's rule keeps: every segment would be dropped. "
+                "Change hop_length, duration or the number of segments."
+            ]
+        return []
+
+    def cache_key(self) -> dict[str, Any]:
+        """The parameters that change the features (files_per_genre changes the file list instead)."""
+        d = self.to_dict()
+        d.pop("files_per_genre")
+        return d
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Config):
+    """The dense network: the notebook's by default."""
+
+    hidden_units: tuple[int, ...] = (512, 256, 64)  # one Dense+ReLU layer each
+    dropout: float = 0.3  # after every hidden layer
+    l2: float = 0.001  # kernel regularisation of every hidden layer
+    learning_rate: float = 1e-4  # Adam
+
+    def validate(self) -> "ModelConfig":
+        _require(isinstance(self.hidden_units, (tuple, list)) and 0 < len(self.hidden_units) <= 8
+                 and all(_is_int(u) and 1 <= u <= 8192 for u in self.hidden_units),
+                 f"hidden_units must be 1 to 8 layer sizes from 1 to 8192, got {self.hidden_units!r}")
+        _require(isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1,
+                 f"dropout must be in [0, 1), got {self.dropout!r}")
+        _require(isinstance(self.l2, (int, float)) and 0 <= self.l2 <= 1,
+                 f"l2 must be in [0, 1], got {self.l2!r}")
+        _require(isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1,
+                 f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
+        return self
+
+
+SPLITS = ("track", "segment")
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """How the network is trained and evaluated."""
+
+    epochs: int = 50
+    batch_size: int = 32
+    test_size: float = 0.3  # fraction held out for testing (of tracks, or of segments)
+    split: str = "track"  # "track": all segments of a file on one side; "segment": the notebook's
+    seed: int = 0
+    patience: int | None = None  # early stopping on validation loss; None: off
+    val_size: float = 0.15  # with early stopping only: fraction of training tracks held out to stop on
+
+    def validate(self) -> "TrainConfig":
+        _require(_is_int(self.epochs) and 1 <= self.epochs <= 10000,
+                 f"epochs must be an integer from 1 to 10000, got {self.epochs!r}")
+        _require(_is_int(self.batch_size) and 1 <= self.batch_size <= 65536,
+                 f"batch_size must be an integer from 1 to 65536, got {self.batch_size!r}")
+        _require(isinstance(self.test_size, (int, float)) and 0 < self.test_size < 1,
+                 f"test_size must be a fraction in (0, 1), got {self.test_size!r}")
+        _require(self.split in SPLITS, f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        _require(_is_int(self.seed) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}")
+        _require(self.patience is None or (_is_int(self.patience) and self.patience >= 1),
+                 f"patience must be a positive integer or None, got {self.patience!r}")
+        _require(isinstance(self.val_size, (int, float)) and 0 < self.val_size < 1,
+                 f"val_size must be a fraction in (0, 1), got {self.val_size!r}")
+        return self
+
+
+__all__ = ["FeatureParams", "ModelConfig", "TrainConfig", "SPLITS"]

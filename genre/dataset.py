@@ -1,0 +1,101 @@
+"""Scanning a GTZAN-shaped folder: one sub-folder per genre, audio files inside.
+
+Genres are sorted by name, so a genre's label never depends on ``os.walk`` order;
+files are sorted too, so ``files_per_genre`` always picks the same clips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DatasetError, ParameterError
+
+AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif"})
+
+
+def is_audio_file(path: Path) -> bool:
+    """True for a visible regular file whose extension is an audio format we read."""
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in AUDIO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What a scan found.
+
+    Attributes
+    ----------
+    root : Path
+    genres : tuple of str
+        Sorted genre names; the label of a genre is its index here.
+    files : tuple of tuple of Path
+        ``files[i]`` are the (sorted, possibly limited) audio files of ``genres[i]``.
+    available : tuple of int
+        How many audio files each genre has before ``files_per_genre`` is applied.
+    """
+
+    root: Path
+    genres: tuple[str, ...]
+    files: tuple[tuple[Path, ...], ...]
+    available: tuple[int, ...]
+
+    @property
+    def n_files(self) -> int:
+        return sum(len(f) for f in self.files)
+
+    def items(self) -> list[tuple[Path, int]]:
+        """``(path, label)`` for every selected file, genre by genre."""
+        return [(path, label) for label, paths in enumerate(self.files) for path in paths]
+
+    def counts(self) -> dict[str, int]:
+        """Selected files per genre."""
+        return {g: len(f) for g, f in zip(self.genres, self.files)}
+
+
+def scan_dataset(root: str | Path, *, files_per_genre: int = -1,
+                 genres: Sequence[str] | None = None) -> Dataset:
+    """Find the genres and audio files of a GTZAN-shaped folder.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder with one sub-folder per genre. Hidden folders and stray files at the top are ignored.
+    files_per_genre : int
+        -1 for all files, else at most this many (the first ones in sorted order).
+    genres : sequence of str, optional
+        Only these genre folders, in this order (a model's genres, for evaluation). Each must exist.
+
+    Raises
+    ------
+    DatasetError
+        Missing folder, a file instead of a folder, no genre sub-folders, a genre with no audio.
+    """
+    if not (files_per_genre == -1 or (isinstance(files_per_genre, int) and files_per_genre >= 1)):
+        raise ParameterError(f"files_per_genre must be -1 (all) or a positive integer, got {files_per_genre!r}")
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DatasetError(f"dataset folder not found: {root}")
+    if not root.is_dir():
+        raise DatasetError(f"dataset path is a file, not a folder: {root}")
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if genres is None:
+        names = found
+        if not names:
+            raise DatasetError(f"no genre sub-folders in {root}: expected one folder per genre (e.g. blues/, rock/)")
+    else:
+        names = list(genres)
+        missing = [g for g in names if g not in found]
+        if missing:
+            raise DatasetError(f"genre folder(s) missing in {root}: {', '.join(missing)}")
+    files, available, empty = [], [], []
+    for name in names:
+        audio = sorted((p for p in (root / name).iterdir() if is_audio_file(p)), key=lambda p: p.name)
+        if not audio:
+            empty.append(name)
+        available.append(len(audio))
+        files.append(tuple(audio if files_per_genre == -1 else audio[:files_per_genre]))
+    if empty:
+        allowed = ", ".join(sorted(e.lstrip(".") for e in AUDIO_EXTENSIONS))
+        raise DatasetError(f"genre folder(s) with no audio files ({allowed}) in {root}: {', '.join(empty)}")
+    return Dataset(root=root, genres=tuple(names), files=tuple(files), available=tuple(available))

@@ -1,0 +1,155 @@
+"""Extracting a dataset's MFCCs: in parallel over files, cached, with progress and stop.
+
+Runs in-process (``jobs=1``), on local processes through joblib (``jobs>1``), or on a Dask
+cluster (``dask_client=``) whose workers see the same files.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .audio import load_audio
+from .config import FeatureParams
+from .dataset import Dataset, scan_dataset
+from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError
+from .features import segment_mfccs
+from .store import FeatureSet, cache_key, load_features, save_features
+
+log = logging.getLogger("genre")
+
+ProgressFn = Callable[[int, int], None]
+
+# Read a little past `duration` so the resampler's edge never touches the samples we use.
+_READ_MARGIN_S = 0.25
+
+
+def extract_file(path: str | Path, *, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """MFCC rows and segment indices of one file (see :func:`genre.features.segment_mfccs`)."""
+    y = load_audio(path, sample_rate=params.sample_rate, max_seconds=params.duration + _READ_MARGIN_S)
+    return segment_mfccs(y[:params.samples_per_track], params=params)
+
+
+def _extract_safe(path: Path, params: FeatureParams):
+    try:
+        mfcc, index = extract_file(path, params=params)
+        return mfcc, index, None
+    except AudioError as exc:
+        return None, None, str(exc)
+
+
+def _results(paths: list[Path], params: FeatureParams, jobs: int, dask_client):
+    """Yield ``(i, (mfcc, index, error))`` for every path, in any order."""
+    if dask_client is not None:
+        from dask.distributed import as_completed
+
+        futures = dask_client.map(_extract_safe, paths, params=params, pure=False)
+        position = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for future, result in as_completed(futures, with_results=True):
+                yield position[future.key], result
+        finally:
+            dask_client.cancel(futures)
+    elif jobs == 1 or len(paths) <= 1:
+        for i, path in enumerate(paths):
+            yield i, _extract_safe(path, params)
+    else:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)
+        tasks = (delayed(lambda i, p: (i, _extract_safe(p, params)))(i, p) for i, p in enumerate(paths))
+        yield from parallel(tasks)
+
+
+def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
+                     on_progress: ProgressFn | None = None, stop: threading.Event | None = None,
+                     dask_client=None) -> FeatureSet:
+    """MFCC rows of every selected file of ``dataset``.
+
+    Unreadable files are skipped, logged with their name, and listed in ``FeatureSet.skipped``.
+    Memory holds the features once: rows are written into one preallocated array.
+
+    Parameters
+    ----------
+    jobs : int
+        Worker processes (joblib); -1 for one per core.
+    on_progress : callable(done, total), optional
+    stop : threading.Event, optional
+        When set, extraction stops and :class:`~genre.errors.Cancelled` is raised.
+    dask_client : dask.distributed.Client, optional
+        Run on this cluster instead of local processes.
+    """
+    params.validate()
+    paths = [p for paths in dataset.files for p in paths]
+    labels = np.asarray([label for label, paths in enumerate(dataset.files) for _ in paths], dtype=np.int64)
+    total, per = len(paths), params.num_segments
+    X = np.empty((total * per, *params.input_shape), dtype=np.float32)
+    rows = np.full((total, per), -1, dtype=np.int32)  # row of (track, segment), -1 when dropped
+    skipped: list[tuple[str, str]] = []
+    filled = 0
+    gen = _results(paths, params, jobs, dask_client)
+    try:
+        for done, (i, (mfcc, index, error)) in enumerate(gen, start=1):
+            if error is not None:
+                log.warning("skipped %s: %s", paths[i], error)
+                skipped.append((paths[i].relative_to(dataset.root).as_posix(), error))
+            else:
+                X[filled:filled + len(mfcc)] = mfcc
+                rows[i, index] = np.arange(filled, filled + len(mfcc))
+                filled += len(mfcc)
+            if on_progress is not None:
+                on_progress(done, total)
+            if stop is not None and stop.is_set():
+                raise Cancelled(f"extraction stopped after {done} of {total} files")
+    finally:
+        getattr(gen, "close", lambda: None)()
+    # Rows in (track, segment) order whatever order the workers finished in.
+    track, segment = np.nonzero(rows >= 0)
+    order = rows[track, segment]
+    X = X[:filled][np.argsort(order)] if not np.array_equal(order, np.arange(filled)) else X[:filled]
+    skipped.sort()
+    return FeatureSet(X=X, y=labels[track], genres=dataset.genres,
+                      files=tuple(p.relative_to(dataset.root).as_posix() for p in paths),
+                      track=track.astype(np.int32), segment=segment.astype(np.int32), params=params,
+                      skipped=tuple(skipped), key=cache_key(params, paths, dataset.root),
+                      root=str(dataset.root))
+
+
+def extract_to_store(root: str | Path, params: FeatureParams, out: str | Path, *, jobs: int = 1,
+                     on_progress: ProgressFn | None = None, stop: threading.Event | None = None,
+                     dask_client=None, force: bool = False) -> tuple[FeatureSet, bool]:
+    """Extract ``root`` into the store ``out`` unless it already holds these features.
+
+    Returns
+    -------
+    features : FeatureSet
+    cache_hit : bool
+        True when ``out`` already held features of the same parameters and unchanged files.
+
+    Raises
+    ------
+    DatasetError
+        Also when no file gave a single segment (every file unreadable, or parameters that
+        drop every segment).
+    """
+    params.validate()
+    dataset = scan_dataset(root, files_per_genre=params.files_per_genre)
+    key = cache_key(params, [p for paths in dataset.files for p in paths], dataset.root)
+    out = Path(out)
+    if not force and out.is_file():
+        try:
+            cached = load_features(out)
+        except FeatureStoreError:
+            cached = None
+        if cached is not None and cached.key == key:
+            return cached, True
+    fs = extract_features(dataset, params, jobs=jobs, on_progress=on_progress, stop=stop, dask_client=dask_client)
+    if len(fs) == 0:
+        why = " ".join(params.problems()) or f"all {len(fs.skipped)} file(s) were unreadable or too short"
+        raise DatasetError(f"no MFCC rows were extracted: {why}")
+    save_features(fs, out)
+    return fs, False

@@ -1,0 +1,417 @@
+"""Figures for the app and the docs: audio, features, training curves and predictions.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly and returns it. We never
+use ``pyplot``: its global "current figure" state is not thread-safe, and the app draws from
+several sessions at once. A Figure without pyplot needs no backend to be chosen and is
+garbage-collected like any object; render it with ``fig.savefig`` or ``st.pyplot(fig)``.
+
+``import genre.plots`` is cheap (numpy and ``matplotlib.figure`` only); librosa is imported
+inside :func:`melspectrogram_figure`, the one function that needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .errors import ParameterError
+
+__all__ = [
+    "confusion_figure", "curves_overlay_figure", "history_figure", "melspectrogram_figure",
+    "mfcc_figure", "probabilities_figure", "segment_votes_figure", "waveform_figure",
+]
+
+ENVELOPE_POINTS = 2000  # waveforms longer than twice this are drawn as a min/max envelope
+HIGHLIGHT = "tab:orange"  # the predicted genre
+MUTED = "tab:blue"
+
+
+# ---------------------------------------------------------------- validation helpers
+
+def _positive(value, name: str, *, integer: bool = False) -> None:
+    kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        what = "a positive integer" if integer else "a positive number"
+        raise ParameterError(f"{name} must be {what}, got {value!r}")
+
+
+def _array(data, name: str, *, ndim: int) -> np.ndarray:
+    """``data`` as a finite float array with ``ndim`` dimensions and no empty axis."""
+    try:
+        arr = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be numeric, got {type(data).__name__}") from None
+    if arr.ndim != ndim:
+        raise ParameterError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ParameterError(f"{name} must not be empty, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError(f"{name} must contain only finite values")
+    return arr
+
+
+def _probabilities(arr: np.ndarray, name: str) -> None:
+    if arr.min() < 0 or arr.max() > 1 + 1e-6:
+        raise ParameterError(f"{name} must lie in [0, 1], got range [{arr.min():g}, {arr.max():g}]")
+
+
+def _genres(genres, n: int, what: str) -> list[str]:
+    names = [str(g) for g in genres]
+    if len(names) != n:
+        raise ParameterError(f"genres has {len(names)} names but {what} has {n}")
+    return names
+
+
+def _curves(history, name: str = "history") -> dict[str, np.ndarray]:
+    """The non-empty 1-D curves of a Keras ``History.history`` dict, by key."""
+    if not isinstance(history, Mapping):
+        raise ParameterError(f"{name} must be a dict of lists, got {type(history).__name__}")
+    curves = {}
+    for key, values in history.items():
+        arr = np.asarray(values if values is not None else [], dtype=float)
+        if arr.ndim != 1:
+            raise ParameterError(f"{name}[{key!r}] must be a flat list, got shape {arr.shape}")
+        if arr.size:
+            curves[key] = arr
+    return curves
+
+
+# ---------------------------------------------------------------- drawing helpers
+
+def _figure(figsize: tuple[float, float], ncols: int = 1):
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(1, ncols, squeeze=False)[0]
+
+
+def _plot_curve(ax, values: np.ndarray, **kwargs) -> None:
+    epochs = np.arange(1, len(values) + 1)
+    ax.plot(epochs, values, marker="o" if len(values) == 1 else None, **kwargs)
+
+
+def _finish_metric_axes(ax, metric: str) -> None:
+    ax.set_xlabel("Epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if metric == "accuracy":
+        ax.set_ylabel("Accuracy (fraction correct)")
+        ax.set_ylim(0, 1)
+    else:
+        ax.set_ylabel("Loss")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes,
+                color="grey")
+
+
+# ---------------------------------------------------------------- audio and features
+
+def waveform_figure(y, *, sample_rate: float, title: str | None = None) -> Figure:
+    """Amplitude against time.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio samples.
+    sample_rate : float > 0
+        Samples per second of ``y``.
+    title : str, optional
+        Defaults to "Waveform".
+
+    Returns
+    -------
+    Figure
+        One axes. Signals longer than ``2 * ENVELOPE_POINTS`` samples are drawn as a filled
+        min/max envelope of ``ENVELOPE_POINTS`` bins (fast, and looks the same); shorter
+        ones as a line.
+    """
+    y = _array(y, "y", ndim=1)
+    _positive(sample_rate, "sample_rate")
+    fig, (ax,) = _figure((8, 2.5))
+    if len(y) > 2 * ENVELOPE_POINTS:
+        per_bin = len(y) // ENVELOPE_POINTS
+        bins = y[: per_bin * ENVELOPE_POINTS].reshape(ENVELOPE_POINTS, per_bin)
+        t = (np.arange(ENVELOPE_POINTS) + 0.5) * per_bin / sample_rate
+        ax.fill_between(t, bins.min(axis=1), bins.max(axis=1), color=MUTED, linewidth=0.5)
+    else:
+        ax.plot(np.arange(len(y)) / sample_rate, y, color=MUTED, linewidth=0.8)
+    ax.set_xlim(0, len(y) / sample_rate)
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Amplitude")
+    ax.set_title(title or "Waveform")
+    return fig
+
+
+def melspectrogram_figure(y, *, sample_rate: int, n_fft: int = 2048, hop_length: int = 512,
+                          n_mels: int = 128, title: str | None = None) -> Figure:
+    """Power mel spectrogram in dB relative to its loudest bin.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio samples.
+    sample_rate : int > 0
+        Samples per second of ``y``.
+    n_fft, hop_length, n_mels : int > 0
+        STFT window length, hop between frames (samples) and number of mel bands.
+    title : str, optional
+        Defaults to "Mel spectrogram".
+
+    Returns
+    -------
+    Figure
+        One axes (time in s, mel-scaled frequency in Hz) and a colorbar in dB.
+    """
+    y = _array(y, "y", ndim=1)
+    _positive(sample_rate, "sample_rate")
+    for name, value in (("n_fft", n_fft), ("hop_length", hop_length), ("n_mels", n_mels)):
+        _positive(value, name, integer=True)
+    import librosa  # slow (numba); only this figure needs it
+    import librosa.display
+
+    power = librosa.feature.melspectrogram(y=y, sr=sample_rate, n_fft=n_fft,
+                                           hop_length=hop_length, n_mels=n_mels)
+    db = librosa.power_to_db(power, ref=np.max)
+    fig, (ax,) = _figure((8, 3))
+    mesh = librosa.display.specshow(db, sr=sample_rate, hop_length=hop_length, n_fft=n_fft,
+                                    x_axis="s", y_axis="mel", ax=ax, cmap="magma")
+    fig.colorbar(mesh, ax=ax, format="%+.0f", label="dB (re. max)")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Frequency (Hz, mel scale)")
+    ax.set_title(title or "Mel spectrogram")
+    return fig
+
+
+def mfcc_figure(mfcc, *, sample_rate: float, hop_length: int, title: str | None = None) -> Figure:
+    """Heatmap of MFCCs over time.
+
+    Parameters
+    ----------
+    mfcc : np.ndarray [shape=(frames, n_mfcc)]
+        Time-major, as the training rows are stored (the transpose of ``librosa.feature.mfcc``).
+    sample_rate : float > 0
+        Samples per second of the audio the MFCCs came from.
+    hop_length : int > 0
+        Samples between frames.
+    title : str, optional
+        Defaults to "MFCC".
+
+    Returns
+    -------
+    Figure
+        One axes (time in s on x, coefficient index on y) and a colorbar.
+    """
+    mfcc = _array(mfcc, "mfcc", ndim=2)
+    _positive(sample_rate, "sample_rate")
+    _positive(hop_length, "hop_length", integer=True)
+    frames, n_mfcc = mfcc.shape
+    fig, (ax,) = _figure((8, 3))
+    image = ax.imshow(mfcc.T, origin="lower", aspect="auto", cmap="viridis",
+                      interpolation="nearest",
+                      extent=(0, frames * hop_length / sample_rate, -0.5, n_mfcc - 0.5))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.colorbar(image, ax=ax, label="Coefficient value")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("MFCC index")
+    ax.set_title(title or "MFCC")
+    return fig
+
+
+# ---------------------------------------------------------------- training
+
+def history_figure(history) -> Figure:
+    """Accuracy and loss per epoch, training and validation.
+
+    Parameters
+    ----------
+    history : dict[str, list[float]]
+        Keras ``History.history``; keys among "accuracy", "val_accuracy", "loss",
+        "val_loss" are drawn, others ignored. Any may be missing or empty.
+
+    Returns
+    -------
+    Figure
+        Two axes (accuracy, loss) against 1-based epoch, one line per non-empty curve;
+        an axes with no curve says "no data yet".
+    """
+    curves = _curves(history)
+    fig, axes = _figure((8, 3), ncols=2)
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        for key, label, style in ((metric, "train", "-"), (f"val_{metric}", "validation", "--")):
+            if key in curves:
+                _plot_curve(ax, curves[key], label=label, linestyle=style)
+        ax.set_title(metric.capitalize())
+        _finish_metric_axes(ax, metric)
+    return fig
+
+
+def curves_overlay_figure(runs) -> Figure:
+    """Validation accuracy and loss of several training runs, one line per run.
+
+    Parameters
+    ----------
+    runs : dict[str, dict[str, list[float]]]
+        Run name -> Keras ``History.history``. A run without validation curves is drawn
+        from its training curves, labelled "(train)".
+
+    Returns
+    -------
+    Figure
+        Two axes (accuracy, loss) against 1-based epoch, with a legend of run names.
+    """
+    if not isinstance(runs, Mapping):
+        raise ParameterError(f"runs must be a dict of run name -> history, got {type(runs).__name__}")
+    histories = {name: _curves(history, f"runs[{name!r}]") for name, history in runs.items()}
+    fig, axes = _figure((8, 3), ncols=2)
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        for color, (name, curves) in enumerate(histories.items()):
+            if f"val_{metric}" in curves:
+                _plot_curve(ax, curves[f"val_{metric}"], label=str(name), color=f"C{color % 10}")
+            elif metric in curves:
+                _plot_curve(ax, curves[metric], label=f"{name} (train)", color=f"C{color % 10}",
+                            linestyle=":")
+        ax.set_title(f"Validation {metric}")
+        _finish_metric_axes(ax, metric)
+    return fig
+
+
+def confusion_figure(confusion, *, genres, normalize: bool = True,
+                     title: str | None = None) -> Figure:
+    """Confusion matrix as an annotated heatmap.
+
+    Parameters
+    ----------
+    confusion : np.ndarray [shape=(n, n)]
+        Non-negative counts; rows are true genres, columns predicted genres.
+    genres : sequence of str [length n]
+        Genre names in the matrix's order.
+    normalize : bool
+        Colour by the fraction of each true genre (row) and annotate it under the count;
+        a row with no examples counts as all zeros. Otherwise colour by raw counts.
+    title : str, optional
+        Defaults to "Confusion matrix".
+
+    Returns
+    -------
+    Figure
+        One axes with ``n * n`` cell annotations, and a colorbar.
+    """
+    counts = _array(confusion, "confusion", ndim=2)
+    if counts.shape[0] != counts.shape[1]:
+        raise ParameterError(f"confusion must be square (n, n), got shape {counts.shape}")
+    if counts.min() < 0:
+        raise ParameterError("confusion must hold non-negative counts")
+    n = counts.shape[0]
+    names = _genres(genres, n, "confusion")
+    totals = counts.sum(axis=1, keepdims=True)
+    fractions = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    shown = fractions if normalize else counts
+    vmax = 1.0 if normalize else max(counts.max(), 1.0)
+
+    side = min(max(0.45 * n + 2.0, 3.5), 10.0)
+    fig, (ax,) = _figure((side + 1.0, side))
+    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=vmax, interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="Fraction of true genre" if normalize else "Count",
+                 shrink=0.8)
+    integral = np.array_equal(counts, np.round(counts))
+    count_format = "{:.0f}" if integral else "{:.3g}"
+    fontsize = 9 if n <= 6 else 7 if n <= 12 else 5
+    for i in range(n):
+        for j in range(n):
+            text = count_format.format(counts[i, j]) + (f"\n{fractions[i, j]:.0%}" if normalize else "")
+            dark = shown[i, j] > 0.6 * vmax
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+                    color="white" if dark else "black")
+    ax.set_xticks(range(n), names, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("Predicted genre")
+    ax.set_ylabel("True genre")
+    ax.set_title(title or "Confusion matrix")
+    return fig
+
+
+# ---------------------------------------------------------------- prediction
+
+def probabilities_figure(probabilities, *, title: str | None = None) -> Figure:
+    """Genre probabilities as horizontal bars, most likely on top and highlighted.
+
+    Parameters
+    ----------
+    probabilities : dict[str, float]
+        Genre -> probability in [0, 1].
+    title : str, optional
+        Defaults to "Genre probabilities".
+
+    Returns
+    -------
+    Figure
+        One axes with one bar per genre (x from 0 to 1), each annotated as a percentage.
+    """
+    if not isinstance(probabilities, Mapping) or not probabilities:
+        raise ParameterError("probabilities must be a non-empty dict of genre -> probability")
+    ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+    names = [str(name) for name, _ in ranked]
+    values = _array([value for _, value in ranked], "probabilities", ndim=1)
+    _probabilities(values, "probabilities")
+
+    fig, (ax,) = _figure((6, min(max(0.3 * len(names) + 1.0, 2.0), 8.0)))
+    colors = [HIGHLIGHT] + [MUTED] * (len(names) - 1)
+    bars = ax.barh(range(len(names)), values, color=colors)
+    for bar, value in zip(bars, values):
+        inside = value > 0.85  # keep the label within x <= 1
+        ax.text(value - 0.01 if inside else value + 0.01, bar.get_y() + bar.get_height() / 2,
+                f"{value:.0%}", va="center", ha="right" if inside else "left",
+                color="white" if inside else "black", fontsize="small")
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Probability")
+    ax.set_title(title or "Genre probabilities")
+    return fig
+
+
+def segment_votes_figure(segment_probabilities, *, genres, segment_seconds: float,
+                         title: str | None = None) -> Figure:
+    """Each segment's genre probabilities over time, with its vote marked.
+
+    Parameters
+    ----------
+    segment_probabilities : np.ndarray [shape=(n_segments, n_genres)]
+        Probabilities in [0, 1] for consecutive segments of a clip.
+    genres : sequence of str [length n_genres]
+        Genre names in column order.
+    segment_seconds : float > 0
+        Length of a segment; segment ``i`` spans ``[i, i + 1) * segment_seconds``.
+    title : str, optional
+        Defaults to "Segment probabilities".
+
+    Returns
+    -------
+    Figure
+        One axes: a heatmap (time in s on x, genre on y) with a ring on each segment's
+        argmax, and a colorbar.
+    """
+    probs = _array(segment_probabilities, "segment_probabilities", ndim=2)
+    _probabilities(probs, "segment_probabilities")
+    _positive(segment_seconds, "segment_seconds")
+    n_segments, n_genres = probs.shape
+    names = _genres(genres, n_genres, "segment_probabilities (columns)")
+
+    fig, (ax,) = _figure((8, min(max(0.28 * n_genres + 1.4, 2.5), 8.0)))
+    edges = np.arange(n_segments + 1) * segment_seconds
+    mesh = ax.pcolormesh(edges, np.arange(n_genres + 1) - 0.5, probs.T, cmap="Blues",
+                         vmin=0, vmax=1, edgecolors="white", linewidth=0.5)
+    fig.colorbar(mesh, ax=ax, label="Probability")
+    ax.scatter(edges[:-1] + segment_seconds / 2, probs.argmax(axis=1), s=60, marker="o",
+               facecolors="none", edgecolors=HIGHLIGHT, linewidths=2)
+    if n_segments <= 15:  # label every segment boundary while they stay legible
+        ax.set_xticks(edges)
+    ax.set_yticks(range(n_genres), names)
+    ax.set_ylim(n_genres - 0.5, -0.5)
+    ax.set_xlabel("Time (s); ring = the segment's vote")
+    ax.set_ylabel("Genre")
+    ax.set_title(title or "Segment probabilities")
+    return fig

@@ -1,0 +1,113 @@
+"""Classifying clips with a bundle, and evaluating a bundle on a labelled folder.
+
+A clip of any length is cut into consecutive segments of the trained length (a 30 s clip
+gives the training segments); each segment is classified, and the clip's genre is the
+argmax of the segments' mean probabilities. A clip shorter than one segment is an error
+(no padding: padded silence is not what the model was trained on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from .audio import load_audio
+from .bundle import Bundle
+from .errors import ClipTooShortError, DatasetError
+from .features import segment_mfccs
+
+
+@dataclass
+class Prediction:
+    """What a bundle says about one clip.
+
+    Attributes
+    ----------
+    genre : str
+    probabilities : dict of str to float
+        Mean over segments, per genre.
+    segment_probabilities : np.ndarray [shape=(n_segments, n_genres)]
+    segment_seconds : float
+    duration : float
+        Seconds of audio in the clip.
+    """
+
+    name: str
+    genre: str
+    probabilities: dict[str, float]
+    segment_probabilities: np.ndarray
+    segment_seconds: float
+    duration: float
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.segment_probabilities)
+
+    def segment_votes(self, genres: tuple[str, ...]) -> list[str]:
+        return [genres[i] for i in self.segment_probabilities.argmax(axis=1)]
+
+
+def predict_signal(bundle: Bundle, y: np.ndarray, *, name: str = "clip") -> Prediction:
+    """Classify a mono signal already at ``bundle.params.sample_rate``."""
+    p = bundle.params
+    seg = p.segment_samples
+    n = len(y) // seg
+    if n < 1:
+        raise ClipTooShortError(f"{name} is {len(y) / p.sample_rate:.2f} s long; this model needs at least "
+                                f"{seg / p.sample_rate:.2f} s (one segment)")
+    X, _ = segment_mfccs(y, params=p, segments=list(range(n)))
+    probs = bundle.model.predict(X, batch_size=256, verbose=0)
+    mean = probs.mean(axis=0)
+    return Prediction(name=name, genre=bundle.genres[int(mean.argmax())],
+                      probabilities={g: float(v) for g, v in zip(bundle.genres, mean)},
+                      segment_probabilities=probs, segment_seconds=seg / p.sample_rate,
+                      duration=len(y) / p.sample_rate)
+
+
+def predict_file(bundle: Bundle, source: str | Path | bytes | BinaryIO, *, name: str | None = None) -> Prediction:
+    """Decode ``source`` at the bundle's sample rate and classify it."""
+    name = name or (Path(source).name if isinstance(source, (str, Path)) else "upload")
+    y = load_audio(source, sample_rate=bundle.params.sample_rate)
+    return predict_signal(bundle, y, name=name)
+
+
+def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_progress=None) -> dict:
+    """Score ``bundle`` on every readable file of a GTZAN-shaped folder with the model's genres.
+
+    Features are extracted exactly as for training (the bundle's parameters, all files).
+
+    Raises
+    ------
+    DatasetError
+        The folder has genre sub-folders the model does not know.
+    """
+    from .dataset import scan_dataset
+    from .extract import extract_features
+    from .training import score
+
+    root = Path(root)
+    found = scan_dataset(root)  # validates the folder and lists its genres
+    unknown = sorted(set(found.genres) - set(bundle.genres))
+    if unknown:
+        raise DatasetError(f"{root} has genre folder(s) the model does not know: {', '.join(unknown)} "
+                           f"(model genres: {', '.join(bundle.genres)})")
+    # Keep the model's label order; genres absent from the folder simply have no files.
+    files = tuple(found.files[found.genres.index(g)] if g in found.genres else () for g in bundle.genres)
+    dataset = type(found)(root=found.root, genres=bundle.genres, files=files,
+                          available=tuple(len(f) for f in files))
+    params = bundle.params.replace(files_per_genre=-1)
+    fs = extract_features(dataset, params, jobs=jobs, on_progress=on_progress)
+    result = {"genres": list(bundle.genres), "n_tracks": 0, "skipped": [s[0] for s in fs.skipped],
+              "track_accuracy": 0.0, "segment_accuracy": 0.0,
+              "confusion": [[0] * len(bundle.genres) for _ in bundle.genres]}
+    if len(fs) == 0:
+        return result
+    probs = bundle.model.predict(fs.X, batch_size=1024, verbose=0)
+    metrics = score(probs, fs.y, fs.track, bundle.genres)
+    result.update(n_tracks=metrics["n_tracks"], track_accuracy=metrics["track_accuracy"],
+                  segment_accuracy=metrics["segment_accuracy"], confusion=metrics["confusion"],
+                  per_genre=metrics["per_genre"])
+    return result

@@ -1,0 +1,170 @@
+"""The feature store: MFCC rows with their labels and provenance, in one compressed ``.npz``.
+
+Also reads and writes the notebook's JSON (``mapping``, ``mfcc``, ``labels``), so its
+``load_data`` reads our export and we read its files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+from .config import FeatureParams
+from .errors import FeatureStoreError, GenreError
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureSet:
+    """MFCC rows of a dataset and where each came from.
+
+    Attributes
+    ----------
+    X : np.ndarray [shape=(n, frames, n_mfcc), dtype=float32]
+    y : np.ndarray [shape=(n,), dtype=int64]
+        Genre index of each row.
+    genres : tuple of str
+    files : tuple of str
+        Source files (relative to the dataset root), one per track.
+    track : np.ndarray [shape=(n,), dtype=int32]
+        Index into ``files`` of each row; -1 for all rows when the source did not record it.
+    segment : np.ndarray [shape=(n,), dtype=int32]
+        Segment index of each row within its track.
+    params : FeatureParams
+    skipped : tuple of (str, str)
+        Files that could not be read, with the reason.
+    key : str
+        Cache key: digest of the parameters and the files' names, sizes and mtimes.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    genres: tuple[str, ...]
+    files: tuple[str, ...]
+    track: np.ndarray
+    segment: np.ndarray
+    params: FeatureParams
+    skipped: tuple[tuple[str, str], ...] = ()
+    key: str = ""
+    root: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def has_tracks(self) -> bool:
+        """Whether each row's source track is known (False for the notebook's JSON)."""
+        return bool(len(self.track)) and bool(np.all(self.track >= 0))
+
+    def summary(self) -> dict:
+        counts = np.bincount(self.y, minlength=len(self.genres)) if len(self.y) else np.zeros(len(self.genres), int)
+        return {
+            "rows": len(self), "tracks": len(self.files), "skipped": len(self.skipped),
+            "input_shape": list(self.X.shape[1:]), "rows_per_genre": dict(zip(self.genres, counts.tolist())),
+        }
+
+
+def cache_key(params: FeatureParams, files: list[Path], root: Path) -> str:
+    """Digest of everything that determines the features: parameters, file names, sizes, mtimes."""
+    h = hashlib.sha256(json.dumps({"v": FORMAT_VERSION, "params": params.cache_key()}, sort_keys=True).encode())
+    for path in files:
+        st = path.stat()
+        h.update(f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def save_features(fs: FeatureSet, path: str | Path) -> Path:
+    """Write ``fs`` to a compressed ``.npz`` atomically."""
+    path = Path(path)
+    meta = {
+        "format": FORMAT_VERSION, "genres": list(fs.genres), "files": list(fs.files),
+        "params": fs.params.to_dict(), "skipped": [list(s) for s in fs.skipped], "key": fs.key,
+        "root": fs.root, "meta": fs.meta,
+    }
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, X=fs.X.astype(np.float32, copy=False), y=fs.y.astype(np.int64, copy=False),
+                                track=fs.track.astype(np.int32, copy=False),
+                                segment=fs.segment.astype(np.int32, copy=False),
+                                meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    return path
+
+
+def load_features(path: str | Path) -> FeatureSet:
+    """Read a store written by :func:`save_features`.
+
+    Raises
+    ------
+    FeatureStoreError
+        Missing, truncated, or not a genre feature store.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FeatureStoreError(f"feature store not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            arrays = {k: z[k] for k in ("X", "y", "track", "segment")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
+        raise FeatureStoreError(f"{path} is not a readable feature store ({exc.__class__.__name__}: {exc})") from None
+    if meta.get("format") != FORMAT_VERSION:
+        raise FeatureStoreError(f"{path}: unknown feature store format {meta.get('format')!r}")
+    try:
+        params = FeatureParams.from_dict(meta["params"])
+    except GenreError as exc:
+        raise FeatureStoreError(f"{path}: bad feature parameters: {exc}") from None
+    return FeatureSet(X=arrays["X"], y=arrays["y"], genres=tuple(meta["genres"]), files=tuple(meta["files"]),
+                      track=arrays["track"], segment=arrays["segment"], params=params,
+                      skipped=tuple(tuple(s) for s in meta["skipped"]), key=meta.get("key", ""),
+                      root=meta.get("root", ""), meta=meta.get("meta", {}))
+
+
+def export_json(fs: FeatureSet, path: str | Path, *, indent: int | None = None) -> Path:
+    """Write the notebook's JSON: ``mapping``, ``mfcc`` (rows of frames x n_mfcc) and ``labels``.
+
+    Extra keys (``track``, ``segment``, ``files``, ``params``) are ignored by the notebook's
+    ``load_data`` and let :func:`import_json` restore the track of each row.
+    """
+    data = {
+        "mapping": list(fs.genres), "labels": fs.y.tolist(), "mfcc": fs.X.tolist(),
+        "track": fs.track.tolist(), "segment": fs.segment.tolist(), "files": list(fs.files),
+        "params": fs.params.to_dict(),
+    }
+    with atomic_path(path, suffix=".json") as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=indent)
+    return Path(path)
+
+
+def import_json(path: str | Path, *, params: FeatureParams | None = None) -> FeatureSet:
+    """Read the notebook's JSON (or our export). Without ``track`` keys, tracks are unknown (-1)."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        genres, labels, mfcc = data["mapping"], data["labels"], data["mfcc"]
+        X = np.asarray(mfcc, dtype=np.float32)
+        y = np.asarray(labels, dtype=np.int64)
+    except FileNotFoundError:
+        raise FeatureStoreError(f"JSON feature file not found: {path}") from None
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise FeatureStoreError(f"{path} is not the notebook's JSON ({exc.__class__.__name__}: {exc})") from None
+    if X.ndim != 3 or len(X) != len(y) or (len(y) and (y.min() < 0 or y.max() >= len(genres))):
+        raise FeatureStoreError(f"{path}: 'mfcc' must be rows of frames x coefficients with one label "
+                                "per row, each an index into 'mapping'")
+    if params is None:
+        params = FeatureParams.from_dict(data["params"]) if "params" in data else FeatureParams(n_mfcc=X.shape[2])
+    n = len(y)
+    track = np.asarray(data.get("track", [-1] * n), dtype=np.int32)
+    segment = np.asarray(data.get("segment", [-1] * n), dtype=np.int32)
+    return FeatureSet(X=X, y=y, genres=tuple(genres), files=tuple(data.get("files", ())), track=track,
+                      segment=segment, params=params, key="", root=os.fspath(path))

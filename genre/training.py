@@ -1,0 +1,198 @@
+"""Training and evaluation: honest splits, per-epoch hooks, a stop flag, track-level votes.
+
+By default the split is by track: every segment of a file lands on the same side, stratified
+by genre. The notebook's random split of segments is offered too, but it puts segments of one
+track on both sides, so its test accuracy overstates how well new songs are classified.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import ModelConfig, TrainConfig
+from .errors import TrainingError
+from .model import build_model, import_keras
+from .store import FeatureSet
+
+EpochFn = Callable[[int, dict], None]
+
+SEGMENT_SPLIT_NOTE = ("The random segment split (the notebook's) puts segments of the same track in both training "
+                      "and test sets, so its test accuracy overstates accuracy on unseen songs.")
+
+
+@dataclass
+class Split:
+    """Row indices of each side, and what the validation curve was computed on."""
+
+    train: np.ndarray
+    test: np.ndarray
+    val: np.ndarray | None = None
+    stratified: bool = True
+
+    @property
+    def validation_name(self) -> str:
+        return "held-out part of the training tracks" if self.val is not None else "the test split"
+
+
+def _split_ids(ids: np.ndarray, labels: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    from sklearn.model_selection import train_test_split
+
+    try:
+        a, b = train_test_split(ids, test_size=size, random_state=seed, stratify=labels)
+        return a, b, True
+    except ValueError:  # a genre with too few tracks to stratify: fall back to a plain random split
+        a, b = train_test_split(ids, test_size=size, random_state=seed)
+        return a, b, False
+
+
+def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
+    """Train/test (and, with early stopping, validation) rows of ``fs``.
+
+    ``split="track"`` keeps all segments of a track on one side; ``"segment"`` splits rows
+    at random, like the notebook.
+    """
+    check_trainable(fs, config)
+    rows = np.arange(len(fs))
+    if config.split == "segment":
+        ids, labels, row_id = rows, fs.y, rows
+    else:
+        ids, first = np.unique(fs.track, return_index=True)
+        labels, row_id = fs.y[first], fs.track
+    train_ids, test_ids, stratified = _split_ids(ids, labels, config.test_size, config.seed)
+    val_ids = None
+    if config.patience is not None:
+        lab = dict(zip(ids.tolist(), labels.tolist()))
+        train_ids, val_ids, s2 = _split_ids(train_ids, np.array([lab[i] for i in train_ids]),
+                                            config.val_size, config.seed + 1)
+        stratified &= s2
+    pick = lambda chosen: rows[np.isin(row_id, chosen)]  # noqa: E731
+    split = Split(train=pick(train_ids), test=pick(test_ids), val=None if val_ids is None else pick(val_ids),
+                  stratified=stratified)
+    if not len(split.train) or not len(split.test):
+        raise TrainingError("the split left the training or test set empty: use more files or change test_size")
+    return split
+
+
+def check_trainable(fs: FeatureSet, config: TrainConfig) -> None:
+    """Raise :class:`TrainingError` when ``fs`` cannot be split and trained on with ``config``."""
+    if len(fs) == 0:
+        raise TrainingError("the feature set has no rows: extract features first")
+    present = np.unique(fs.y)
+    if len(present) < 2:
+        raise TrainingError(f"training needs at least two genres with data; these features have "
+                            f"{len(present)} ({', '.join(fs.genres[i] for i in present)})")
+    if config.split == "track":
+        if not fs.has_tracks:
+            raise TrainingError("these features do not record which track each row came from (the notebook's "
+                                "JSON does not): use the segment split")
+        n_tracks = len(np.unique(fs.track))
+        if n_tracks < 4:
+            raise TrainingError(f"splitting by track needs at least 4 tracks, these features have {n_tracks}")
+    elif len(fs) < 4:
+        raise TrainingError(f"training needs at least 4 rows, these features have {len(fs)}")
+
+
+def track_votes(probabilities: np.ndarray, track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean probability of each track's segments.
+
+    Returns
+    -------
+    tracks : np.ndarray [shape=(t,)]
+        The distinct track ids.
+    mean : np.ndarray [shape=(t, n_genres)]
+    """
+    tracks, inverse = np.unique(track, return_inverse=True)
+    sums = np.zeros((len(tracks), probabilities.shape[1]))
+    np.add.at(sums, inverse, probabilities)
+    return tracks, sums / np.bincount(inverse)[:, None]
+
+
+def score(probabilities: np.ndarray, y: np.ndarray, track: np.ndarray, genres: tuple[str, ...]) -> dict:
+    """Segment and track (vote) accuracy, confusion matrices and per-genre precision/recall."""
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
+    labels = list(range(len(genres)))
+    seg_pred = probabilities.argmax(axis=1)
+    tracks, mean = track_votes(probabilities, track)
+    first = {t: i for i, t in reversed(list(enumerate(track.tolist())))}
+    track_true = y[[first[t] for t in tracks.tolist()]]
+    track_pred = mean.argmax(axis=1)
+    report = classification_report(track_true, track_pred, labels=labels, target_names=list(genres),
+                                   output_dict=True, zero_division=0)
+    return {
+        "segment_accuracy": float(accuracy_score(y, seg_pred)),
+        "track_accuracy": float(accuracy_score(track_true, track_pred)),
+        "n_segments": int(len(y)), "n_tracks": int(len(tracks)),
+        "confusion": confusion_matrix(track_true, track_pred, labels=labels).tolist(),
+        "confusion_segments": confusion_matrix(y, seg_pred, labels=labels).tolist(),
+        "per_genre": {g: {"precision": report[g]["precision"], "recall": report[g]["recall"],
+                          "f1": report[g]["f1-score"], "support": int(report[g]["support"])} for g in genres},
+    }
+
+
+@dataclass
+class TrainResult:
+    """A trained model and what it scored on the held-out split."""
+
+    model: object
+    history: dict[str, list[float]]
+    metrics: dict
+    split: Split
+    seconds: float
+    stopped: bool = False
+    info: dict = field(default_factory=dict)
+
+
+def _callbacks(keras, on_epoch: EpochFn | None, stop: threading.Event | None, patience: int | None):
+    class Hooks(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if on_epoch is not None:
+                on_epoch(epoch + 1, {k: float(v) for k, v in (logs or {}).items()})
+            if stop is not None and stop.is_set():
+                self.model.stop_training = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            if stop is not None and stop.is_set():
+                self.model.stop_training = True
+
+    cbs = [Hooks()]
+    if patience is not None:
+        cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
+    return cbs
+
+
+def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config: TrainConfig | None = None, *,
+          on_epoch: EpochFn | None = None, stop: threading.Event | None = None) -> TrainResult:
+    """Train the dense network on ``fs`` and score it on the held-out split.
+
+    Parameters
+    ----------
+    on_epoch : callable(epoch, logs), optional
+        Called after every epoch (1-based) with the epoch's loss/accuracy and validation values.
+    stop : threading.Event, optional
+        When set, training ends after the current batch, keeping what was learned so far.
+    """
+    model_config = (model_config or ModelConfig()).validate()
+    config = (train_config or TrainConfig()).validate()
+    split = split_rows(fs, config)
+    keras = import_keras()
+    keras.utils.set_random_seed(config.seed)
+    start = time.perf_counter()
+    model = build_model(fs.X.shape[1:], len(fs.genres), model_config)
+    val = split.val if split.val is not None else split.test
+    fit = model.fit(fs.X[split.train], fs.y[split.train], validation_data=(fs.X[val], fs.y[val]),
+                    epochs=config.epochs, batch_size=config.batch_size, verbose=0, shuffle=True,
+                    callbacks=_callbacks(keras, on_epoch, stop, config.patience))
+    history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
+    probabilities = model.predict(fs.X[split.test], batch_size=1024, verbose=0)
+    track = fs.track[split.test] if config.split == "track" or fs.has_tracks else split.test
+    metrics = score(probabilities, fs.y[split.test], track, fs.genres)
+    metrics.update(split=config.split, validation=split.validation_name, stratified=split.stratified,
+                   n_train_segments=int(len(split.train)), epochs_run=len(history.get("loss", [])))
+    return TrainResult(model=model, history=history, metrics=metrics, split=split,
+                       seconds=time.perf_counter() - start, stopped=bool(stop is not None and stop.is_set()))
