@@ -62,3 +62,18 @@ def load_audio(source: str | Path | bytes | BinaryIO, *, sample_rate: int,
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{name} decodes to non-finite samples")
     return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def find_unreadable(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Files whose headers libsndfile cannot parse, with the reason (cheap: no decoding)."""
+    import soundfile as sf
+
+    bad = []
+    for path in paths:
+        try:
+            info = sf.info(str(path))
+            if info.frames <= 0:
+                bad.append((path, "no audio frames"))
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            bad.append((path, getattr(exc, "error_string", None) or str(exc)))
+    return bad

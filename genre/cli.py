@@ -141,6 +141,25 @@ def cmd_evaluate(a) -> int:
     return 0
 
 
+def cmd_warmup(a) -> int:
+    """Pay one-time costs before the app starts: librosa's numba compile, the demo dataset."""
+    import numpy as np
+
+    from . import workspace
+
+    print("compiling librosa's numba functions (cached after the first time)...", file=sys.stderr)
+    import librosa
+
+    y = np.random.default_rng(0).standard_normal(22050).astype(np.float32)
+    librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=22050))
+    if not a.no_demo:
+        bar, update = _progress("demo dataset", "clip")
+        with bar:
+            path = workspace.ensure_demo_dataset(on_progress=update)
+        print(f"demo dataset ready: {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     d, t = FeatureParams(), TrainConfig()
     p = argparse.ArgumentParser(prog="python -m genre", description="Music-genre classification: MFCCs per segment -> "
@@ -195,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.add_argument("--jobs", type=int, default=1)
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("warmup", help="one-time set-up for the app: numba compile, demo dataset")
+    s.add_argument("--no-demo", action="store_true", help="do not create the demo dataset")
+    s.set_defaults(func=cmd_warmup)
     return p
 
 

@@ -1,0 +1,97 @@
+"""Dataset: choose a GTZAN-shaped folder, see what is in it, listen and look at clips."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from genre import plots, workspace
+from genre.audio import find_unreadable, load_audio
+from genre.config import FeatureParams
+from genre.errors import GenreError
+from genre.store import cache_key
+from workbench import state, ui
+
+PREVIEW_SR = 22050
+
+st.title("📁 Dataset")
+ui.status_strip()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def unreadable(root: str, _dataset, stamp: str) -> list[tuple[str, str]]:
+    paths = [p for files in _dataset.files for p in files]
+    return [(p.relative_to(_dataset.root).as_posix(), why) for p, why in find_unreadable(paths)]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def clip_audio(path: str, sample_rate: int):
+    return load_audio(path, sample_rate=sample_rate)
+
+
+def folder_ui() -> str:
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    root = left.text_input("Dataset folder", value=state.dataset_root(), key="dataset_input",
+                           help="A folder with one sub-folder per genre (like GTZAN's genres_original), "
+                                "each holding audio clips (wav, flac, ogg, mp3, au, aiff).")
+    if right.button("Use the demo dataset", help="The bundled synthetic dataset (created on first use)."):
+        root = str(workspace.demo_dir())
+        st.session_state["dataset_input"] = root  # takes effect on the rerun below
+        state.set_dataset_root(root)
+        st.rerun()
+    if Path(root).expanduser() == workspace.demo_dir() and not workspace.demo_ready():
+        ui.ensure_demo()
+    return root.strip()
+
+
+def overview_ui(dataset) -> None:
+    table = pd.DataFrame({"genre": dataset.genres, "label": range(len(dataset.genres)), "clips": dataset.available})
+    left, right = st.columns([2, 3])
+    left.dataframe(table, hide_index=True)
+    right.bar_chart(table, x="genre", y="clips", height=260)
+    st.caption(f"{len(dataset.genres)} genres, {sum(dataset.available)} clips in `{dataset.root}`. "
+               "Labels are the genres' indices in sorted order.")
+
+
+def clip_ui(dataset) -> None:
+    st.subheader("Look at a clip")
+    c1, c2 = st.columns(2)
+    genre = c1.selectbox("Genre", dataset.genres, key="clip_genre")
+    files = dataset.files[dataset.genres.index(genre)]
+    path = c2.selectbox("Clip", files, format_func=lambda p: p.name, key="clip_file")
+    st.session_state["preview_clip"] = str(path)
+    try:
+        with st.spinner("Decoding..."):
+            y = clip_audio(str(path), PREVIEW_SR)
+    except GenreError as exc:
+        st.error(str(exc))
+        return
+    st.audio(y, sample_rate=PREVIEW_SR)
+    st.caption(f"{len(y) / PREVIEW_SR:.1f} s, shown resampled to {PREVIEW_SR} Hz mono.")
+    wave, mel, mfcc = st.tabs(["Waveform", "Mel spectrogram", "MFCCs"])
+    with wave:
+        st.pyplot(plots.waveform_figure(y, sample_rate=PREVIEW_SR, title=path.name))
+    with mel:
+        with st.spinner("Computing the mel spectrogram..."):
+            st.pyplot(plots.melspectrogram_figure(y, sample_rate=PREVIEW_SR, title=path.name))
+    with mfcc:
+        import librosa
+
+        m = librosa.feature.mfcc(y=y, sr=PREVIEW_SR, n_mfcc=13).T
+        st.pyplot(plots.mfcc_figure(m, sample_rate=PREVIEW_SR, hop_length=512, title=f"{path.name}: 13 MFCCs"))
+
+
+root = folder_ui()
+dataset, error = ui.try_scan(root)
+if error:
+    st.error(error)
+    st.stop()
+state.set_dataset_root(str(dataset.root))
+overview_ui(dataset)
+stamp = cache_key(FeatureParams(), [p for f in dataset.files for p in f], dataset.root)  # names, sizes, mtimes
+with st.spinner("Checking every file can be read..."):
+    bad = unreadable(str(dataset.root), dataset, stamp)
+if bad:
+    st.warning(f"{len(bad)} file(s) cannot be read and will be skipped when extracting features:")
+    st.dataframe(pd.DataFrame(bad, columns=["file", "reason"]), hide_index=True)
+clip_ui(dataset)

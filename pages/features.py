@@ -1,0 +1,144 @@
+"""Features: the MFCC parameters, a live preview of one segment, and a cached extraction."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from genre import plots, workspace
+from genre.audio import load_audio
+from genre.config import FeatureParams
+from genre.errors import Cancelled, GenreError
+from genre.extract import extract_to_store
+from genre.features import kept_segments, segment_mfccs
+from workbench import state, ui
+
+DEFAULTS = FeatureParams()
+N_FFTS = [256, 512, 1024, 2048, 4096, 8192]
+HOPS = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192]
+SAMPLE_RATES = [8000, 11025, 16000, 22050, 32000, 44100]
+WIDGETS = {"f_n_mfcc": DEFAULTS.n_mfcc, "f_n_fft": DEFAULTS.n_fft, "f_hop": DEFAULTS.hop_length,
+           "f_segments": DEFAULTS.num_segments, "f_sr": DEFAULTS.sample_rate, "f_duration": int(DEFAULTS.duration),
+           "f_files": DEFAULTS.files_per_genre}
+
+st.title("🎛️ Features")
+ui.status_strip()
+
+
+def reset() -> None:
+    for key, value in WIDGETS.items():
+        st.session_state[key] = value
+
+
+def params_ui() -> tuple[FeatureParams | None, str | None]:
+    for key, value in WIDGETS.items():
+        st.session_state.setdefault(key, value)
+    c1, c2, c3 = st.columns(3)
+    n_mfcc = c1.slider("n_mfcc (coefficients)", 1, 40, key="f_n_mfcc")
+    n_fft = c2.select_slider("n_fft (window, samples)", N_FFTS, key="f_n_fft")
+    hop = c3.select_slider("hop_length (samples)", HOPS, key="f_hop", help="Must not exceed n_fft.")
+    c4, c5, c6, c7 = st.columns(4)
+    segments = c4.slider("Segments per track", 1, 30, key="f_segments")
+    sr = c5.selectbox("Sample rate (Hz)", SAMPLE_RATES, key="f_sr")
+    duration = c6.slider("Duration used (s)", 1, 30, key="f_duration")
+    files = c7.number_input("Files per genre (-1 = all)", min_value=-1, step=1, key="f_files")
+    st.button("Reset to the notebook's defaults", on_click=reset, icon="↩️")
+    try:
+        params = FeatureParams(sample_rate=sr, duration=float(duration), num_segments=segments, n_mfcc=n_mfcc,
+                               n_fft=n_fft, hop_length=hop, files_per_genre=int(files)).validate()
+    except GenreError as exc:
+        return None, str(exc)
+    problems = params.problems()
+    return params, (" ".join(problems) or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clip_at(path: str, sample_rate: int):
+    return load_audio(path, sample_rate=sample_rate)
+
+
+def preview_ui(dataset, params: FeatureParams) -> None:
+    st.subheader("Preview")
+    clips = [p for files in dataset.files for p in files]
+    chosen = st.session_state.get("preview_clip")
+    default = next((i for i, p in enumerate(clips) if str(p) == chosen), 0)
+    path = st.selectbox("Clip", clips, index=default, format_func=lambda p: f"{p.parent.name}/{p.name}")
+    per_track = len(kept_segments(params.samples_per_track, params))
+    frames, n = params.input_shape
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Input shape (frames × coefficients)", f"{frames} × {n}")
+    m2.metric("Segment length", f"{params.segment_samples / params.sample_rate:.2f} s")
+    fpg = params.files_per_genre
+    n_files = sum(len(f) if fpg == -1 else min(len(f), fpg) for f in dataset.files)
+    m3.metric("Training rows (if every clip is long enough)", f"{n_files * per_track:,}")
+    try:
+        y = clip_at(str(path), params.sample_rate)
+    except GenreError as exc:
+        st.error(str(exc))
+        return
+    if len(y) < params.segment_samples:
+        st.warning(f"This clip ({len(y) / params.sample_rate:.1f} s) is shorter than one segment.")
+        return
+    mfcc, _ = segment_mfccs(y, params=params, segments=[0])
+    st.pyplot(plots.mfcc_figure(mfcc[0], sample_rate=params.sample_rate, hop_length=params.hop_length,
+                                title=f"{path.name}, segment 1 of {params.num_segments}: {frames} frames × {n} MFCCs"))
+
+
+def extract_ui(dataset, params: FeatureParams) -> None:
+    if not st.button("Extract features", type="primary", icon="⚙️"):
+        return
+    out = workspace.features_path(dataset.root, params)
+    bar = st.progress(0.0, text="Starting workers...")
+    jobs = 2 if dataset.n_files >= 16 else 1
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Extracting: file {done} of {total}")
+
+    try:
+        fs, hit = extract_to_store(dataset.root, params, out, jobs=jobs, on_progress=progress)
+    except (GenreError, Cancelled) as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.empty()
+    state.set_features(fs)
+    st.session_state["feature_params"] = params
+    if hit:
+        st.success(f"Cache hit: these features were already extracted with the same settings ({len(fs):,} rows).",
+                   icon="⚡")
+    else:
+        st.success(f"Extracted {len(fs):,} rows from {len(fs.files)} files.", icon="✅")
+
+
+def summary_ui() -> None:
+    fs = state.features()
+    if fs is None:
+        st.info("No features yet: set the parameters above and press **Extract features**.")
+        return
+    s = fs.summary()
+    st.subheader("Current features")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows (segments)", f"{s['rows']:,}")
+    c2.metric("Tracks", s["tracks"])
+    c3.metric("Skipped files", s["skipped"])
+    st.bar_chart(pd.DataFrame({"genre": list(s["rows_per_genre"]), "rows": list(s["rows_per_genre"].values())}),
+                 x="genre", y="rows", height=220)
+    if fs.skipped:
+        st.warning("These files could not be read and were skipped:")
+        st.dataframe(pd.DataFrame(fs.skipped, columns=["file", "reason"]), hide_index=True)
+    st.caption(f"From `{fs.root}` with {fs.params}.")
+    st.page_link("pages/train.py", label="Next: train a model", icon="🧠")
+
+
+dataset, error = ui.try_scan(state.dataset_root())
+if error:
+    st.error(f"{error} — choose a dataset on the Dataset page.")
+    st.page_link("pages/dataset.py", label="Dataset", icon="📁")
+    st.stop()
+params, problem = params_ui()
+if problem:
+    st.error(problem)
+else:
+    preview_ui(dataset, params)
+    extract_ui(dataset, params)
+summary_ui()

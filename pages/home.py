@@ -1,0 +1,44 @@
+"""Home: what the workbench does, where things stand, and a one-click demo set-up."""
+
+import streamlit as st
+
+from genre import workspace
+from workbench import state, ui
+
+st.title("🎵 genre workbench")
+ui.status_strip()
+
+st.markdown(
+    """
+Music-genre classification the classic way — **MFCCs per segment → a dense neural network** — with
+every step live, so you can *see* what each choice does:
+
+1. **Dataset** — a folder laid out like GTZAN (one sub-folder per genre). Listen to clips; look at the
+   waveform, mel spectrogram and MFCCs.
+2. **Features** — set `n_mfcc`, `n_fft`, `hop_length`, segments per track…; extract MFCCs (cached).
+3. **Train** — the notebook's network (Flatten → 512/256/64 ReLU, L2, dropout → softmax) with live
+   curves, a Stop button and honest numbers: the test split is **by track**, and segment accuracy is
+   shown beside track (vote) accuracy.
+4. **Classify** — upload clips or record one; see each segment's vote.
+5. **Runs** — compare what each choice of parameters did.
+"""
+)
+
+st.subheader("Start here")
+left, right = st.columns([2, 3])
+with left:
+    if st.button("Set up the demo dataset", type="primary", icon="✨",
+                 help="Synthesises 6 made-up 'genres' × 12 clips of 30 s (takes a few seconds, once)."):
+        path = ui.ensure_demo()
+        state.set_dataset_root(str(path))
+        st.success(f"Demo dataset ready and selected: `{path}`. Next: **Features → Extract**.")
+    st.page_link("pages/features.py", label="Go to Features", icon="🎛️")
+with right:
+    st.info(
+        "The demo clips are **synthetic** (generated tones, chords and drum patterns in six made-up styles), "
+        "not real music and not GTZAN. They exist so everything works on a fresh machine. "
+        "Point the Dataset page at GTZAN's `genres_original` folder for the real thing.",
+        icon="ℹ️",
+    )
+    if workspace.demo_ready():
+        st.caption(f"Demo dataset: `{workspace.demo_dir()}`")

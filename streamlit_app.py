@@ -1,0 +1,18 @@
+"""genre workbench: the entry point. ``streamlit run streamlit_app.py``.
+
+Nothing on the Home page's import path loads TensorFlow; only Train and Classify do.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="genre workbench", page_icon="🎵", layout="wide")
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/dataset.py", title="Dataset", icon="📁", url_path="dataset"),
+    st.Page("pages/features.py", title="Features", icon="🎛️", url_path="features"),
+    st.Page("pages/train.py", title="Train", icon="🧠", url_path="train"),
+    st.Page("pages/classify.py", title="Classify", icon="🎧", url_path="classify"),
+    st.Page("pages/runs.py", title="Runs", icon="📊", url_path="runs"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,77 @@
+"""Bits every page draws: the status strip, errors, cached loaders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from genre import workspace
+from genre.errors import GenreError
+
+from . import state
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _scan(root: str, files_per_genre: int, _stamp: tuple):
+    from genre.dataset import scan_dataset
+
+    return scan_dataset(root, files_per_genre=files_per_genre)
+
+
+def try_scan(root: str, files_per_genre: int = -1):
+    """``(dataset, None)`` or ``(None, message)``; never raises for bad input.
+
+    Cached per folder; the folder's and its genre folders' mtimes key the cache, so adding or
+    removing clips is seen at once.
+    """
+    from genre.dataset import scan_dataset
+
+    try:
+        path = Path(root).expanduser()
+        if not path.is_dir():
+            scan_dataset(path)  # raises the DatasetError that says what is wrong
+        stamp = tuple(p.stat().st_mtime_ns for p in [path, *sorted(path.iterdir())] if p.is_dir())
+        return _scan(str(path), files_per_genre, stamp), None
+    except GenreError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"cannot read {root}: {exc.strerror or exc}"
+
+
+def ensure_demo() -> Path:
+    """Create the demo dataset (first use only) behind a progress bar."""
+    if workspace.demo_ready():
+        return workspace.demo_dir()
+    bar = st.progress(0.0, text="Synthesising the demo dataset (once)...")
+    path = workspace.ensure_demo_dataset(on_progress=lambda d, t: bar.progress(d / t, text=f"Synthesising clip {d}/{t}"))
+    bar.empty()
+    return path
+
+
+def status_strip() -> None:
+    """One line each for dataset, features, model and training, shown at the top of every page."""
+    cols = st.columns(4)
+    root = state.dataset_root()
+    name = Path(root).name or root
+    cols[0].caption(f"**Dataset** · {name}")
+    fs = state.features()
+    cols[1].caption("**Features** · " + (f"{len(fs)} rows of {fs.X.shape[1]}×{fs.X.shape[2]}" if fs is not None
+                                        else "not extracted"))
+    job = state.job()
+    if job is not None and job.running:
+        cols[2].caption(f"**Training** · epoch {job.epochs_done}/{job.train_config.epochs}")
+    elif job is not None:
+        cols[2].caption(f"**Training** · {job.status}")
+    else:
+        cols[2].caption("**Training** · none yet")
+    bp = state.bundle_path()
+    cols[3].caption("**Model** · " + (Path(bp).name if bp and Path(bp).exists() else "none chosen"))
+    st.divider()
+
+
+def fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "–"
+    s = int(round(s))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
