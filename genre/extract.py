@@ -110,7 +110,7 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
     # Rows in (track, segment) order whatever order the workers finished in.
     track, segment = np.nonzero(rows >= 0)
     order = rows[track, segment]
-    X = X[:filled][np.argsort(order)] if not np.array_equal(order, np.arange(filled)) else X[:filled]
+    X = X[:filled][order] if not np.array_equal(order, np.arange(filled)) else X[:filled]
     skipped.sort()
     return FeatureSet(X=X, y=labels[track], genres=dataset.genres,
                       files=tuple(p.relative_to(dataset.root).as_posix() for p in paths),

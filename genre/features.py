@@ -54,8 +54,18 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int = N_MELS) -> np.nda
     upper = ramps[2:] / fdiff[1:, None]
     weights = np.maximum(0.0, np.minimum(lower, upper))
     weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
-    weights.setflags(write=False)
-    return weights.astype(np.float32)
+    weights = weights.astype(np.float32)
+    weights.setflags(write=False)  # cached and shared: a caller must not change it for everyone
+    return weights
+
+
+@lru_cache(maxsize=16)
+def _mel_basis_t(sample_rate: int, n_fft: int):
+    """The filterbank, transposed and sparse: the product then runs in a fixed order, so features do not
+    depend on how many BLAS threads a process has (joblib's workers get one, the main process several)."""
+    import scipy.sparse
+
+    return scipy.sparse.csc_array(mel_filterbank(sample_rate, n_fft).T)
 
 
 @lru_cache(maxsize=16)
@@ -115,7 +125,7 @@ def segment_mfccs(y: np.ndarray, *, params: FeatureParams,
     frames = np.lib.stride_tricks.sliding_window_view(block, n_fft, axis=-1)[:, ::hop][:, :n_frames]
     spectrum = scipy.fft.rfft(frames * _hann(n_fft), axis=-1)
     power = spectrum.real**2 + spectrum.imag**2
-    mel = power @ mel_filterbank(params.sample_rate, n_fft).T  # (k, frames, n_mels)
+    mel = (power.reshape(-1, power.shape[-1]) @ _mel_basis_t(params.sample_rate, n_fft)).reshape(*power.shape[:2], -1)
     db = 10.0 * np.log10(np.maximum(mel, AMIN))
     floor = db.max(axis=(1, 2), keepdims=True) - TOP_DB  # per segment, as power_to_db on each
     np.maximum(db, floor, out=db)

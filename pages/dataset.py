@@ -29,16 +29,19 @@ def clip_audio(path: str, sample_rate: int):
     return load_audio(path, sample_rate=sample_rate)
 
 
+def use_demo() -> None:
+    # A callback: it runs before the text input is drawn, the only time its value may be set.
+    root = str(workspace.demo_dir())
+    st.session_state["dataset_input"] = root
+    state.set_dataset_root(root)
+
+
 def folder_ui() -> str:
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     root = left.text_input("Dataset folder", value=state.dataset_root(), key="dataset_input",
                            help="A folder with one sub-folder per genre (like GTZAN's genres_original), "
                                 "each holding audio clips (wav, flac, ogg, mp3, au, aiff).")
-    if right.button("Use the demo dataset", help="The bundled synthetic dataset (created on first use)."):
-        root = str(workspace.demo_dir())
-        st.session_state["dataset_input"] = root  # takes effect on the rerun below
-        state.set_dataset_root(root)
-        st.rerun()
+    right.button("Use the demo dataset", on_click=use_demo, help="The bundled synthetic dataset (created on first use).")
     if Path(root).expanduser() == workspace.demo_dir() and not workspace.demo_ready():
         ui.ensure_demo()
     return root.strip()

@@ -52,10 +52,10 @@ def controls_ui(locked: bool):
         mc = ModelConfig(hidden_units=hidden, dropout=dropout, l2=l2, learning_rate=lr).validate()
         tc = TrainConfig(epochs=int(epochs), batch_size=batch, test_size=test_size, split=split, seed=int(seed),
                          patience=int(patience) if early else None).validate()
-    except ValueError:
-        return None, None, name, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
-    except GenreError as exc:
+    except GenreError as exc:  # first: ParameterError is a ValueError too, and its message is the precise one
         return None, None, name, str(exc)
+    except ValueError:  # int() of something that is not a number
+        return None, None, name, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
     return mc, tc, name, None
 
 
