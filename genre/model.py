@@ -32,12 +32,15 @@ def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelCon
     """
     keras = import_keras()
     config = (config or ModelConfig()).validate()
-    layers = [keras.Input(shape=tuple(input_shape)), keras.layers.Flatten()]
-    for units in config.hidden_units:
-        layers.append(keras.layers.Dense(units, activation="relu",
+    # Every layer is named here: Keras' automatic names come from a counter that
+    # keras.backend.clear_session() resets, and Streamlit calls that after every script run, from
+    # another thread, so a model built in a worker thread could get two layers called "dense".
+    layers = [keras.Input(shape=tuple(input_shape), name="mfcc"), keras.layers.Flatten(name="flatten")]
+    for i, units in enumerate(config.hidden_units, start=1):
+        layers.append(keras.layers.Dense(units, activation="relu", name=f"dense_{i}",
                                          kernel_regularizer=keras.regularizers.L2(config.l2)))
-        layers.append(keras.layers.Dropout(config.dropout))
-    layers.append(keras.layers.Dense(num_classes, activation="softmax"))
+        layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{i}"))
+    layers.append(keras.layers.Dense(num_classes, activation="softmax", name="genre_probabilities"))
     model = keras.Sequential(layers, name="genre_dense")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -1,0 +1,99 @@
+"""AppTest: the Features page (parameters, their checks, preview, cached extraction)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app_fixtures import button, home, open_page, texts, tiny  # noqa: F401
+
+DEFAULTS = {"f_n_mfcc": 13, "f_n_fft": 2048, "f_hop": 512, "f_segments": 5, "f_sr": 22050, "f_duration": 30,
+            "f_files": -1}
+WIDGET_KIND = {"f_n_mfcc": "slider", "f_n_fft": "select_slider", "f_hop": "select_slider", "f_segments": "slider",
+               "f_sr": "selectbox", "f_duration": "slider", "f_files": "number_input"}
+
+
+def widget(at, key):
+    return getattr(at, WIDGET_KIND[key])(key=key)
+
+
+def set_params(at, **values):
+    for key, value in values.items():
+        widget(at, key).set_value(value)
+    return at.run()
+
+
+@pytest.fixture
+def at(home, tiny):
+    """The Features page on the tiny dataset, after its first run."""
+    return open_page("features", dataset_root=str(tiny.root)).run()
+
+
+def test_without_a_dataset_the_page_points_to_the_dataset_page(home, tmp_path):
+    at = open_page("features", dataset_root=str(tmp_path / "missing")).run()
+    assert not at.exception
+    assert "choose a dataset on the Dataset page" in at.error[0].value
+    assert not at.slider
+
+
+def test_widgets_start_at_the_notebooks_defaults(at):
+    assert not at.exception
+    assert {key: widget(at, key).value for key in DEFAULTS} == DEFAULTS
+    assert "Input shape (frames × coefficients)" in [m.label for m in at.metric]
+    assert at.info  # "No features yet"
+
+
+def test_hop_longer_than_n_fft_is_an_error_not_an_exception(at):
+    set_params(at, f_n_fft=512, f_hop=1024)
+    assert not at.exception
+    assert "hop_length must be an integer from 1 to n_fft (512)" in texts(at.error)
+    assert not [b for b in at.button if b.label == "Extract features"]
+
+
+def test_parameters_that_drop_every_segment_are_explained(at):
+    # 8000 Hz x 4 s in one segment = 32000 samples = 125 hops of 256 exactly: librosa gives 126 frames.
+    set_params(at, f_sr=8000, f_duration=4, f_segments=1, f_hop=256)
+    assert not at.exception
+    assert "is a multiple of hop_length 256" in texts(at.error)
+    assert not [b for b in at.button if b.label == "Extract features"]
+
+
+def test_reset_restores_the_defaults(at):
+    set_params(at, f_n_mfcc=20, f_n_fft=512, f_hop=256, f_segments=2, f_sr=8000, f_duration=4, f_files=2)
+    assert widget(at, "f_sr").value == 8000
+    button(at, "Reset to the notebook's defaults").click().run()
+    assert not at.exception
+    assert {key: widget(at, key).value for key in DEFAULTS} == DEFAULTS
+
+
+def test_short_clips_get_a_warning_in_the_preview(at):
+    # The tiny clips are 4 s: at the default 30 s / 5 segments a segment is 6 s.
+    assert "shorter than one segment" in texts(at.warning)
+
+
+def test_extract_sets_the_features_and_a_second_extract_is_a_cache_hit(at, tiny):
+    set_params(at, f_sr=8000, f_duration=4, f_segments=2, f_n_fft=512, f_hop=256)
+    assert not at.error and not at.exception
+    assert len(at.image) == 1  # the preview's MFCCs
+    button(at, "Extract features").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Extracted 24 rows from 12 files")
+    fs = at.session_state["features"]
+    assert len(fs) == 24 and fs.params == tiny.params
+    assert {m.label: m.value for m in at.metric}["Rows (segments)"] == "24"
+    button(at, "Extract features").click().run()
+    assert at.success[0].value.startswith("Cache hit")
+    assert at.session_state["features"].key == fs.key
+
+
+def test_a_dataset_whose_every_file_is_unreadable_gives_an_error(home, tmp_path):
+    for genre in ("blues", "rock"):
+        (tmp_path / "data" / genre).mkdir(parents=True)
+        (tmp_path / "data" / genre / "x.wav").write_bytes(b"garbage" * 100)
+    at = open_page("features", dataset_root=str(tmp_path / "data")).run()
+    assert not at.exception
+    assert "cannot decode" in texts(at.error)  # the preview of the first clip
+    set_params(at, f_sr=8000, f_duration=4, f_segments=2, f_n_fft=512, f_hop=256)
+    button(at, "Extract features").click().run()
+    assert not at.exception
+    assert "no MFCC rows were extracted" in texts(at.error)
+    assert "features" not in at.session_state
