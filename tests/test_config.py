@@ -1,0 +1,137 @@
+"""Tests for genre.config: the notebook's defaults, one validation method per config, JSON round-trips."""
+
+import dataclasses
+import json
+
+import pytest
+
+from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.errors import GenreError, ParameterError
+
+
+def test_defaults_are_the_notebooks():
+    p = FeatureParams()
+    got = (p.sample_rate, p.duration, p.num_segments, p.n_mfcc, p.n_fft, p.hop_length)
+    assert got == (22050, 30.0, 5, 13, 2048, 512)
+    assert p.files_per_genre == -1
+    m = ModelConfig()
+    assert (m.hidden_units, m.dropout, m.l2, m.learning_rate) == ((512, 256, 64), 0.3, 0.001, 1e-4)
+    assert TrainConfig().split == "track"
+
+
+def test_notebook_defaults_give_the_notebooks_row_shape():
+    # 22050*30 // 5 = 132300 samples per segment -> ceil(132300/512) = 259 frames of 13 MFCCs.
+    p = FeatureParams()
+    assert p.segment_samples == 132300
+    assert p.input_shape == (259, 13)
+    assert p.problems() == []
+
+
+def test_configs_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FeatureParams().n_mfcc = 20  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"sample_rate": 999}, "sample_rate"),
+    ({"sample_rate": 22050.0}, "sample_rate"),
+    ({"sample_rate": True}, "sample_rate"),
+    ({"duration": 0}, "duration"),
+    ({"duration": -1.0}, "duration"),
+    ({"duration": float("nan")}, "duration"),
+    ({"duration": float("inf")}, "duration"),
+    ({"duration": "30"}, "duration"),
+    ({"num_segments": 0}, "num_segments"),
+    ({"num_segments": 2.5}, "num_segments"),
+    ({"n_fft": 8}, "n_fft"),
+    ({"hop_length": 0}, "hop_length"),
+    ({"n_fft": 512, "hop_length": 1024}, "hop_length"),
+    ({"n_mfcc": 0}, "n_mfcc"),
+    ({"n_mfcc": 129}, "n_mfcc"),
+    ({"files_per_genre": 0}, "files_per_genre"),
+    ({"files_per_genre": -2}, "files_per_genre"),
+    ({"sample_rate": 1000, "duration": 0.001, "num_segments": 2}, "segment"),
+])
+def test_bad_feature_params_raise_parameter_error_naming_the_field(changes, field):
+    with pytest.raises(ParameterError, match=field):
+        FeatureParams(**changes).validate()
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"hidden_units": ()}, "hidden_units"),
+    ({"hidden_units": (0,)}, "hidden_units"),
+    ({"hidden_units": (8,) * 9}, "hidden_units"),
+    ({"hidden_units": (32.0,)}, "hidden_units"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"dropout": -0.1}, "dropout"),
+    ({"l2": -1e-3}, "l2"),
+    ({"learning_rate": 0}, "learning_rate"),
+])
+def test_bad_model_config_raises(changes, field):
+    with pytest.raises(ParameterError, match=field):
+        ModelConfig(**changes).validate()
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"epochs": 0}, "epochs"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"test_size": 0}, "test_size"),
+    ({"test_size": 1.0}, "test_size"),
+    ({"split": "file"}, "split"),
+    ({"seed": -1}, "seed"),
+    ({"patience": 0}, "patience"),
+    ({"val_size": 1.5}, "val_size"),
+])
+def test_bad_train_config_raises(changes, field):
+    with pytest.raises(ParameterError, match=field):
+        TrainConfig(**changes).validate()
+
+
+def test_parameter_error_is_a_genre_error_and_a_value_error():
+    with pytest.raises(GenreError):
+        FeatureParams(n_mfcc=0).validate()
+    assert issubclass(ParameterError, ValueError)
+
+
+@pytest.mark.parametrize("config", [
+    FeatureParams(sample_rate=8000, duration=3, num_segments=3, n_fft=512, hop_length=256, files_per_genre=2),
+    ModelConfig(hidden_units=(32, 16), dropout=0.1),
+    TrainConfig(epochs=3, split="segment", patience=2),
+])
+def test_json_round_trip(config):
+    data = json.loads(json.dumps(config.to_dict()))
+    assert type(config).from_dict(data) == config
+
+
+def test_from_dict_ignores_unknown_keys_and_validates():
+    assert FeatureParams.from_dict({"n_mfcc": 20, "future_key": 1}) == FeatureParams(n_mfcc=20)
+    with pytest.raises(ParameterError, match="n_mfcc"):
+        FeatureParams.from_dict({"n_mfcc": 0})
+    with pytest.raises(ParameterError):
+        FeatureParams.from_dict([1, 2])  # type: ignore[arg-type]
+
+
+def test_replace_validates():
+    assert FeatureParams().replace(n_mfcc=20).n_mfcc == 20
+    with pytest.raises(ParameterError, match="hop_length"):
+        FeatureParams().replace(hop_length=4096)
+
+
+@pytest.mark.parametrize("sr, duration, segments, hop, dropped", [
+    (8000, 3, 3, 256, False),  # 8000 samples / 256 = 31.25 -> 32 frames either way
+    (8000, 3, 3, 250, True),  # 8000 = 32 * 250: librosa gives 33 frames, the notebook keeps 32
+    (22050, 30, 5, 512, False),
+    (22050, 30, 10, 441, True),  # 66150 = 150 * 441
+])
+def test_problems_explain_a_segment_length_that_is_a_multiple_of_the_hop(sr, duration, segments, hop, dropped):
+    p = FeatureParams(sample_rate=sr, duration=duration, num_segments=segments, n_fft=1024, hop_length=hop)
+    problems = p.problems()
+    assert bool(problems) == dropped
+    if dropped:
+        assert "multiple of hop_length" in problems[0] and str(hop) in problems[0]
+
+
+def test_cache_key_ignores_files_per_genre_but_not_feature_parameters():
+    base = FeatureParams()
+    assert base.cache_key() == base.replace(files_per_genre=3).cache_key()
+    assert base.cache_key() != base.replace(n_mfcc=20).cache_key()

@@ -1,0 +1,146 @@
+"""Tests for genre.features: the batched MFCC path gives the notebook's per-segment librosa numbers."""
+
+import numpy as np
+import pytest
+
+from conftest import SMALL_PARAMS, signal
+from genre.config import FeatureParams
+from genre.features import kept_segments, mel_filterbank, notebook_segment_mfccs, segment_mfccs
+
+librosa = pytest.importorskip("librosa")
+
+SR = SMALL_PARAMS["sample_rate"]
+# MFCC values reach ~1000 (c0 of silence is -80 dB * sqrt(n_mels)); float32 rounding gives ~1e-4.
+ATOL = 2e-3
+
+PARAM_SETS = [
+    dict(SMALL_PARAMS),
+    dict(SMALL_PARAMS, n_fft=1024, hop_length=300),
+    dict(SMALL_PARAMS, n_fft=256, hop_length=128, n_mfcc=20, num_segments=5),
+    dict(SMALL_PARAMS, n_fft=2048, hop_length=512, n_mfcc=40, num_segments=2),
+    dict(SMALL_PARAMS, n_fft=400, hop_length=160, num_segments=4, duration=2.5),
+]
+
+
+def _params(**kw) -> FeatureParams:
+    p = FeatureParams(**kw).validate()
+    assert p.problems() == []
+    return p
+
+
+def _quiet_track(p: FeatureParams) -> np.ndarray:
+    """Loud, silent, very quiet (1e-4), then loud segments: the per-segment 80 dB floor matters here."""
+    rng = np.random.default_rng(7)
+    y = signal("chirp", p.duration, p.sample_rate, freq=300, amp=0.5, rng=rng)
+    y += 0.05 * rng.standard_normal(y.size).astype(np.float32)
+    seg = p.segment_samples
+    y[seg:2 * seg] = 0.0
+    if p.num_segments > 2:
+        y[2 * seg:3 * seg] = signal("sine", seg / p.sample_rate, p.sample_rate, freq=500, amp=1e-4)[:seg]
+    return y
+
+
+def _compare(y: np.ndarray, p: FeatureParams) -> None:
+    fast, fast_index = segment_mfccs(y, params=p)
+    slow, slow_index = notebook_segment_mfccs(y, params=p)
+    np.testing.assert_array_equal(fast_index, slow_index)
+    assert fast.shape == slow.shape
+    assert fast.dtype == np.float32
+    np.testing.assert_allclose(fast, slow, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("kw", PARAM_SETS, ids=lambda kw: f"fft{kw['n_fft']}-hop{kw['hop_length']}-"
+                                                          f"mfcc{kw.get('n_mfcc', 13)}-seg{kw['num_segments']}")
+@pytest.mark.parametrize("kind", ["noise", "chirp", "quiet-segments"])
+def test_fast_path_equals_the_notebooks_per_segment_librosa_loop(kw, kind):
+    p = _params(**kw)
+    if kind == "quiet-segments":
+        y = _quiet_track(p)
+    else:
+        y = signal(kind, p.duration, p.sample_rate, freq=250, amp=0.6, rng=np.random.default_rng(1))
+    _compare(y, p)
+
+
+def test_a_batched_librosa_call_would_not_match_on_quiet_segments():
+    # Proves the comparison above can catch the trap: power_to_db over a whole batch floors every
+    # segment at (loudest segment - 80 dB), which changes the silent and the quiet segments.
+    p = _params(**SMALL_PARAMS)
+    y = _quiet_track(p)
+    seg = p.segment_samples
+    stacked = np.stack([y[d * seg:(d + 1) * seg] for d in range(p.num_segments)])
+    batched = librosa.feature.mfcc(y=stacked, sr=p.sample_rate, n_mfcc=p.n_mfcc, n_fft=p.n_fft,
+                                   hop_length=p.hop_length).transpose(0, 2, 1)
+    reference, _ = notebook_segment_mfccs(y, params=p)
+    np.testing.assert_allclose(batched[0], reference[0], atol=ATOL)  # the loudest segment agrees
+    for d in (1, 2):  # silent and 1e-4 segments do not
+        assert np.abs(batched[d] - reference[d]).max() > 100 * ATOL
+    fast, _ = segment_mfccs(y, params=p)
+    np.testing.assert_allclose(fast, reference, atol=ATOL)
+
+
+@pytest.mark.filterwarnings("ignore:n_fft=.*too large")
+@pytest.mark.parametrize("n_samples, kept", [
+    (24000, [0, 1, 2]),
+    (23950, [0, 1, 2]),  # last segment 7950 samples still gives 32 frames: the notebook keeps it
+    (23900, [0, 1]),  # 7900 samples -> 31 frames: dropped
+    (20000, [0, 1]),
+    (13000, [0]),
+    (8000, [0]),
+    (7000, []),
+    (100, []),
+])
+def test_short_tracks_drop_later_segments_exactly_as_the_notebook(n_samples, kept):
+    p = _params(**SMALL_PARAMS)
+    y = signal("chirp", 3.0, SR, freq=400, amp=0.5)[:n_samples]
+    assert kept_segments(n_samples, p) == kept
+    fast, index = segment_mfccs(y, params=p)
+    assert index.tolist() == kept
+    assert fast.shape == (len(kept), *p.input_shape)
+    _compare(y, p)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(SMALL_PARAMS, hop_length=250),  # 8000 = 32 * 250
+    dict(SMALL_PARAMS, hop_length=200, n_fft=400),  # 8000 = 40 * 200
+    dict(SMALL_PARAMS, num_segments=4, hop_length=500, n_fft=1000),  # 6000 = 12 * 500
+])
+def test_segment_length_a_multiple_of_the_hop_drops_every_segment(kw):
+    p = FeatureParams(**kw).validate()
+    assert p.problems() and "multiple of hop_length" in p.problems()[0]
+    y = signal("noise", p.duration, p.sample_rate, rng=np.random.default_rng(3))
+    assert kept_segments(len(y), p) == []
+    fast, index = segment_mfccs(y, params=p)
+    slow, _ = notebook_segment_mfccs(y, params=p)
+    assert fast.shape == slow.shape == (0, *p.input_shape)
+    assert index.size == 0
+
+
+def test_explicit_segments_beyond_num_segments_are_consecutive_chunks():
+    # Prediction cuts long clips into consecutive segments of the trained length.
+    p = _params(**SMALL_PARAMS)
+    y = signal("noise", 7.5, SR, rng=np.random.default_rng(4))
+    rows, index = segment_mfccs(y, params=p, segments=list(range(7)))
+    assert index.tolist() == list(range(7))
+    one = p.replace(duration=1.0, num_segments=1)
+    for k in (0, 4, 6):
+        expected, _ = notebook_segment_mfccs(y[k * 8000:(k + 1) * 8000], params=one)
+        np.testing.assert_allclose(rows[k], expected[0], atol=ATOL)
+
+
+def test_rows_are_time_major_frames_by_coefficients():
+    p = _params(**dict(SMALL_PARAMS, n_mfcc=20))
+    rows, _ = segment_mfccs(signal("noise", 3.0, SR), params=p)
+    assert rows.shape == (3, p.frames_per_segment, 20) == (3, 32, 20)
+
+
+@pytest.mark.parametrize("sr, n_fft", [(8000, 512), (22050, 2048), (16000, 400), (44100, 1024)])
+def test_mel_filterbank_equals_librosa(sr, n_fft):
+    ours = mel_filterbank(sr, n_fft)
+    theirs = librosa.filters.mel(sr=sr, n_fft=n_fft)
+    assert ours.shape == theirs.shape == (128, 1 + n_fft // 2)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-8)
+
+
+def test_mel_filterbank_is_read_only():
+    with pytest.raises(ValueError):
+        mel_filterbank(8000, 512)[0, 0] = 1.0

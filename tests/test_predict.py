@@ -1,0 +1,128 @@
+"""Tests for genre.predict: clips of any length cut into trained-length segments; dataset evaluation."""
+
+import io
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import GENRE_SIGNALS, make_dataset, make_wav, signal, write_audio
+from genre.errors import AudioError, ClipTooShortError, DatasetError
+from genre.features import notebook_segment_mfccs
+from genre.predict import evaluate_dataset, predict_file, predict_signal
+
+
+@pytest.mark.parametrize("seconds, n_segments", [(1.0, 1), (2.5, 2), (3.0, 3), (7.5, 7), (31.0, 31)])
+def test_a_clip_is_cut_into_consecutive_segments_of_the_trained_length(bundle, seconds, n_segments):
+    p = bundle.params
+    y = signal("chirp", seconds, p.sample_rate, freq=200, rng=np.random.default_rng(1))
+    pred = predict_signal(bundle, y, name="c")
+    assert pred.n_segments == n_segments == len(y) // p.segment_samples
+    assert pred.segment_seconds == pytest.approx(1.0)
+    assert pred.duration == pytest.approx(seconds)
+    one = p.replace(duration=p.segment_samples / p.sample_rate, num_segments=1)
+    for k in sorted({0, n_segments // 2, n_segments - 1}):
+        rows, _ = notebook_segment_mfccs(y[k * p.segment_samples:(k + 1) * p.segment_samples], params=one)
+        expected = bundle.model.predict(rows, verbose=0)[0]
+        np.testing.assert_allclose(pred.segment_probabilities[k], expected, atol=1e-4)
+
+
+def test_probabilities_sum_to_one_and_the_genre_is_the_mean_argmax(bundle):
+    sr = bundle.params.sample_rate
+    parts = [signal("sine", 1.0, sr, freq=220), signal("square", 1.0, sr, freq=660), signal("noise", 1.0, sr),
+             signal("noise", 1.0, sr, rng=np.random.default_rng(5))]  # segments that disagree
+    pred = predict_signal(bundle, np.concatenate(parts))
+    assert pred.n_segments == 4
+    assert set(pred.probabilities) == set(bundle.genres)
+    assert sum(pred.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(pred.segment_probabilities.sum(axis=1), 1.0, atol=1e-5)
+    mean = pred.segment_probabilities.mean(axis=0)
+    np.testing.assert_allclose([pred.probabilities[g] for g in bundle.genres], mean, atol=1e-6)
+    assert pred.genre == bundle.genres[int(mean.argmax())]
+    assert len(pred.segment_votes(bundle.genres)) == 4
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.1, 0.5, 0.999])
+def test_a_clip_shorter_than_one_segment_is_clip_too_short(bundle, tmp_path, seconds):
+    path = write_audio(tmp_path / "short.wav", signal("sine", seconds, 8000), 8000)
+    with pytest.raises(ClipTooShortError, match=r"needs at least 1\.00 s") as info:
+        predict_file(bundle, path)
+    assert "short.wav" in str(info.value)
+    assert isinstance(info.value, AudioError)
+
+
+def test_files_are_resampled_to_the_bundles_rate(bundle, tmp_path):
+    path = make_wav(tmp_path / "hi-rate.flac", 2.0, 22050, "sine", freq=220)
+    pred = predict_file(bundle, path)
+    assert pred.n_segments == 2 and pred.name == "hi-rate.flac"
+    assert pred.duration == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("as_", ["path", "bytes", "file object"])
+def test_predict_file_accepts_paths_bytes_and_file_objects(bundle, gtzan, as_):
+    path = gtzan / "metal" / "metal.00001.wav"
+    source = {"path": path, "bytes": path.read_bytes(), "file object": io.BytesIO(path.read_bytes())}[as_]
+    pred = predict_file(bundle, source)
+    reference = predict_file(bundle, path)
+    np.testing.assert_allclose(pred.segment_probabilities, reference.segment_probabilities, atol=1e-6)
+    assert pred.name == ("metal.00001.wav" if as_ == "path" else "upload")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 100])
+def test_a_corrupt_clip_is_an_audio_error(bundle, tmp_path, content):
+    path = tmp_path / "bad.mp3"
+    path.write_bytes(content)
+    with pytest.raises(AudioError, match="bad.mp3"):
+        predict_file(bundle, path)
+
+
+def test_evaluate_dataset_scores_every_track(bundle, gtzan):
+    result = evaluate_dataset(bundle, gtzan)
+    assert result["genres"] == list(bundle.genres)
+    assert result["n_tracks"] == 12 and result["skipped"] == []
+    assert np.array(result["confusion"]).shape == (3, 3) and np.sum(result["confusion"]) == 12
+    assert 0 <= result["segment_accuracy"] <= 1 and 0 <= result["track_accuracy"] <= 1
+    assert result["track_accuracy"] == pytest.approx(np.trace(result["confusion"]) / 12)
+    assert set(result["per_genre"]) == set(bundle.genres)
+
+
+def test_evaluate_dataset_reports_unreadable_files_and_uses_all_files(bundle, gtzan_copy):
+    (gtzan_copy / "rock" / "rock.00002.wav").write_bytes(b"junk")
+    for k in range(4, 7):
+        shutil.copy(gtzan_copy / "blues" / "blues.00000.wav", gtzan_copy / "blues" / f"blues.{k:05d}.wav")
+    result = evaluate_dataset(bundle, gtzan_copy)  # the bundle's files_per_genre does not limit evaluation
+    assert result["skipped"] == ["rock/rock.00002.wav"]
+    assert result["n_tracks"] == 14
+
+
+def test_evaluate_dataset_with_a_subset_of_the_models_genres_keeps_its_label_order(bundle, tmp_path):
+    root = make_dataset(tmp_path / "data", clips=2)
+    shutil.rmtree(root / "blues")
+    result = evaluate_dataset(bundle, root)
+    assert result["genres"] == ["blues", "metal", "rock"]
+    assert result["n_tracks"] == 4
+    assert result["confusion"][0] == [0, 0, 0]  # no blues tracks
+    assert sum(result["confusion"][1]) == 2 and sum(result["confusion"][2]) == 2
+
+
+def test_an_unknown_genre_folder_is_a_dataset_error(bundle, gtzan_copy):
+    make_wav(gtzan_copy / "polka" / "p.wav", 3.0, 8000)
+    with pytest.raises(DatasetError, match="polka"):
+        evaluate_dataset(bundle, gtzan_copy)
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_evaluating_a_missing_folder_is_a_dataset_error(bundle, tmp_path, kind):
+    root = tmp_path / "x"
+    if kind == "file":
+        root.write_text("x")
+    with pytest.raises(DatasetError):
+        evaluate_dataset(bundle, root)
+
+
+def test_the_tiny_model_tells_the_tiny_genres_apart(bundle, tmp_path):
+    # Guards the fixtures: if the model learnt nothing, the tests above would test very little.
+    root = make_dataset(tmp_path / "fresh", clips=3, seed=99)
+    result = evaluate_dataset(bundle, root)
+    assert result["track_accuracy"] > 1 / 3, result  # a constant guess scores exactly 1/3
+    assert set(GENRE_SIGNALS) == set(bundle.genres)

@@ -1,0 +1,208 @@
+"""Tests for genre.store (and genre.atomic): the .npz feature store and the notebook's JSON."""
+
+import json
+import zipfile
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from genre.config import FeatureParams
+from genre.errors import FeatureStoreError
+from genre.store import FeatureSet, export_json, import_json, load_features, save_features
+
+
+def _notebook_load_data(data_path):
+    """The notebook's loader, verbatim."""
+    with open(data_path, "r") as fp:
+        data = json.load(fp)
+    X = np.array(data["mfcc"])
+    y = np.array(data["labels"])
+    return X, y
+
+
+def _assert_same(a: FeatureSet, b: FeatureSet) -> None:
+    assert b.X.dtype == np.float32
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_array_equal(a.track, b.track)
+    np.testing.assert_array_equal(a.segment, b.segment)
+    assert (a.genres, a.files, a.params) == (b.genres, b.files, b.params)
+
+
+@pytest.fixture
+def with_skips(features) -> FeatureSet:
+    return replace(features, skipped=(("rock/bad.wav", "cannot decode rock/bad.wav: Format not recognised."),),
+                   meta={"note": "x"})
+
+
+def test_npz_round_trip_keeps_everything(with_skips, tmp_path):
+    path = save_features(with_skips, tmp_path / "f.npz")
+    back = load_features(path)
+    _assert_same(with_skips, back)
+    assert back.skipped == with_skips.skipped
+    assert back.key == with_skips.key != ""
+    assert back.root == with_skips.root
+    assert back.meta == {"note": "x"}
+    assert back.has_tracks
+
+
+def test_saving_replaces_an_existing_store(features, tmp_path):
+    path = tmp_path / "f.npz"
+    save_features(replace(features, genres=("a", "b", "c")), path)
+    save_features(features, path)
+    assert load_features(path).genres == features.genres
+
+
+def test_a_crash_mid_write_leaves_the_old_store_intact_and_no_temp_files(features, tmp_path, monkeypatch):
+    path = tmp_path / "f.npz"
+    save_features(features, path)
+    before = path.read_bytes()
+
+    def crash(fh, **arrays):
+        fh.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_features(replace(features, genres=("x", "y", "z")), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert load_features(path).genres == features.genres
+    assert [p.name for p in tmp_path.iterdir()] == ["f.npz"]
+
+
+def test_a_crash_on_first_write_leaves_no_file(features, tmp_path, monkeypatch):
+    monkeypatch.setattr(np, "savez_compressed", lambda fh, **a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        save_features(features, tmp_path / "f.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _truncated(valid: bytes) -> bytes:
+    return valid[: len(valid) // 2]
+
+
+def _npz_without_meta(_valid: bytes) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, X=np.zeros((1, 2, 3), np.float32))
+    return buf.getvalue()
+
+
+def _npz_of_unknown_format(_valid: bytes) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    meta = np.frombuffer(json.dumps({"format": 99}).encode(), dtype=np.uint8)
+    np.savez(buf, X=np.zeros((1, 2, 3), np.float32), y=np.zeros(1), track=np.zeros(1), segment=np.zeros(1), meta=meta)
+    return buf.getvalue()
+
+
+def _npz_with_bad_params(valid: bytes) -> bytes:
+    import io
+
+    with np.load(io.BytesIO(valid)) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    meta["params"]["n_mfcc"] = 0
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (lambda v: b"", "not a readable"),
+    (lambda v: b"garbage, not a zip file" * 20, "not a readable"),
+    (_truncated, "not a readable"),
+    (lambda v: json.dumps({"mapping": [], "mfcc": [], "labels": []}).encode(), "not a readable"),
+    (_npz_without_meta, "not a readable"),
+    (_npz_of_unknown_format, "unknown feature store format"),
+    (_npz_with_bad_params, "bad feature parameters"),
+], ids=["empty", "garbage", "truncated", "json-not-npz", "npz-without-meta", "unknown-format", "bad-params"])
+def test_unreadable_stores_raise_feature_store_error(features, tmp_path, corrupt, message):
+    valid = save_features(features, tmp_path / "valid.npz").read_bytes()
+    path = tmp_path / "bad.npz"
+    path.write_bytes(corrupt(valid))
+    with pytest.raises(FeatureStoreError, match=message) as info:
+        load_features(path)
+    assert "bad.npz" in str(info.value)
+
+
+@pytest.mark.parametrize("make", [lambda p: p / "missing.npz", lambda p: p],
+                         ids=["missing", "folder"])
+def test_missing_store_raises_feature_store_error(tmp_path, make):
+    with pytest.raises(FeatureStoreError, match="not found"):
+        load_features(make(tmp_path))
+
+
+def test_store_is_a_zip_with_compressed_members(features, tmp_path):
+    path = save_features(features, tmp_path / "f.npz")
+    with zipfile.ZipFile(path) as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+
+
+def test_json_export_import_round_trip(with_skips, tmp_path):
+    path = export_json(with_skips, tmp_path / "data.json")
+    back = import_json(path)
+    _assert_same(with_skips, back)
+    assert back.has_tracks
+
+
+def test_the_notebooks_load_data_reads_our_export(features, tmp_path):
+    path = export_json(features, tmp_path / "data.json")
+    X, y = _notebook_load_data(path)
+    assert X.shape == features.X.shape == (36, 32, 13)
+    assert y.shape == (36,)
+    np.testing.assert_allclose(X, features.X, rtol=1e-6)
+    np.testing.assert_array_equal(y, features.y)
+    assert json.loads(path.read_text())["mapping"] == ["blues", "metal", "rock"]
+
+
+def test_importing_a_pure_notebook_json_has_no_tracks(tmp_path):
+    rng = np.random.default_rng(0)
+    data = {"mapping": ["blues", "rock"], "mfcc": rng.normal(size=(6, 4, 13)).tolist(), "labels": [0, 0, 0, 1, 1, 1]}
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(data))
+    fs = import_json(path)
+    assert fs.X.shape == (6, 4, 13) and fs.X.dtype == np.float32
+    assert fs.y.tolist() == [0, 0, 0, 1, 1, 1]
+    assert fs.genres == ("blues", "rock")
+    assert fs.has_tracks is False
+    assert fs.params.n_mfcc == 13
+    assert fs.track.tolist() == [-1] * 6
+
+
+def test_import_json_uses_given_params(tmp_path):
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps({"mapping": ["a", "b"], "mfcc": [[[0.0] * 20]] * 2, "labels": [0, 1]}))
+    p = FeatureParams(n_mfcc=20)
+    assert import_json(path, params=p).params == p
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "not found"),
+    ("{not json", "not the notebook's JSON"),
+    (json.dumps({"mfcc": [], "labels": []}), "not the notebook's JSON"),
+    (json.dumps({"mapping": ["a"], "mfcc": [[1, 2], [3, 4]], "labels": [0, 0]}), "rows of frames"),
+    (json.dumps({"mapping": ["a"], "mfcc": [[[1.0]], [[2.0]]], "labels": [0]}), "one label per row"),
+    (json.dumps({"mapping": ["a"], "mfcc": [[[1.0]], [[2.0]]], "labels": [0, 1]}), "index into 'mapping'"),
+    (json.dumps({"mapping": ["a"], "mfcc": [[[1.0]], [[2.0]]], "labels": [0, -1]}), "index into 'mapping'"),
+    (json.dumps({"mapping": ["a"], "mfcc": [[[1.0]], [[2.0, 3.0]]], "labels": [0, 0]}), "not the notebook's JSON"),
+    (json.dumps([1, 2, 3]), "not the notebook's JSON"),
+], ids=["missing", "bad-json", "no-mapping", "2d-mfcc", "label-count", "label-too-big", "label-negative",
+        "ragged", "a-list"])
+def test_bad_notebook_json_raises_feature_store_error(tmp_path, content, message):
+    path = tmp_path / "data.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(FeatureStoreError, match=message):
+        import_json(path)
+
+
+def test_summary_counts_rows_per_genre(features):
+    s = features.summary()
+    assert s["rows"] == 36 and s["tracks"] == 12 and s["input_shape"] == [32, 13]
+    assert s["rows_per_genre"] == {"blues": 12, "metal": 12, "rock": 12}

@@ -1,0 +1,222 @@
+"""Tests for genre.training: honest splits, reproducible runs, epoch hooks, stopping, track votes.
+
+Split and scoring tests need no TensorFlow; the few that train use a tiny network for 1-3 epochs.
+"""
+
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import TINY_MODEL
+from genre.config import ModelConfig, TrainConfig
+from genre.errors import TrainingError
+from genre.store import FeatureSet
+from genre.training import check_trainable, score, split_rows, track_votes, train
+
+TINY = ModelConfig(**TINY_MODEL)
+
+
+def _tracks(fs: FeatureSet, rows: np.ndarray) -> set[int]:
+    return set(fs.track[rows].tolist())
+
+
+def _subset(fs: FeatureSet, keep: np.ndarray) -> FeatureSet:
+    return replace(fs, X=fs.X[keep], y=fs.y[keep], track=fs.track[keep], segment=fs.segment[keep])
+
+
+# --- splits ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("test_size", [0.25, 0.3, 0.5])
+def test_track_split_never_puts_a_track_on_both_sides(features, seed, test_size):
+    split = split_rows(features, TrainConfig(seed=seed, test_size=test_size))
+    assert _tracks(features, split.train).isdisjoint(_tracks(features, split.test))
+    assert sorted(np.concatenate([split.train, split.test]).tolist()) == list(range(len(features)))
+    assert split.val is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_track_split_is_stratified_by_genre(features, seed):
+    split = split_rows(features, TrainConfig(seed=seed, test_size=0.5))
+    assert split.stratified
+    test_tracks = sorted(_tracks(features, split.test))
+    genres_of = {t: int(features.y[features.track == t][0]) for t in range(len(features.files))}
+    per_genre = np.bincount([genres_of[t] for t in test_tracks], minlength=3)
+    assert per_genre.tolist() == [2, 2, 2]  # half of each genre's 4 tracks
+
+
+def test_segment_split_mixes_tracks_like_the_notebook(features):
+    split = split_rows(features, TrainConfig(split="segment", seed=0))
+    assert _tracks(features, split.train) & _tracks(features, split.test)
+    assert len(split.test) == int(np.ceil(0.3 * len(features)))  # rows, not tracks, are split
+
+
+def test_different_split_seeds_give_different_splits(features):
+    a = split_rows(features, TrainConfig(seed=0))
+    b = split_rows(features, TrainConfig(seed=1))
+    assert _tracks(features, a.test) != _tracks(features, b.test)
+    again = split_rows(features, TrainConfig(seed=0))
+    np.testing.assert_array_equal(a.test, again.test)
+
+
+@pytest.mark.parametrize("split_by", ["track", "segment"])
+def test_patience_carves_validation_from_training_tracks(features, split_by):
+    split = split_rows(features, TrainConfig(patience=2, val_size=0.25, split=split_by))
+    assert split.val is not None and len(split.val) > 0
+    sides = [set(split.train.tolist()), set(split.val.tolist()), set(split.test.tolist())]
+    assert sides[0].isdisjoint(sides[1]) and sides[1].isdisjoint(sides[2]) and sides[0].isdisjoint(sides[2])
+    assert set().union(*sides) == set(range(len(features)))
+    if split_by == "track":
+        assert _tracks(features, split.val).isdisjoint(_tracks(features, split.test))
+        assert _tracks(features, split.val).isdisjoint(_tracks(features, split.train))
+    assert split.validation_name.startswith("held-out part of the training")
+    without = split_rows(features, TrainConfig(split=split_by))
+    np.testing.assert_array_equal(np.sort(split.test), np.sort(without.test))  # test side is unchanged
+
+
+def test_unstratifiable_genres_fall_back_to_a_plain_split(features):
+    keep = np.isin(features.track, [0, 1, 2, 3, 4])  # 4 blues tracks and 1 metal track
+    fs = _subset(features, keep)
+    split = split_rows(fs, TrainConfig(test_size=0.4))
+    assert split.stratified is False
+    assert _tracks(fs, split.train).isdisjoint(_tracks(fs, split.test))
+
+
+def _one_genre(fs):
+    return _subset(fs, fs.y == 0)
+
+
+def _no_tracks(fs):
+    return replace(fs, track=np.full(len(fs), -1, np.int32))
+
+
+def _three_tracks(fs):
+    return _subset(fs, np.isin(fs.track, [0, 4, 8]))
+
+
+def _no_rows(fs):
+    return _subset(fs, np.zeros(len(fs), bool))
+
+
+@pytest.mark.parametrize("make, config, message", [
+    (_one_genre, TrainConfig(), "at least two genres"),
+    (_one_genre, TrainConfig(split="segment"), "at least two genres"),
+    (_no_tracks, TrainConfig(), "do not record which track"),
+    (_three_tracks, TrainConfig(), "at least 4 tracks"),
+    (_no_rows, TrainConfig(), "no rows"),
+    (lambda fs: _subset(fs, np.isin(np.arange(len(fs)), [0, 13, 26])), TrainConfig(split="segment"), "at least 4 rows"),
+], ids=["one-genre", "one-genre-segment-split", "json-without-tracks", "three-tracks", "no-rows", "three-rows"])
+def test_untrainable_features_raise_training_error(features, make, config, message):
+    fs = make(features)
+    with pytest.raises(TrainingError, match=message):
+        check_trainable(fs, config)
+    with pytest.raises(TrainingError, match=message):
+        train(fs, TINY, replace(config, epochs=1))  # fails before TensorFlow is needed
+
+
+def test_json_import_without_tracks_trains_with_the_segment_split(features, tmp_path):
+    from genre.store import export_json, import_json
+    import json
+
+    path = export_json(features, tmp_path / "d.json")
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({k: data[k] for k in ("mapping", "mfcc", "labels")}))
+    fs = import_json(path)
+    assert not fs.has_tracks
+    split = split_rows(fs, TrainConfig(split="segment"))
+    assert len(split.train) + len(split.test) == 36
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+def test_track_votes_average_probabilities():
+    probs = np.array([[0.6, 0.4], [0.6, 0.4], [0.0, 1.0], [0.2, 0.8]])
+    tracks, mean = track_votes(probs, np.array([7, 7, 7, 3]))
+    assert tracks.tolist() == [3, 7]
+    np.testing.assert_allclose(mean, [[0.2, 0.8], [0.4, 0.6]])
+
+
+def test_track_accuracy_is_a_mean_probability_vote_not_a_segment_majority():
+    genres = ("blues", "metal", "rock")
+    # track 0 (metal): two segments lean blues, one is sure of metal -> segment majority: blues,
+    # mean probability: metal (0.37, 0.63, 0). Tracks 1 (blues) and 2 (rock) are plain.
+    probs = np.array([
+        [0.55, 0.45, 0.0], [0.55, 0.45, 0.0], [0.0, 1.0, 0.0],
+        [0.9, 0.05, 0.05], [0.7, 0.2, 0.1],
+        [0.1, 0.1, 0.8], [0.2, 0.1, 0.7],
+    ])
+    y = np.array([1, 1, 1, 0, 0, 2, 2])
+    track = np.array([0, 0, 0, 1, 1, 2, 2])
+    m = score(probs, y, track, genres)
+    assert m["track_accuracy"] == 1.0  # a segment majority would give 2/3
+    assert m["confusion"] == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]  # majority: [[1,0,0],[1,0,0],[0,0,1]]
+    assert m["segment_accuracy"] == pytest.approx(5 / 7)
+    assert m["n_tracks"] == 3 and m["n_segments"] == 7
+    assert m["confusion_segments"] == [[2, 0, 0], [2, 1, 0], [0, 0, 2]]
+    assert set(m["per_genre"]) == set(genres)
+    assert m["per_genre"]["metal"]["support"] == 1 and m["per_genre"]["metal"]["recall"] == 1.0
+
+
+def test_track_labels_come_from_each_tracks_rows_whatever_the_row_order():
+    probs = np.array([[0.2, 0.8], [0.9, 0.1], [0.3, 0.7], [0.8, 0.2]])
+    m = score(probs, np.array([1, 0, 1, 0]), np.array([5, 2, 5, 2]), ("a", "b"))
+    assert m["track_accuracy"] == 1.0 and m["confusion"] == [[1, 0], [0, 1]]
+
+
+def test_confusion_has_every_genre_even_when_absent_from_the_test_set():
+    probs = np.array([[0.9, 0.05, 0.05, 0.0], [0.1, 0.8, 0.1, 0.0]])
+    m = score(probs, np.array([0, 1]), np.array([0, 1]), ("a", "b", "c", "d"))
+    assert np.array(m["confusion"]).shape == (4, 4)
+    assert m["track_accuracy"] == 1.0
+
+
+# --- training (TensorFlow, tiny) ------------------------------------------------------------
+
+def test_same_seed_twice_gives_identical_history_and_metrics(features):
+    calls = []
+    config = TrainConfig(epochs=2, batch_size=8, seed=3)
+    a = train(features, TINY, config, on_epoch=lambda e, logs: calls.append((e, sorted(logs))))
+    b = train(features, TINY, config)
+    assert a.history.keys() == b.history.keys() >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key in a.history:
+        assert np.allclose(a.history[key], b.history[key]), key
+    np.testing.assert_array_equal(a.split.test, b.split.test)
+    assert a.metrics["track_accuracy"] == b.metrics["track_accuracy"]
+    assert a.metrics["confusion"] == b.metrics["confusion"]
+    # on_epoch: once per epoch, 1-based, with Keras' logs
+    assert [e for e, _ in calls] == [1, 2]
+    assert all({"loss", "accuracy", "val_loss", "val_accuracy"} <= set(keys) for _, keys in calls)
+    assert a.stopped is False and a.metrics["epochs_run"] == 2
+    c = train(features, TINY, replace(config, seed=4))
+    assert not np.array_equal(np.sort(c.split.test), np.sort(a.split.test))
+    assert not np.allclose(c.history["loss"], a.history["loss"])
+
+
+def test_setting_stop_in_on_epoch_ends_training_early(features):
+    stop = threading.Event()
+    epochs = []
+
+    def on_epoch(epoch, logs):
+        epochs.append(epoch)
+        if epoch == 1:
+            stop.set()
+
+    result = train(features, TINY, TrainConfig(epochs=20, batch_size=8), on_epoch=on_epoch, stop=stop)
+    assert epochs == [1]
+    assert result.stopped is True
+    assert len(result.history["loss"]) == 1 and result.metrics["epochs_run"] == 1
+    assert result.metrics["n_tracks"] == len(np.unique(features.track[result.split.test]))
+
+
+def test_trained_result_scores_the_held_out_tracks(trained, features):
+    result, _ = trained
+    m = result.metrics
+    assert m["split"] == "track" and m["validation"] == "the test split"
+    assert m["n_segments"] == len(result.split.test)
+    assert m["n_tracks"] == len(_tracks(features, result.split.test))
+    assert m["n_train_segments"] == len(result.split.train)
+    assert np.array(m["confusion"]).shape == (3, 3) and np.sum(m["confusion"]) == m["n_tracks"]
+    assert result.model.output_shape == (None, 3)
+    assert result.seconds > 0

@@ -1,0 +1,70 @@
+"""Tests for genre.workspace: everything lives under $GENRE_HOME; the demo dataset is made once."""
+
+from pathlib import Path
+
+import pytest
+
+from genre import workspace
+from genre.config import FeatureParams
+
+
+def test_home_follows_genre_home(genre_home):
+    assert workspace.home() == genre_home.resolve()
+    assert workspace.models_dir() == genre_home.resolve() / "models"
+    assert workspace.demo_dir() == genre_home.resolve() / workspace.DEMO_NAME
+
+
+def test_home_defaults_to_workspace_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("GENRE_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert workspace.home() == tmp_path.resolve() / "workspace"
+
+
+def test_features_path_is_per_dataset_and_parameters(genre_home, tmp_path):
+    p = FeatureParams()
+    a = workspace.features_path(tmp_path / "data", p)
+    assert a.parent == genre_home.resolve() / "features" and a.suffix == ".npz"
+    assert workspace.features_path(tmp_path / "data", p) == a
+    assert workspace.features_path(tmp_path / "other", p) != a
+    assert workspace.features_path(tmp_path / "data", p.replace(n_mfcc=20)) != a
+    assert workspace.features_path(tmp_path / "data", p.replace(files_per_genre=3)) != a
+
+
+def test_features_path_does_not_depend_on_how_the_root_is_spelt(genre_home, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    p = FeatureParams()
+    assert workspace.features_path("data", p) == workspace.features_path(tmp_path / "data" / ".", p)
+
+
+def test_the_demo_dataset_is_generated_once(genre_home, monkeypatch):
+    assert not workspace.demo_ready()
+    calls = []
+    root = workspace.ensure_demo_dataset(on_progress=lambda d, t: calls.append((d, t)), genres=2,
+                                         clips_per_genre=1, duration=1.0, sample_rate=8000)
+    assert root == workspace.demo_dir() and workspace.demo_ready()
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["ambient", "chiptune"]
+    assert calls[-1] == (2, 2)
+    assert [p.name for p in genre_home.resolve().iterdir()] == [workspace.DEMO_NAME]  # no temp folders left
+
+    import genre.demo
+
+    def boom(*a, **k):
+        raise AssertionError("regenerated")
+
+    monkeypatch.setattr(genre.demo, "make_demo_dataset", boom)
+    assert workspace.ensure_demo_dataset() == root
+
+
+def test_a_failed_demo_generation_leaves_nothing_behind(genre_home, monkeypatch):
+    import genre.demo
+
+    def fail(out_dir, **kwargs):
+        (Path(out_dir) / "half").mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(genre.demo, "make_demo_dataset", fail)
+    with pytest.raises(KeyboardInterrupt):
+        workspace.ensure_demo_dataset()
+    assert not workspace.demo_ready()
+    assert list(genre_home.iterdir()) == []
