@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-rate", type=int, default=d.sample_rate)
     s.add_argument("--duration", type=float, default=d.duration)
     s.add_argument("--files-per-genre", type=int, default=d.files_per_genre, help="-1: all files")
-    s.add_argument("--jobs", type=int, default=-1, help="worker processes (-1: one per core)")
+    s.add_argument("--jobs", type=int, default=-1, help="worker threads (-1: one per core)")
     s.add_argument("--json", type=Path, help="also write the notebook's JSON here")
     s.add_argument("--dask-scheduler", help="run on this Dask cluster (e.g. tcp://host:8786)")
     s.set_defaults(func=cmd_extract)
