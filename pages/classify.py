@@ -14,7 +14,7 @@ from workbench import state, ui
 UPLOAD_TYPES = ["wav", "flac", "ogg", "mp3", "au"]
 
 st.title("🎧 Classify")
-ui.status_strip()
+strip = ui.status_strip()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -37,6 +37,7 @@ def choose_model():
                            f"{len(b.genres)} genres · {b.info.get('created', '')}" for b in bundles}
     path = st.selectbox("Model", paths, index=index, format_func=labels.get)
     state.set_bundle_path(path)
+    ui.status_strip(strip)
     try:
         with st.spinner("Loading the model (TensorFlow starts the first time)..."):
             bundle = cached_bundle(path, (Path(path) / "bundle.json").stat().st_mtime)

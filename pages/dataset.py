@@ -15,7 +15,7 @@ from workbench import state, ui
 PREVIEW_SR = 22050
 
 st.title("📁 Dataset")
-ui.status_strip()
+strip = ui.status_strip()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -41,7 +41,8 @@ def folder_ui() -> str:
     root = left.text_input("Dataset folder", value=state.dataset_root(), key="dataset_input",
                            help="A folder with one sub-folder per genre (like GTZAN's genres_original), "
                                 "each holding audio clips (wav, flac, ogg, mp3, au, aiff).")
-    right.button("Use the demo dataset", on_click=use_demo, help="The bundled synthetic dataset (created on first use).")
+    right.button("Use the demo dataset", on_click=use_demo,
+                 help="The bundled synthetic dataset (created on first use).")
     if Path(root).expanduser() == workspace.demo_dir() and not workspace.demo_ready():
         ui.ensure_demo()
     return root.strip()
@@ -90,6 +91,7 @@ if error:
     st.error(error)
     st.stop()
 state.set_dataset_root(str(dataset.root))
+ui.status_strip(strip)
 overview_ui(dataset)
 stamp = cache_key(FeatureParams(), [p for f in dataset.files for p in f], dataset.root)  # names, sizes, mtimes
 with st.spinner("Checking every file can be read..."):

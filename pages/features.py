@@ -22,7 +22,7 @@ WIDGETS = {"f_n_mfcc": DEFAULTS.n_mfcc, "f_n_fft": DEFAULTS.n_fft, "f_hop": DEFA
            "f_files": DEFAULTS.files_per_genre}
 
 st.title("🎛️ Features")
-ui.status_strip()
+strip = ui.status_strip()
 
 
 def reset() -> None:
@@ -103,6 +103,7 @@ def extract_ui(dataset, params: FeatureParams) -> None:
     bar.empty()
     state.set_features(fs)
     st.session_state["feature_params"] = params
+    ui.status_strip(strip)
     if hit:
         st.success(f"Cache hit: these features were already extracted with the same settings ({len(fs):,} rows).",
                    icon="⚡")

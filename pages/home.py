@@ -6,7 +6,7 @@ from genre import workspace
 from workbench import state, ui
 
 st.title("🎵 genre workbench")
-ui.status_strip()
+strip = ui.status_strip()
 
 st.markdown(
     """
@@ -31,6 +31,7 @@ with left:
                  help="Synthesises 6 made-up 'genres' × 12 clips of 30 s (takes a few seconds, once)."):
         path = ui.ensure_demo()
         state.set_dataset_root(str(path))
+        ui.status_strip(strip)
         st.success(f"Demo dataset ready and selected: `{path}`. Next: **Features → Extract**.")
     st.page_link("pages/features.py", label="Go to Features", icon="🎛️")
 with right:

@@ -49,8 +49,19 @@ def ensure_demo() -> Path:
     return path
 
 
-def status_strip() -> None:
-    """One line each for dataset, features, model and training, shown at the top of every page."""
+def status_strip(slot=None):
+    """One line each for dataset, features, model and training, shown at the top of every page.
+
+    Returns its placeholder: a page that changes the state further down (extracting features,
+    choosing a model) passes it back to redraw the strip, which would otherwise show the old state.
+    """
+    slot = slot if slot is not None else st.empty()
+    with slot.container():
+        _strip()
+    return slot
+
+
+def _strip() -> None:
     cols = st.columns(4)
     root = state.dataset_root()
     name = Path(root).name or root
@@ -60,7 +71,9 @@ def status_strip() -> None:
                                         else "not extracted"))
     job = state.job()
     if job is not None and job.running:
-        cols[2].caption(f"**Training** · epoch {job.epochs_done}/{job.train_config.epochs}")
+        # No epoch count: the strip is drawn once per page run, so on Train it would sit at
+        # "epoch 0/N" beside the live progress bar.
+        cols[2].caption("**Training** · running")
     elif job is not None:
         cols[2].caption(f"**Training** · {job.status}")
     else:
