@@ -1,0 +1,432 @@
+#!/usr/bin/env python
+"""Benchmark: genre's pipeline against the notebook's, measured side by side in one run.
+
+Prints a table of ratios (ours vs the notebook's script; live training vs a bare fit) and
+writes the same figures as JSON. A benchmark, not a test: nothing here asserts on time.
+
+    python benchmarks/bench.py --quick         # smoke run: 20 tracks, 5 epochs
+    python benchmarks/bench.py                 # 200 tracks, 20 epochs: several minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import altair as alt
+import librosa  # lazy: its submodules load on first use
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import soundfile as sf
+
+from genre.audio import load_audio
+from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.demo import DEMO_GENRES, synth_clip
+from genre.features import notebook_segment_mfccs, segment_mfccs
+from genre.jobs import TrainingJob
+from genre.model import build_model, import_keras
+from genre.plots import history_figure
+from genre.store import load_features
+from genre.training import split_rows
+
+SAMPLE_RATE = 22050  # Hz, GTZAN's
+CLIP_SECONDS = 30.0
+N_GENRES = 10
+DEFAULT_TRACKS, QUICK_TRACKS = 200, 20
+DEFAULT_EPOCHS, QUICK_EPOCHS = 20, 5
+RUNS = 3  # fresh-process runs per command, and loads per store (median reported)
+MFCC_TRACKS, WARMUP_TRACKS = 40, 3  # section 3: tracks timed in-process, after untimed warm-up ones
+BATCH_SIZE, SEED = 32, 0
+REDRAW_EVERY_S = 1.0  # the app's st.fragment(run_every=1)
+RSS_POLL_S, TREE_EVERY = 0.05, 5  # poll peak RSS every 50 ms; look for new processes every 5th poll
+MB = 1e6
+TARGETS = {"extract": 5.0, "store_size": 10.0, "store_load": 20.0, "train_overhead_pct": 15.0,
+           "mfcc_relative_diff": 1e-5}  # float32 agreement
+
+# The notebook's extraction cell, as written but for paths from argv and keyword arguments
+# (librosa 0.11 accepts keywords only).
+NOTEBOOK_SCRIPT = '''\
+import json
+import math
+import os
+import sys
+
+import librosa
+
+SAMPLE_RATE = 22050
+TRACK_DURATION = 30  # measured in seconds
+SAMPLES_PER_TRACK = SAMPLE_RATE * TRACK_DURATION
+
+
+def save_mfcc(dataset_path, json_path, num_mfcc=13, n_fft=2048, hop_length=512, num_segments=5):
+    data = {"mapping": [], "labels": [], "mfcc": []}
+    samples_per_segment = int(SAMPLES_PER_TRACK / num_segments)
+    num_mfcc_vectors_per_segment = math.ceil(samples_per_segment / hop_length)
+    for i, (dirpath, dirnames, filenames) in enumerate(os.walk(dataset_path)):
+        if dirpath is not dataset_path:
+            semantic_label = dirpath.split("/")[-1]
+            data["mapping"].append(semantic_label)
+            print("\\nProcessing: {}".format(semantic_label))
+            for f in filenames:
+                file_path = os.path.join(dirpath, f)
+                signal, sample_rate = librosa.load(file_path, sr=SAMPLE_RATE)
+                for d in range(num_segments):
+                    start = samples_per_segment * d
+                    finish = start + samples_per_segment
+                    mfcc = librosa.feature.mfcc(y=signal[start:finish], sr=sample_rate, n_mfcc=num_mfcc,
+                                                n_fft=n_fft, hop_length=hop_length)
+                    mfcc = mfcc.T
+                    if len(mfcc) == num_mfcc_vectors_per_segment:
+                        data["mfcc"].append(mfcc.tolist())
+                        data["labels"].append(i - 1)
+                        print("{}, segment:{}".format(file_path, d + 1))
+    with open(json_path, "w") as fp:
+        json.dump(data, fp, indent=4)
+
+
+if __name__ == "__main__":
+    save_mfcc(sys.argv[1], sys.argv[2], num_segments=5)
+'''
+WARM_LIBROSA = ("import sys, librosa; y, sr = librosa.load(sys.argv[1], sr=22050); "
+                "librosa.feature.mfcc(y=y[:132300], sr=sr, n_mfcc=13, n_fft=2048, hop_length=512)")
+BASELINE_IMPORTS = "import genre.cli, genre.extract, scipy.fft, soundfile, soxr, joblib"  # what our CLI loads
+
+
+def timed(fn, *args, **kwargs):
+    """``(fn(...), seconds)``."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+# --- 1. data (untimed) -----------------------------------------------------------------------
+
+def make_dataset(root: Path, n_tracks: int) -> list[Path]:
+    """``root/genreGG/genreGG.NNNNN.wav``: demo-synth clips, 30 s mono 16-bit PCM at 22050 Hz."""
+    shutil.rmtree(root, ignore_errors=True)
+    paths = []
+    for i in range(n_tracks):
+        g = i % N_GENRES
+        path = root / f"genre{g:02d}" / f"genre{g:02d}.{i // N_GENRES:05d}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        y = synth_clip(DEMO_GENRES[g % len(DEMO_GENRES)], duration=CLIP_SECONDS, sample_rate=SAMPLE_RATE,
+                       rng=np.random.default_rng([SEED, i]))
+        sf.write(path, y, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        paths.append(path)
+    return paths
+
+
+# --- measuring a process ---------------------------------------------------------------------
+
+def _process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            pass
+    tree, todo = [], [root]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
+def _peak_rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+
+
+def run_measured(cmd: list[str]) -> dict:
+    """Wall time of ``cmd`` in a fresh process; peak RSS (VmHWM, polled) of its largest process
+    and summed over its process tree. Not wait4's ru_maxrss: it also counts the pages of this
+    (big) parent that the child had before its exec."""
+    peaks: dict[int, int] = {}
+    done = threading.Event()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+
+        def sample() -> None:
+            tree, polls = [proc.pid], 0
+            while not done.wait(RSS_POLL_S):
+                if polls % TREE_EVERY == 0:  # a /proc scan costs ~3 ms, reading known pids ~20 us
+                    tree = _process_tree(proc.pid)
+                polls += 1
+                for pid in tree:
+                    peaks[pid] = max(peaks.get(pid, 0), _peak_rss_kb(pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        proc.wait()
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{err.read().decode()[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU time counts the workers, which it reaps
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": max(peaks.values(), default=0) * 1024 / MB,
+            "tree_rss_mb": sum(peaks.values()) * 1024 / MB, "processes": len(peaks)}
+
+
+# --- 2. whole-process extraction -------------------------------------------------------------
+
+def bench_extraction(data: Path, work: Path) -> tuple[dict, Path, Path]:
+    script, npz, js = work / "notebook_extract.py", work / "features.npz", work / "notebook.json"
+    script.write_text(NOTEBOOK_SCRIPT)
+    ours = [sys.executable, "-m", "genre", "extract", str(data), "--out", str(npz), "--jobs"]
+    commands = {"ours_1job": (ours + ["1"], npz), "notebook": ([sys.executable, str(script), str(data), str(js)], js),
+                "ours_2jobs": (ours + ["2"], npz)}  # 2 jobs last: its store is the one section 4 reads
+    first_wav = next(data.glob("*/*.wav"))  # compile/load librosa's numba cache once, untimed
+    subprocess.run([sys.executable, "-c", WARM_LIBROSA, str(first_wav)], check=True, capture_output=True)
+    runs: dict[str, list[dict]] = {name: [] for name in commands}
+    for _ in range(RUNS):  # interleaved, so a busy moment on the machine hits every command alike
+        for name, (cmd, out) in commands.items():
+            out.unlink(missing_ok=True)  # never a cache hit
+            runs[name].append(run_measured(cmd))
+    result = {name: {"runs_s": [r["seconds"] for r in rs],
+                     **{k: statistics.median(r[k] for r in rs) for k in ("seconds", "cpu_s")},
+                     **{k: max(r[k] for r in rs) for k in ("peak_rss_mb", "tree_rss_mb", "processes")}}
+              for name, rs in runs.items()}
+    result["baseline_imports"] = run_measured([sys.executable, "-c", BASELINE_IMPORTS])
+    return result, npz, js
+
+
+# --- 3. per-track MFCC and audio read, in-process --------------------------------------------
+
+def bench_mfcc(paths: list[Path]) -> dict:
+    params = FeatureParams()
+    ms: dict[str, list[float]] = {k: [] for k in ("load_audio", "librosa_load", "ours", "notebook")}
+    max_diff = max_abs = 0.0
+    same_segments = True
+    for n, path in enumerate(paths[:WARMUP_TRACKS + MFCC_TRACKS]):
+        y, t_ours_read = timed(load_audio, path, sample_rate=params.sample_rate)
+        _, t_librosa_read = timed(librosa.load, path, sr=params.sample_rate)
+        (ours, index), t_ours = timed(segment_mfccs, y, params=params)
+        (ref, ref_index), t_ref = timed(notebook_segment_mfccs, y, params=params)
+        if n >= WARMUP_TRACKS:
+            for key, t in zip(ms, (t_ours_read, t_librosa_read, t_ours, t_ref)):
+                ms[key].append(t * 1000)
+        same_segments &= np.array_equal(index, ref_index)
+        if same_segments and ref.size:
+            max_diff = max(max_diff, float(np.abs(ours - ref).max()))
+            max_abs = max(max_abs, float(np.abs(ref).max()))
+    return {**{f"{k}_ms": statistics.median(v) for k, v in ms.items()}, "tracks": len(ms["ours"]),
+            "same_segments": bool(same_segments), "max_abs_diff": max_diff, "max_abs_value": max_abs,
+            "relative_diff": max_diff / max_abs if max_abs else 0.0}
+
+
+# --- 4. store --------------------------------------------------------------------------------
+
+def bench_store(npz: Path, js: Path) -> dict:
+    def load_json() -> np.ndarray:
+        with open(js) as fp:
+            data = json.load(fp)
+        return np.array(data["mfcc"])
+
+    fs, X_json = load_features(npz), load_json()
+    npz_s = statistics.median(timed(load_features, npz)[1] for _ in range(RUNS))
+    json_s = statistics.median(timed(load_json)[1] for _ in range(RUNS))
+    return {"npz_mb": npz.stat().st_size / MB, "json_mb": js.stat().st_size / MB, "npz_load_s": npz_s,
+            "json_load_s": json_s, "rows_npz": len(fs), "rows_json": len(X_json), "features_mb": fs.X.nbytes / MB}
+
+
+# --- 5. live training overhead ---------------------------------------------------------------
+
+def _bare_fit(fs, config: TrainConfig) -> float:
+    """Seconds from the start of training (split, seed, build, as ``train`` does) to the end of ``fit``."""
+    keras = import_keras()
+    start = time.perf_counter()
+    split = split_rows(fs, config)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(fs.X.shape[1:], len(fs.genres), ModelConfig())
+    model.fit(fs.X[split.train], fs.y[split.train], validation_data=(fs.X[split.test], fs.y[split.test]),
+              epochs=config.epochs, batch_size=config.batch_size, verbose=0, shuffle=True)
+    return time.perf_counter() - start
+
+
+def _redraw(job: TrainingJob, png: bool) -> bool:
+    """One run of the app's live-curves fragment (pages/train.py): two line charts, each a
+    DataFrame that st.line_chart melts, turns into an Altair spec and sends as Arrow; with
+    ``png``, ``history_figure`` rendered too (a conservative upper bound). False before the first epoch."""
+    history = job.history()
+    if not history:
+        return False
+    epochs = range(1, len(history["loss"]) + 1)
+    for metric in ("accuracy", "loss"):
+        frame = pd.DataFrame({"epoch": epochs, "train": history[metric], "validation": history[f"val_{metric}"]})
+        long = frame.melt(id_vars="epoch", var_name="series", value_name=metric)
+        alt.Chart(long).mark_line().encode(x="epoch:Q", y=f"{metric}:Q", color="series:N").to_dict()
+        pa.Table.from_pandas(long)
+    if png:
+        history_figure(history).savefig(io.BytesIO(), format="png")
+    return True
+
+
+def _live_fit(fs, config: TrainConfig, png: bool) -> tuple[float, list[float]]:
+    """Seconds from ``start()`` to the last epoch's log, while this thread redraws every second."""
+    job = TrainingJob(fs, ModelConfig(), config, name="bench").start()
+    redraws: list[float] = []  # seconds of each redraw that drew curves
+    while job.running:
+        drew, seconds = timed(_redraw, job, png)
+        redraws += [seconds] if drew else []
+        job.join(timeout=max(0.0, REDRAW_EVERY_S - seconds))
+    if job.status != "done":
+        raise RuntimeError(f"training job {job.status}: {job.error}")
+    return job.logs[-1]["seconds"], redraws
+
+
+def bench_training(npz: Path, epochs: int) -> dict:
+    fs = load_features(npz)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, seed=SEED).validate()
+    _bare_fit(fs, config.replace(epochs=1))  # TensorFlow's one-time start-up, untimed
+    runs: dict[str, list[float]] = {"bare": [], "live": [], "live_charts": []}
+    redraws: dict[str, list[float]] = {"live": [], "live_charts": []}
+    for _ in range(2):  # a, b, c, a, b, c; the min of each
+        runs["bare"].append(_bare_fit(fs, config))
+        for name, png in (("live", True), ("live_charts", False)):
+            seconds, ticks = _live_fit(fs, config, png)
+            runs[name].append(seconds)
+            redraws[name] += ticks
+    result = {"epochs": epochs, "rows": len(fs), "runs_s": runs, **{f"{k}_s": min(v) for k, v in runs.items()}}
+    for name, ticks in redraws.items():
+        result[f"{name}_overhead_pct"] = (result[f"{name}_s"] / result["bare_s"] - 1) * 100
+        result[f"{name}_redraw_ms"] = statistics.median(ticks) * 1000 if ticks else 0.0
+    return result
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def _row(metric: str, ours: float, theirs: float, ratio: float, target: float | None = None, *,
+         fmt: str = "{:.2f}", kind: str = "x") -> dict:
+    """One summary row; ``kind`` "x": a ratio, higher is better; "%": an overhead; "rel": a relative error."""
+    higher = kind == "x"
+    met = None if target is None else bool(ratio >= target if higher else ratio <= target)
+    target_text = "" if target is None else f"{'>=' if higher else '<='} {target:g}{'' if kind == 'rel' else kind}"
+    return {"metric": metric, "ours": fmt.format(ours), "notebook/bare": fmt.format(theirs),
+            "ratio": {"x": f"{ratio:.2f}x", "%": f"{ratio:+.1f}%", "rel": f"{ratio:.1e}"}[kind],
+            "target": target_text, "met?": met, "values": [ours, theirs, ratio]}
+
+
+def summary_rows(r: dict) -> list[dict]:
+    ex, mf, st = r["extraction"], r["mfcc"], r["store"]
+    nb, ours2, ours1 = ex["notebook"], ex["ours_2jobs"], ex["ours_1job"]
+    rows = [
+        _row("extract, whole process, 2 jobs (s)", ours2["seconds"], nb["seconds"], nb["seconds"] / ours2["seconds"],
+             TARGETS["extract"]),
+        _row("extract, whole process, 1 job (s)", ours1["seconds"], nb["seconds"], nb["seconds"] / ours1["seconds"]),
+        _row("extract, CPU time, 2 jobs (s)", ours2["cpu_s"], nb["cpu_s"], nb["cpu_s"] / ours2["cpu_s"]),
+        _row("MFCC per track (ms)", mf["ours_ms"], mf["notebook_ms"], mf["notebook_ms"] / mf["ours_ms"]),
+        _row("MFCC max |ours - notebook|, of max |x|", mf["max_abs_diff"], mf["max_abs_value"], mf["relative_diff"],
+             TARGETS["mfcc_relative_diff"], fmt="{:.3g}", kind="rel"),
+        _row("audio read per file (ms)", mf["load_audio_ms"], mf["librosa_load_ms"],
+             mf["librosa_load_ms"] / mf["load_audio_ms"]),
+        _row("store size (MB)", st["npz_mb"], st["json_mb"], st["json_mb"] / st["npz_mb"], TARGETS["store_size"]),
+        _row("store load (s)", st["npz_load_s"], st["json_load_s"], st["json_load_s"] / st["npz_load_s"],
+             TARGETS["store_load"], fmt="{:.3f}"),
+        _row("extract peak RSS, all processes (MB)", ours2["tree_rss_mb"], nb["tree_rss_mb"],
+             nb["tree_rss_mb"] / ours2["tree_rss_mb"], fmt="{:.0f}"),
+        _row("extract peak RSS, largest process (MB)", ours2["peak_rss_mb"], nb["peak_rss_mb"],
+             nb["peak_rss_mb"] / ours2["peak_rss_mb"], fmt="{:.0f}"),
+    ]
+    if "training" in r:
+        tr = r["training"]
+        rows += [_row("fit: live job + PNG redraws vs bare (s)", tr["live_s"], tr["bare_s"], tr["live_overhead_pct"],
+                      TARGETS["train_overhead_pct"], kind="%"),
+                 _row("fit: live job + line charts only vs bare (s)", tr["live_charts_s"], tr["bare_s"],
+                      tr["live_charts_overhead_pct"], kind="%")]
+    return rows
+
+
+def print_report(r: dict) -> None:
+    c, ex, mf, st = r["config"], r["extraction"], r["mfcc"], r["store"]
+    print(f"\n{c['tracks']} tracks of {CLIP_SECONDS:g} s, {c['cpus']} CPUs, median of {RUNS} runs; "
+          f"load average {c['load_before']:.1f} before, {c['load_after']:.1f} after")
+    for name in ("ours_2jobs", "ours_1job", "notebook", "baseline_imports"):
+        e = ex[name]
+        print(f"  {name:<16} {e['seconds']:6.2f} s wall, {e['cpu_s']:6.2f} s CPU; peak RSS "
+              f"{e['peak_rss_mb']:4.0f} MB largest process, {e['tree_rss_mb']:4.0f} MB over {e['processes']} process(es)")
+    print(f"  features: {st['features_mb']:.1f} MB in memory ({st['rows_npz']} rows; notebook JSON "
+          f"{st['rows_json']}); MFCC over {mf['tracks']} tracks: same segments kept: {mf['same_segments']}")
+    if "training" in r:
+        tr = r["training"]
+        runs = "; ".join(f"{k} {' '.join(f'{s:.2f}' for s in v)}" for k, v in tr["runs_s"].items())
+        print(f"  training {tr['rows']} rows x {tr['epochs']} epochs, runs (s): {runs}\n  redraw median "
+              f"{tr['live_redraw_ms']:.0f} ms with PNG, {tr['live_charts_redraw_ms']:.0f} ms line charts only")
+    cols = ("metric", "ours", "notebook/bare", "ratio", "target", "met?")
+    table = [cols] + [tuple({None: "-", True: "yes", False: "NO"}[row[k]] if k == "met?" else row[k] for k in cols)
+                      for row in r["summary"]]
+    widths = [max(len(t[i]) for t in table) for i in range(len(cols))]
+    print()
+    for i, t in enumerate(table):
+        print(" | ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(t, widths))))
+        if i == 0:
+            print("-+-".join("-" * w for w in widths))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tracks", type=int, help=f"clips to generate (default {DEFAULT_TRACKS}; --quick {QUICK_TRACKS})")
+    p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_TRACKS} tracks, {QUICK_EPOCHS} epochs")
+    p.add_argument("--workdir", type=Path, help="keep data and stores here (default: a temp dir, deleted)")
+    p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--json-out", type=Path, default=Path(__file__).with_name("results.json"))
+    a = p.parse_args(argv)
+    tracks = a.tracks or (QUICK_TRACKS if a.quick else DEFAULT_TRACKS)
+    epochs = QUICK_EPOCHS if a.quick else DEFAULT_EPOCHS
+    if tracks < N_GENRES:
+        p.error(f"--tracks must be at least {N_GENRES} (one per genre)")
+    work = a.workdir or Path(tempfile.mkdtemp(prefix="genre-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    r: dict = {"config": {"tracks": tracks, "epochs": epochs, "runs": RUNS, "cpus": os.cpu_count(),
+                          "python": platform.python_version(), "quick": a.quick, "load_before": os.getloadavg()[0]}}
+    if r["config"]["load_before"] > (os.cpu_count() or 1) / 2:
+        print(f"warning: load average {r['config']['load_before']:.1f} on {os.cpu_count()} CPUs: other work on this "
+              "machine will inflate wall-clock times; CPU times are less affected", flush=True)
+    try:
+        print(f"1. generating {tracks} clips in {work} ...", flush=True)
+        paths = make_dataset(work / "data", tracks)
+        print("2. whole-process extraction ...", flush=True)
+        r["extraction"], npz, js = bench_extraction(work / "data", work)
+        print("3. per-track MFCC and audio read ...", flush=True)
+        r["mfcc"] = bench_mfcc(paths)
+        print("4. store ...", flush=True)
+        r["store"] = bench_store(npz, js)
+        if not a.skip_training:
+            print("5. live training overhead ...", flush=True)
+            r["training"] = bench_training(npz, epochs)
+    finally:
+        if a.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    r["config"]["load_after"] = os.getloadavg()[0]
+    r["summary"] = summary_rows(r)
+    print_report(r)
+    a.json_out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = a.json_out.with_name(f".{a.json_out.name}.tmp")
+    tmp.write_text(json.dumps(r, indent=2))
+    os.replace(tmp, a.json_out)
+    print(f"\nresults -> {a.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
