@@ -269,7 +269,21 @@ class Tab:
         self.settle()
 
     def upload(self, path: Path) -> None:
-        self.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+        """Upload a file and wait until the uploader lists it.
+
+        A rerun that lands while the upload is in flight can redraw the uploader empty (seen on
+        a loaded 2-core machine); the user would simply drop the file again, and so does this.
+        """
+        listed = self.page.locator('[data-testid="stFileUploader"]').get_by_text(path.name).first
+        for attempt in range(3):
+            self.settle()
+            self.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+            try:
+                listed.wait_for(timeout=20_000)
+                return
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
 
 
 def set_up_demo(tab: Tab, base: str) -> None:
