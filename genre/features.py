@@ -71,7 +71,9 @@ def _mel_basis_t(sample_rate: int, n_fft: int):
 @lru_cache(maxsize=16)
 def _hann(n_fft: int) -> np.ndarray:
     """Periodic Hann window (``scipy.signal.get_window('hann', n, fftbins=True)``)."""
-    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    window.setflags(write=False)  # cached and shared, like the filterbank
+    return window
 
 
 def kept_segments(n_samples: int, params: FeatureParams) -> list[int]:

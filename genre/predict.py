@@ -8,6 +8,7 @@ argmax of the segments' mean probabilities. A clip shorter than one segment is a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -96,8 +97,8 @@ def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_prog
                            f"(model genres: {', '.join(bundle.genres)})")
     # Keep the model's label order; genres absent from the folder simply have no files.
     files = tuple(found.files[found.genres.index(g)] if g in found.genres else () for g in bundle.genres)
-    dataset = type(found)(root=found.root, genres=bundle.genres, files=files,
-                          available=tuple(len(f) for f in files))
+    dataset = dataclasses.replace(found, genres=bundle.genres, files=files,
+                                  available=tuple(len(f) for f in files))
     params = bundle.params.replace(files_per_genre=-1)
     fs = extract_features(dataset, params, jobs=jobs, on_progress=on_progress)
     result = {"genres": list(bundle.genres), "n_tracks": 0, "skipped": [s[0] for s in fs.skipped],
