@@ -19,6 +19,8 @@ PARAM_SETS = [
     dict(SMALL_PARAMS, n_fft=256, hop_length=128, n_mfcc=20, num_segments=5),
     dict(SMALL_PARAMS, n_fft=2048, hop_length=512, n_mfcc=40, num_segments=2),
     dict(SMALL_PARAMS, n_fft=400, hop_length=160, num_segments=4, duration=2.5),
+    # 343 frames in one segment: FFT blocks of 16 frames (the last one partial), mel chunks of 128.
+    dict(SMALL_PARAMS, n_fft=2048, hop_length=70, num_segments=1),
 ]
 
 
@@ -59,6 +61,18 @@ def test_fast_path_equals_the_notebooks_per_segment_librosa_loop(kw, kind):
     else:
         y = signal(kind, p.duration, p.sample_rate, freq=250, amp=0.6, rng=np.random.default_rng(1))
     _compare(y, p)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 4 * 512 * 5, 4 * 512 * 32, 1 << 30])
+def test_the_fft_blocking_does_not_change_a_single_bit(monkeypatch, block_bytes):
+    from genre import features
+
+    p = _params(**dict(SMALL_PARAMS, hop_length=70, num_segments=1))  # 343 frames of n_fft 512
+    y = _quiet_track(p.replace(num_segments=3))
+    reference, _ = segment_mfccs(y, params=p)
+    monkeypatch.setattr(features, "FFT_BLOCK_BYTES", block_bytes)  # 1 frame, 5, 32, all at once
+    blocked, _ = segment_mfccs(y, params=p)
+    np.testing.assert_array_equal(blocked, reference)
 
 
 def test_a_batched_librosa_call_would_not_match_on_quiet_segments():
