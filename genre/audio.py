@@ -50,7 +50,13 @@ def load_audio(source: str | Path | bytes | BinaryIO, *, sample_rate: int,
         with sf.SoundFile(source) as f:
             native = f.samplerate
             frames = -1 if max_seconds is None else int(np.ceil(max_seconds * native))
-            y = f.read(frames=frames, dtype="float32", always_2d=True)
+            if f.subtype == "PCM_16":
+                # libsndfile's own int16 -> float conversion costs ~10x the read; its result is the
+                # sample times the float32 1/32768, which numpy gives bit for bit, faster.
+                y = f.read(frames=frames, dtype="int16", always_2d=True).astype(np.float32)
+                y *= np.float32(1 / 32768)
+            else:
+                y = f.read(frames=frames, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
         reason = getattr(exc, "error_string", None) or str(exc)
         raise AudioError(f"cannot decode {name}: {reason}") from None

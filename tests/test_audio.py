@@ -41,6 +41,21 @@ def test_resampling_gives_the_requested_length_and_keeps_a_sines_frequency(tmp_p
     assert _peak_hz(y, target) == pytest.approx(440.0, abs=1.0)
 
 
+@pytest.mark.parametrize("channels", [1, 2])
+def test_16_bit_pcm_decodes_bit_for_bit_like_libsndfiles_float_read(tmp_path, channels):
+    rng = np.random.default_rng(0)
+    pcm = rng.integers(-32768, 32768, size=(4000, channels), dtype=np.int16)
+    pcm[:2] = [[-32768] * channels, [32767] * channels]  # the extremes
+    path = tmp_path / "pcm16.wav"
+    sf.write(path, pcm, 8000, subtype="PCM_16")
+    expected, _ = sf.read(path, dtype="float32", always_2d=True)
+    got = load_audio(path, sample_rate=8000)
+    np.testing.assert_array_equal(got, expected.mean(axis=1) if channels > 1 else expected[:, 0])
+    resampled = load_audio(path, sample_rate=22050)
+    sf.write(tmp_path / "float.wav", expected, 8000, subtype="FLOAT")
+    np.testing.assert_array_equal(resampled, load_audio(tmp_path / "float.wav", sample_rate=22050))
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # audioread, imported by librosa.load
 @pytest.mark.parametrize("native, target", [(22050, 8000), (44100, 22050), (8000, 22050)])
 def test_equals_librosa_load(tmp_path, native, target):
