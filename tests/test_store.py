@@ -59,11 +59,16 @@ def test_a_crash_mid_write_leaves_the_old_store_intact_and_no_temp_files(feature
     save_features(features, path)
     before = path.read_bytes()
 
-    def crash(fh, **arrays):
-        fh.write(b"PK\x03\x04 half a zip")
-        raise OSError("disk full")
+    write_array, calls = np.lib.format.write_array, []
 
-    monkeypatch.setattr(np, "savez_compressed", crash)
+    def crash(fh, array, **kw):  # the second member fails half-way, after the first was written
+        calls.append(1)
+        if len(calls) == 2:
+            fh.write(b"\x93NUMPY half an array")
+            raise OSError("disk full")
+        write_array(fh, array, **kw)
+
+    monkeypatch.setattr(np.lib.format, "write_array", crash)
     with pytest.raises(OSError, match="disk full"):
         save_features(replace(features, genres=("x", "y", "z")), path)
     monkeypatch.undo()
@@ -73,7 +78,7 @@ def test_a_crash_mid_write_leaves_the_old_store_intact_and_no_temp_files(feature
 
 
 def test_a_crash_on_first_write_leaves_no_file(features, tmp_path, monkeypatch):
-    monkeypatch.setattr(np, "savez_compressed", lambda fh, **a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(np.lib.format, "write_array", lambda fh, a, **kw: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         save_features(features, tmp_path / "f.npz")
     assert list(tmp_path.iterdir()) == []
@@ -142,6 +147,29 @@ def test_store_is_a_zip_with_compressed_members(features, tmp_path):
     path = save_features(features, tmp_path / "f.npz")
     with zipfile.ZipFile(path) as z:
         assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+
+
+def test_x_is_stored_as_byte_planes_and_read_back_bit_for_bit(features, tmp_path):
+    X = features.X.copy()
+    X.flat[:4] = [-0.0, np.float32(1e-45), np.finfo(np.float32).max, -np.finfo(np.float32).tiny]
+    path = save_features(replace(features, X=X), tmp_path / "f.npz")
+    with np.load(path) as z:
+        assert z["X"].dtype == np.uint8 and z["X"].shape == (4, X.size)
+    back = load_features(path).X
+    assert back.dtype == np.float32 and back.flags.c_contiguous and back.shape == X.shape
+    np.testing.assert_array_equal(back.view(np.uint32), X.view(np.uint32))
+
+
+def test_a_format_1_store_is_still_read(with_skips, tmp_path):
+    meta = {"format": 1, "genres": list(with_skips.genres), "files": list(with_skips.files),
+            "params": with_skips.params.to_dict(), "skipped": [list(x) for x in with_skips.skipped],
+            "key": with_skips.key, "root": with_skips.root, "meta": with_skips.meta}
+    path = tmp_path / "v1.npz"
+    np.savez_compressed(path, X=with_skips.X, y=with_skips.y, track=with_skips.track, segment=with_skips.segment,
+                        meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    back = load_features(path)
+    _assert_same(with_skips, back)
+    assert back.skipped == with_skips.skipped and back.key == with_skips.key
 
 
 def test_json_export_import_round_trip(with_skips, tmp_path):
