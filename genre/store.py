@@ -138,7 +138,8 @@ def load_features(path: str | Path) -> FeatureSet:
             arrays = {k: z[k] for k in ("X", "y", "track", "segment")}
         if meta["format"] == 2:
             arrays["X"] = _from_byte_planes(arrays["X"], meta["X_shape"])
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, EOFError,
+            json.JSONDecodeError) as exc:
         raise FeatureStoreError(f"{path} is not a readable feature store ({exc.__class__.__name__}: {exc})") from None
     try:
         params = FeatureParams.from_dict(meta["params"])

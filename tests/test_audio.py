@@ -41,13 +41,16 @@ def test_resampling_gives_the_requested_length_and_keeps_a_sines_frequency(tmp_p
     assert _peak_hz(y, target) == pytest.approx(440.0, abs=1.0)
 
 
+@pytest.mark.parametrize("ext, fmt", [("wav", "WAV"), ("flac", "FLAC"), ("au", "AU"), ("aiff", "AIFF")])
 @pytest.mark.parametrize("channels", [1, 2])
-def test_16_bit_pcm_decodes_bit_for_bit_like_libsndfiles_float_read(tmp_path, channels):
+def test_16_bit_pcm_decodes_bit_for_bit_like_libsndfiles_float_read(tmp_path, channels, ext, fmt):
+    _needs(fmt)
     rng = np.random.default_rng(0)
     pcm = rng.integers(-32768, 32768, size=(4000, channels), dtype=np.int16)
     pcm[:2] = [[-32768] * channels, [32767] * channels]  # the extremes
-    path = tmp_path / "pcm16.wav"
-    sf.write(path, pcm, 8000, subtype="PCM_16")
+    path = tmp_path / f"pcm16.{ext}"
+    sf.write(path, pcm, 8000, subtype="PCM_16", format=fmt)
+    assert sf.info(path).subtype == "PCM_16"
     expected, _ = sf.read(path, dtype="float32", always_2d=True)
     got = load_audio(path, sample_rate=8000)
     np.testing.assert_array_equal(got, expected.mean(axis=1) if channels > 1 else expected[:, 0])

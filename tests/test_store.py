@@ -105,6 +105,14 @@ def _npz_of_unknown_format(_valid: bytes) -> bytes:
     return buf.getvalue()
 
 
+def _npz_whose_meta_is_not_an_object(_valid: bytes) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, X=np.zeros((1, 2, 3), np.float32), meta=np.frombuffer(b"[1, 2]", dtype=np.uint8))
+    return buf.getvalue()
+
+
 def _npz_with_bad_params(valid: bytes) -> bytes:
     import io
 
@@ -124,9 +132,11 @@ def _npz_with_bad_params(valid: bytes) -> bytes:
     (_truncated, "not a readable"),
     (lambda v: json.dumps({"mapping": [], "mfcc": [], "labels": []}).encode(), "not a readable"),
     (_npz_without_meta, "not a readable"),
+    (_npz_whose_meta_is_not_an_object, "not a readable"),
     (_npz_of_unknown_format, "unknown feature store format"),
     (_npz_with_bad_params, "bad feature parameters"),
-], ids=["empty", "garbage", "truncated", "json-not-npz", "npz-without-meta", "unknown-format", "bad-params"])
+], ids=["empty", "garbage", "truncated", "json-not-npz", "npz-without-meta", "meta-not-an-object",
+        "unknown-format", "bad-params"])
 def test_unreadable_stores_raise_feature_store_error(features, tmp_path, corrupt, message):
     valid = save_features(features, tmp_path / "valid.npz").read_bytes()
     path = tmp_path / "bad.npz"
