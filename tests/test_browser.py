@@ -202,6 +202,12 @@ SETTLED_JS = """() => {
 }"""
 
 
+CHARTS_DRAWN_JS = """() => {
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+    return charts.length >= 2 && charts.every(e => e.querySelector("canvas, svg") !== null);
+}"""
+
+
 # --- driving the app ---------------------------------------------------------------------------
 
 class Tab:
@@ -246,9 +252,17 @@ class Tab:
         loc.wait_for(state="visible")
         return loc
 
-    def nav(self, title: str) -> None:
-        """Go to a page with the sidebar, in the same Streamlit session (page.goto would start a new one)."""
-        self.act(lambda: self.page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).click())
+    def nav(self, title: str, *, settle: bool = True) -> None:
+        """Go to a page with the sidebar, in the same Streamlit session (page.goto would start a new one).
+
+        ``settle=False`` for a page that redraws itself every second (Train while a run goes on): it
+        is never idle, so only its title is waited for.
+        """
+        link = self.page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title)
+        if settle:
+            self.act(link.click)
+        else:
+            link.click()
         self.text(title, where="h1")
 
     def settle(self) -> None:
@@ -404,7 +418,9 @@ def test_demo_to_prediction_in_one_session(app, browser):
             epoch = live_epochs(tab, epochs)
             if epoch >= 0:
                 seen.add(epoch)
-                if epoch >= 1 and not shot:
+                if epoch >= 2 and not shot:  # two points per curve: lines to see
+                    with contextlib.suppress(PlaywrightTimeout):  # only the picture waits for the charts
+                        tab.page.wait_for_function(CHARTS_DRAWN_JS, timeout=3000)
                     shot = tab.shot("training-live")
             charts = max(charts, tab.page.locator('[data-testid="stVegaLiteChart"]').count())
             time.sleep(0.2)
@@ -464,6 +480,14 @@ def test_two_tabs_keep_their_own_sessions(app, browser):
         assert "Training · none yet" in strip and "Features · not extracted" in strip, strip
         assert f"Model · {FIXTURE_MODEL}" in strip, strip
         b.step("classify")
+
+        # A leaves the Train page and comes back: the run belongs to A's session, not to the page.
+        a.nav("Runs")
+        a.page.locator('[data-testid="stDataFrame"]').first.wait_for()
+        assert "Training · running" in a.strip()
+        a.step("runs-while-training")
+        a.nav("Train", settle=False)
+        a.text(re.compile(r"Epoch \d+/%d" % epochs), where='[data-testid="stProgress"]')
 
         # A's run went on meanwhile and is still its own.
         deadline, first = time.monotonic() + TRAIN_WAIT_S, live_epochs(a, epochs)
