@@ -295,30 +295,18 @@ class Tab:
         return self.page.locator('[data-testid="stCaptionContainer"]').filter(has_text="Dataset ·").first.locator(
             "xpath=ancestor::*[@data-testid='stHorizontalBlock'][1]").inner_text()
 
-    def set_slider(self, label: str, value: int) -> None:
-        """Move a slider with the keyboard (as a user would) and wait for the app to take it."""
+    def set_slider(self, label: str, value, options: list | None = None) -> None:
+        """Move a slider (with ``options``, a select slider) to ``value`` with the keyboard, as a user
+        would, one step per key press, and wait for the app to take it."""
         slider = self.page.locator('[data-testid="stSlider"]').filter(
             has=self.page.get_by_text(label, exact=True)).first
         thumb = slider.locator('input[type="range"]')
-        self._press_arrows(thumb, value - int(thumb.get_attribute("aria-valuetext")))
-        shown = slider.locator('[data-testid="stSliderThumbValue"]')
-        assert shown.inner_text().strip() == str(value), f"{label}: the app did not keep {value}"
-
-    def _press_arrows(self, thumb, steps: int) -> None:
-        """Move a focused slider thumb ``steps`` options (right when positive) and wait for the reruns."""
-        if steps == 0:
-            return
-        thumb.focus()
-        key = "ArrowRight" if steps > 0 else "ArrowLeft"
-        self.act(lambda: [self.page.keyboard.press(key) for _ in range(abs(steps))])
-
-    def set_option(self, label: str, value, options: list) -> None:
-        """Move a select slider to ``value`` with the keyboard, one option per key press."""
-        slider = self.page.locator('[data-testid="stSlider"]').filter(
-            has=self.page.get_by_text(label, exact=True)).first
-        thumb = slider.locator('input[type="range"]')
-        current = options.index(type(value)(thumb.get_attribute("aria-valuetext")))
-        self._press_arrows(thumb, options.index(value) - current)
+        now = type(value)(thumb.get_attribute("aria-valuetext"))
+        steps = value - now if options is None else options.index(value) - options.index(now)
+        if steps:
+            thumb.focus()
+            key = "ArrowRight" if steps > 0 else "ArrowLeft"
+            self.act(lambda: [self.page.keyboard.press(key) for _ in range(abs(steps))])
         shown = slider.locator('[data-testid="stSliderThumbValue"]')
         assert shown.inner_text().strip() == str(value), f"{label}: the app did not keep {value}"
 
@@ -383,7 +371,7 @@ def start_training(tab: Tab, epochs: int, *, layers: str | None = None, batch: i
     if layers is not None:
         tab.set_text("Hidden layers (units)", layers)
     if batch is not None:
-        tab.set_option("Batch size", batch, BATCH_SIZES)
+        tab.set_slider("Batch size", batch, BATCH_SIZES)
     tab.step("train-settings")
     tab.page.get_by_role("button", name="Start training").click()
     tab.text(re.compile(r"Epoch \d+/%d" % epochs), where='[data-testid="stProgress"]')
