@@ -161,8 +161,8 @@ def _peak_rss_kb(pid: int) -> int:
     return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
 
 
-def run_measured(cmd: list[str]) -> dict:
-    """Wall time of ``cmd`` in a fresh process; peak RSS (VmHWM, polled) of its largest process
+def run_measured(cmd: list[str], **popen) -> dict:
+    """Wall time of ``cmd`` in a fresh process (``popen``: more ``subprocess.Popen`` arguments); peak RSS (VmHWM, polled) of its largest process
     and summed over its process tree. Not wait4's ru_maxrss: it also counts the pages of this
     (big) parent that the child had before its exec."""
     peaks: dict[int, int] = {}
@@ -170,7 +170,7 @@ def run_measured(cmd: list[str]) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, **popen)
 
         def sample() -> None:
             tree, polls = [proc.pid], 0
@@ -341,10 +341,8 @@ def bench_home(work: Path) -> dict:
     runs: dict[str, list[float]] = {"home": [], "import_tf": []}
     for _ in range(RUNS):
         for name, code in (("home", HOME_COLD), ("import_tf", IMPORT_TF)):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code, str(app)], check=True, capture_output=True, env=env_home,
-                           cwd=app.parent)
-            runs[name].append(time.perf_counter() - start)
+            runs[name].append(run_measured([sys.executable, "-c", code, str(app)], env=env_home,
+                                           cwd=app.parent)["seconds"])
     return {"runs_s": runs, **{f"{k}_s": statistics.median(v) for k, v in runs.items()}}
 
 
