@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from .config import FeatureParams, ModelConfig, TrainConfig
-from .errors import GenreError
+from .runs import BACKENDS
+from .errors import GenreError, TrainingError
 
 
 def _progress(desc: str, unit: str):
@@ -67,10 +68,10 @@ def cmd_extract(a) -> int:
 
 
 def cmd_train(a) -> int:
-    from .bundle import save_bundle
-    from .model import model_summary
+    from . import workspace
+    from .runs import create_run, execute
     from .store import load_features
-    from .training import SEGMENT_SPLIT_NOTE, train
+    from .training import SEGMENT_SPLIT_NOTE
 
     fs = load_features(a.features)
     mc = ModelConfig(learning_rate=a.lr).validate()
@@ -78,6 +79,9 @@ def cmd_train(a) -> int:
                      patience=a.patience).validate()
     if tc.split == "segment":
         print(f"note: {SEGMENT_SPLIT_NOTE}", file=sys.stderr)
+    # The same record as the app's runs, so a CLI run appears on the app's Runs page.
+    run = create_run(workspace.runs_dir(), features_path=a.features, features=fs, model_config=mc, train_config=tc,
+                     name=a.name or Path(a.out).name, backend=a.backend, bundle_out=a.out, source="cli")
     from tqdm import tqdm
 
     with tqdm(total=tc.epochs, desc="training", unit="epoch", disable=None, file=sys.stderr, leave=False) as bar:
@@ -85,14 +89,16 @@ def cmd_train(a) -> int:
             bar.update(1)
             bar.set_postfix(acc=f"{logs.get('accuracy', 0):.3f}", val_acc=f"{logs.get('val_accuracy', 0):.3f}")
 
-        result = train(fs, mc, tc, on_epoch=on_epoch)
-    save_bundle(a.out, model=result.model, genres=fs.genres, params=fs.params, model_config=mc, train_config=tc,
-                metrics=result.metrics, history=result.history,
-                extra={"seconds": result.seconds, "features": str(a.features), "summary": model_summary(result.model)})
-    m = result.metrics
+        execute(run, on_epoch=on_epoch)
+    status = run.status()
+    if status["state"] == "failed":
+        raise TrainingError(status.get("message") or "training failed")
+    result = run.result()
+    m = result["metrics"]
     print(f"split by {tc.split}; test: segment accuracy {m['segment_accuracy']:.3f} ({m['n_segments']} segments), "
           f"track accuracy {m['track_accuracy']:.3f} ({m['n_tracks']} tracks, mean-probability vote); "
-          f"{m['epochs_run']} epochs in {result.seconds:.1f} s -> {a.out}", file=sys.stderr)
+          f"{m['epochs_run']} epochs in {result['seconds']:.1f} s on {a.backend} -> {a.out} (run {run.id})",
+          file=sys.stderr)
     return 0
 
 
@@ -200,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--test-size", type=float, default=t.test_size)
     s.add_argument("--seed", type=int, default=t.seed)
     s.add_argument("--patience", type=int, default=None, help="early stopping patience (epochs)")
+    s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow",
+                   help="Keras backend: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
+    s.add_argument("--name", help="the run's name on the app's Runs page (default: the --out folder's name)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("predict", help="classify audio clips with a model bundle")

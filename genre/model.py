@@ -5,14 +5,29 @@ from __future__ import annotations
 import os
 
 from .config import ModelConfig
+from .errors import TrainingError
 
 
-def import_keras():
-    """Import Keras quietly (TensorFlow's C++ start-up chatter off) and return the module."""
+def import_keras(backend: str | None = None):
+    """Import Keras quietly (TensorFlow's C++ start-up chatter off) and return the module.
+
+    ``backend`` ("tensorflow" or "jax") is set as ``KERAS_BACKEND`` when Keras is not imported
+    yet; asking for another backend than the one already loaded is a :class:`TrainingError`.
+    """
+    import sys
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # deterministic CPU kernels
-    import keras
-
+    if backend is not None and "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = backend
+    try:
+        import keras
+    except ImportError as exc:  # e.g. KERAS_BACKEND=jax without jax installed
+        raise TrainingError(f"cannot start Keras with the {os.environ.get('KERAS_BACKEND', 'tensorflow')} "
+                            f"backend: {exc}") from None
+    if backend is not None and keras.backend.backend() != backend:
+        raise TrainingError(f"this process already runs Keras on {keras.backend.backend()}; a {backend} run "
+                            "needs a process of its own")
     return keras
 
 

@@ -415,3 +415,28 @@ def segment_votes_figure(segment_probabilities, *, genres, segment_seconds: floa
     ax.set_ylabel("Genre")
     ax.set_title(title or "Segment probabilities")
     return fig
+
+
+def curves_spec(history, metric: str, *, height: int = 260) -> dict:
+    """A Vega-Lite spec (a plain dict, data inline) of ``metric`` and ``val_<metric>`` per epoch.
+
+    For live views: drawing it needs no Altair and no DataFrame, so redrawing it every second
+    costs the server almost nothing (``st.vega_lite_chart(spec=...)``).
+    """
+    curves = _curves(history)
+    rows = []
+    for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
+        for epoch, value in enumerate(curves.get(key, ()), start=1):
+            if np.isfinite(value):
+                rows.append({"epoch": epoch, "value": float(value), "split": label})
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "data": {"values": rows}, "height": height, "width": "container",
+        "mark": {"type": "line", "point": len(rows) <= 60},
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1}},
+            "y": {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}},
+            "color": {"field": "split", "type": "nominal", "title": None,
+                      "scale": {"domain": ["train", "validation"], "range": ["#6d28d9", "#f59e0b"]}},
+        },
+    }

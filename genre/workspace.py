@@ -25,6 +25,11 @@ def models_dir() -> Path:
     return home() / "models"
 
 
+def runs_dir() -> Path:
+    """Training runs' records (see :mod:`genre.runs`)."""
+    return home() / "runs"
+
+
 def demo_dir() -> Path:
     return home() / DEMO_NAME
 

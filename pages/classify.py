@@ -18,9 +18,18 @@ strip = ui.status_strip()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_bundle(path: str, _stamp: float):
-    """A loaded bundle (Keras model included), shared by every tab; reloaded when the bundle changes."""
+def cached_bundle(path: str, identity: tuple):
+    """A loaded bundle (Keras model included), shared by every tab.
+
+    ``identity`` (the bundle file's inode, size and modification time) is part of the cache key, so
+    a bundle replaced or re-created at the same path is loaded afresh, never served from the cache.
+    """
     return load_bundle(path)
+
+
+def bundle_identity(path: str) -> tuple:
+    s = (Path(path) / "bundle.json").stat()
+    return (s.st_ino, s.st_size, s.st_mtime_ns)
 
 
 def choose_model():
@@ -30,9 +39,8 @@ def choose_model():
         st.page_link("pages/train.py", label="Train", icon="🧠")
         st.stop()
     paths = [str(b.path) for b in bundles]
-    job = state.job()
-    wanted = state.bundle_path() or (str(job.bundle_path) if job is not None and job.bundle_path else None)
-    index = paths.index(wanted) if wanted in paths else 0
+    wanted = state.bundle_path()
+    index = paths.index(wanted) if wanted in paths else 0  # a deleted model is never chosen
     labels = {str(b.path): f"{b.name} · track acc {b.metrics.get('track_accuracy', float('nan')):.0%} · "
                            f"{len(b.genres)} genres · {b.info.get('created', '')}" for b in bundles}
     path = st.selectbox("Model", paths, index=index, format_func=labels.get)
@@ -40,7 +48,7 @@ def choose_model():
     ui.status_strip(strip)
     try:
         with st.spinner("Loading the model (TensorFlow starts the first time)..."):
-            bundle = cached_bundle(path, (Path(path) / "bundle.json").stat().st_mtime)
+            bundle = cached_bundle(path, bundle_identity(path))
     except (GenreError, OSError) as exc:  # OSError: deleted meanwhile
         st.error(f"Cannot use this model: {exc}")
         st.stop()

@@ -101,7 +101,7 @@ def extract_ui(dataset, params: FeatureParams) -> None:
         st.error(str(exc))
         return
     bar.empty()
-    state.set_features(fs)
+    state.set_features(fs, out)
     st.session_state["feature_params"] = params
     ui.status_strip(strip)
     if hit:

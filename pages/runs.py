@@ -1,4 +1,4 @@
-"""Runs: every training run of this tab and every saved model, side by side."""
+"""Runs: every training run in the workspace (any tab's, the CLI's) and every saved model, side by side."""
 
 import pandas as pd
 import streamlit as st
@@ -6,37 +6,93 @@ import streamlit as st
 from genre import plots, workspace
 from genre.bundle import delete_bundle, list_bundles
 from genre.errors import GenreError
+from genre.runs import Run
 from workbench import state, ui
 
 st.title("📊 Runs")
 ui.status_strip()
 
+# Settings first, then what they gave. "dataset" .. "backend" are compared across selected runs.
+SETTINGS = ["dataset", "genres", "input", "layers", "dropout", "l2", "lr", "batch", "epochs asked", "split",
+            "test size", "seed", "backend"]
 
-def row(name, status, metrics, fp, mc, tc, seconds, source) -> dict:
+
+def run_row(run: Run) -> dict:
+    spec, status, result = run.spec, run.status(), run.result() or {}
+    fp, mc, tc = spec.get("feature_params", {}), spec.get("model_config", {}), spec.get("train_config", {})
+    m = result.get("metrics", {})
+    shape = spec.get("input_shape") or ["?", "?"]
     return {
-        "run": name, "status": status, "split": tc.split,
-        "segment acc": metrics.get("segment_accuracy"), "track acc": metrics.get("track_accuracy"),
-        "epochs": metrics.get("epochs_run"), "time (s)": None if seconds is None else round(seconds, 1),
-        "n_mfcc": fp.n_mfcc, "n_fft": fp.n_fft, "hop": fp.hop_length, "segments": fp.num_segments,
-        "sr": fp.sample_rate, "layers": "/".join(map(str, mc.hidden_units)), "dropout": mc.dropout,
-        "l2": mc.l2, "lr": mc.learning_rate, "batch": tc.batch_size, "source": source,
+        "key": f"run:{run.id}", "run": run.name, "status": status.get("state"),
+        "dataset": (spec.get("dataset") or "").rstrip("/").rsplit("/", 1)[-1],
+        "genres": len(spec.get("genres", [])), "input": f"{shape[0]}×{shape[1]}",
+        "layers": "/".join(map(str, mc.get("hidden_units", []))), "dropout": mc.get("dropout"),
+        "l2": mc.get("l2"), "lr": mc.get("learning_rate"), "batch": tc.get("batch_size"),
+        "epochs asked": tc.get("epochs"), "split": tc.get("split"), "test size": tc.get("test_size"),
+        "seed": tc.get("seed"), "backend": spec.get("backend", "tensorflow"),
+        "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"),
+        "epochs": m.get("epochs_run", len(run.epochs()) or None), "time (s)": _round(result.get("seconds")),
+        "segments": fp.get("num_segments"), "source": spec.get("source", "app"), "id": run.id,
     }
 
 
+def bundle_row(b) -> dict:
+    """A saved model with no run record (copied in, or from before runs were recorded)."""
+    fp, mc, tc, m = b.params, b.model_config, b.train_config, b.metrics
+    frames, n = fp.input_shape
+    return {
+        "key": f"bundle:{b.path}", "run": b.name, "status": "saved model", "dataset": "", "genres": len(b.genres),
+        "input": f"{frames}×{n}", "layers": "/".join(map(str, mc.hidden_units)), "dropout": mc.dropout,
+        "l2": mc.l2, "lr": mc.learning_rate, "batch": tc.batch_size, "epochs asked": tc.epochs,
+        "split": tc.split, "test size": tc.test_size, "seed": tc.seed, "backend": b.info.get("backend", "tensorflow"),
+        "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"), "epochs": m.get("epochs_run"),
+        "time (s)": _round(b.info.get("seconds")), "segments": fp.num_segments, "source": "saved model",
+        "id": b.path.name,
+    }
+
+
+def _round(x):
+    return None if x is None else round(float(x), 1)
+
+
+def differing(table: pd.DataFrame) -> list[str]:
+    """The settings columns whose values are not all the same."""
+    return [c for c in SETTINGS if table[c].astype(str).nunique() > 1]
+
+
+def delete(key: str) -> None:
+    """The Delete button's callback: remove a run (record and bundle) or a saved model.
+
+    The confirmation is for one delete: it is unticked again.
+    """
+    st.session_state["confirm_delete"] = False
+    kind, _, ident = key.partition(":")
+    try:
+        if kind == "run":
+            run = Run(workspace.runs_dir() / ident)
+            gone = run.bundle_path
+            run.delete()
+        else:
+            gone = ident
+            delete_bundle(ident)
+    except (GenreError, OSError) as exc:
+        st.session_state["delete_error"] = f"Could not delete: {exc}"
+        return
+    if gone is not None and state.bundle_path() == str(gone):
+        state.set_bundle_path(None)
+
+
+runs = state.runs()
 bundles = list_bundles(workspace.models_dir())
-saved = {str(b.path) for b in bundles}
-rows, histories = [], {}
+recorded = {r.id for r in runs}
+rows, histories = [run_row(r) for r in runs], {}
+for r in runs:
+    result = r.result()
+    histories[f"run:{r.id}"] = result["history"] if result else r.history()
 for b in bundles:
-    rows.append(row(b.name, "saved" + (" (stopped)" if b.info.get("stopped") else ""), b.metrics, b.params,
-                    b.model_config, b.train_config, b.info.get("seconds"), "saved model"))
-    histories[b.name] = b.history
-for job in state.runs():
-    if job.bundle_path is not None and str(job.bundle_path) in saved:
-        continue  # already listed as its saved bundle
-    metrics = job.result.metrics if job.result is not None else {}
-    rows.append(row(job.name, job.status, metrics, job.features.params, job.model_config, job.train_config,
-                    job.elapsed, "this tab"))
-    histories[job.name] = job.history()
+    if b.info.get("run_id") not in recorded:
+        rows.append(bundle_row(b))
+        histories[f"bundle:{b.path}"] = b.history
 
 if not rows:
     st.info("No runs yet: train a model on the Train page.")
@@ -44,31 +100,34 @@ if not rows:
     st.stop()
 
 table = pd.DataFrame(rows)
-st.dataframe(table, hide_index=True, column_config={
+st.dataframe(table.drop(columns=["key"]), hide_index=True, column_config={
     "segment acc": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
     "track acc": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
 })
 st.caption("Accuracies are on each run's held-out test split; 'track acc' is the segments' mean-probability vote. "
            "Runs split by random segments overstate accuracy on unseen songs.")
+labels = {r["key"]: f"{r['run']} · {r['id']}" for r in rows}
 
-st.subheader("Compare curves")
-names = list(histories)
-chosen = st.multiselect("Runs", names, default=names[:3])
-if chosen:
-    st.pyplot(plots.curves_overlay_figure({n: histories[n] for n in chosen}))
+st.subheader("Compare")
+chosen = st.multiselect("Runs", list(labels), default=[k for k in labels if histories[k]][:2], format_func=labels.get,
+                        help="Their curves overlaid, and the settings in which they differ.")
+picked = table[table["key"].isin(chosen)]
+if len(picked) > 1:
+    diff = differing(picked)
+    if diff:
+        st.caption("Settings in which these runs differ (highlighted):")
+        shown = picked[["run", "status", *diff, "segment acc", "track acc", "epochs", "time (s)"]]
+        st.dataframe(shown.style.set_properties(subset=diff, **{"background-color": "#fef3c7"}), hide_index=True)
+    else:
+        st.caption("These runs have the same settings: the differences between them are seed and split noise.")
+curves = {labels[k]: histories[k] for k in chosen if histories[k]}
+if curves:
+    st.pyplot(plots.curves_overlay_figure(curves))
 
-if bundles:
-    st.subheader("Delete a saved model")
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    victim = left.selectbox("Saved model", [str(b.path) for b in bundles],
-                            format_func=lambda p: next(b.name for b in bundles if str(b.path) == p))
-    confirm = right.checkbox("Yes, delete it")
-    if st.button("Delete", icon="🗑️", disabled=not confirm):
-        try:
-            delete_bundle(victim)
-        except (GenreError, OSError) as exc:
-            st.error(f"Could not delete: {exc}")
-        else:
-            if state.bundle_path() == victim:
-                state.set_bundle_path(None)
-            st.rerun()
+st.subheader("Delete")
+left, mid, right = st.columns([3, 2, 1], vertical_alignment="bottom")
+victim = left.selectbox("Run or saved model", list(labels), format_func=labels.get, key="delete_choice")
+confirm = mid.checkbox("Yes, delete it and its saved model", key="confirm_delete")
+right.button("Delete", icon="🗑️", disabled=not confirm, on_click=delete, args=(victim,))
+if st.session_state.get("delete_error"):
+    st.error(st.session_state.pop("delete_error"))

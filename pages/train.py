@@ -1,8 +1,11 @@
 """Train: the dense network with live curves, a Stop button and honest results.
 
-Training runs in a worker thread owned by this tab (``genre.jobs.TrainingJob`` in session
-state), so clicks and page changes do not kill it; a fragment redraws from its epoch logs.
+Every run is a process of its own with a record in the workspace (``genre.runs``); this page starts
+runs and draws their records. A reload, another tab or an app restart shows the same runs, and
+any tab can watch or stop any run.
 """
+
+import time
 
 import pandas as pd
 import streamlit as st
@@ -10,7 +13,7 @@ import streamlit as st
 from genre import plots, workspace
 from genre.config import ModelConfig, TrainConfig
 from genre.errors import GenreError
-from genre.jobs import TrainingJob
+from genre.runs import BACKENDS, create_run, launch
 from genre.training import SEGMENT_SPLIT_NOTE, check_trainable
 from workbench import state, ui
 
@@ -20,93 +23,129 @@ ui.status_strip()
 M, T = ModelConfig(), TrainConfig()
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 L2S = [0.0, 1e-4, 1e-3, 1e-2]
+STATE_ICONS = {"pending": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
 
-def controls_ui(locked: bool):
+def controls_ui():
     """The model and training settings; ``None`` configs with a message when invalid."""
     with st.container(border=True):
         c1, c2, c3, c4 = st.columns(4)
-        units = c1.text_input("Hidden layers (units)", ", ".join(map(str, M.hidden_units)), disabled=locked,
+        units = c1.text_input("Hidden layers (units)", ", ".join(map(str, M.hidden_units)),
                               help="Comma-separated units per Dense+ReLU layer, e.g. 512, 256, 64.")
-        dropout = c2.slider("Dropout", 0.0, 0.8, M.dropout, 0.05, disabled=locked)
-        l2 = c3.select_slider("L2", L2S, M.l2, disabled=locked)
-        lr = c4.select_slider("Learning rate (Adam)", LEARNING_RATES, M.learning_rate, disabled=locked,
-                              format_func=lambda v: f"{v:g}")
+        dropout = c2.slider("Dropout", 0.0, 0.8, M.dropout, 0.05)
+        l2 = c3.select_slider("L2", L2S, M.l2)
+        lr = c4.select_slider("Learning rate (Adam)", LEARNING_RATES, M.learning_rate, format_func=lambda v: f"{v:g}")
         c5, c6, c7, c8 = st.columns(4)
-        epochs = c5.number_input("Epochs", 1, 1000, 50, disabled=locked)
-        batch = c6.select_slider("Batch size", [8, 16, 32, 64, 128, 256], T.batch_size, disabled=locked)
-        test_size = c7.slider("Test size", 0.1, 0.5, T.test_size, 0.05, disabled=locked)
-        seed = c8.number_input("Seed", 0, 10**6, T.seed, disabled=locked)
-        split = st.radio("Split", ["track", "segment"], horizontal=True, disabled=locked,
+        epochs = c5.number_input("Epochs", 1, 1000, 50)
+        batch = c6.select_slider("Batch size", [8, 16, 32, 64, 128, 256], T.batch_size)
+        test_size = c7.slider("Test size", 0.1, 0.5, T.test_size, 0.05)
+        seed = c8.number_input("Seed", 0, 10**6, T.seed)
+        split = st.radio("Split", ["track", "segment"], horizontal=True,
                          format_func=lambda s: {"track": "By track (honest, default)",
                                                 "segment": "Random segments (the notebook's)"}[s])
         if split == "segment":
             st.warning(SEGMENT_SPLIT_NOTE, icon="⚠️")
-        c9, c10 = st.columns([1, 3])
-        early = c9.checkbox("Early stopping", disabled=locked)
-        patience = c10.number_input("Patience (epochs)", 1, 100, 5, disabled=locked or not early)
+        c9, c10, c11 = st.columns([1, 1, 2])
+        early = c9.checkbox("Early stopping")
+        patience = c10.number_input("Patience (epochs)", 1, 100, 5, disabled=not early)
+        backend = c11.radio("Backend", list(BACKENDS), horizontal=True, format_func=BACKENDS.get,
+                            help="Keras runs on either; the run and its saved model record which.")
         name = st.text_input("Run name", f"{split}-{units.replace(' ', '').replace(',', '-')}-lr{lr:g}",
-                             disabled=locked)
+                             help="A label only: every run gets a unique id, and its model a folder of its own.")
     try:
         hidden = tuple(int(u) for u in units.replace(" ", "").split(",") if u)
         mc = ModelConfig(hidden_units=hidden, dropout=dropout, l2=l2, learning_rate=lr).validate()
         tc = TrainConfig(epochs=int(epochs), batch_size=batch, test_size=test_size, split=split, seed=int(seed),
                          patience=int(patience) if early else None).validate()
     except GenreError as exc:  # first: ParameterError is a ValueError too, and its message is the precise one
-        return None, None, name, str(exc)
+        return None, None, name, backend, str(exc)
     except ValueError:  # int() of something that is not a number
-        return None, None, name, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
-    return mc, tc, name, None
+        return None, None, name, backend, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
+    return mc, tc, name, backend, None
 
 
-def curves(job: TrainingJob) -> None:
-    history = job.history()
+def new_run_ui(fs) -> None:
+    st.caption(f"Features: {len(fs):,} rows of {fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs, "
+               f"{len(fs.genres)} genres, {len(fs.files)} tracks.")
+    mc, tc, name, backend, problem = controls_ui()
+    if problem is None:
+        try:
+            check_trainable(fs, tc)
+        except GenreError as exc:
+            problem = str(exc)
+    if problem:
+        st.error(problem)
+    busy = [r for r in state.runs() if r.running]
+    if busy:
+        st.caption(f"{len(busy)} run(s) training now; a new one shares the CPU with them.")
+    if st.button("Start training", type="primary", icon="▶️", disabled=bool(problem)):
+        try:
+            run = create_run(workspace.runs_dir(), features_path=state.features_path(), features=fs,
+                             model_config=mc, train_config=tc, name=name, backend=backend,
+                             models_dir=workspace.models_dir())
+            launch(run)
+        except (GenreError, OSError) as exc:
+            st.error(f"Could not start the run: {exc}")
+            return
+        state.set_run(run)
+        st.rerun()
+
+
+def curves(history: dict) -> None:
     if not history:
         st.caption("Waiting for the first epoch...")
         return
-    epochs = range(1, len(history.get("loss", [])) + 1)
-    acc = pd.DataFrame({"epoch": epochs, "train": history.get("accuracy"), "validation": history.get("val_accuracy")})
-    loss = pd.DataFrame({"epoch": epochs, "train": history.get("loss"), "validation": history.get("val_loss")})
     left, right = st.columns(2)
     left.caption("Accuracy")
-    left.line_chart(acc, x="epoch", y=["train", "validation"], height=260)
+    left.vega_lite_chart(spec=plots.curves_spec(history, "accuracy"), width="stretch")
     right.caption("Loss")
-    right.line_chart(loss, x="epoch", y=["train", "validation"], height=260)
+    right.vega_lite_chart(spec=plots.curves_spec(history, "loss"), width="stretch")
 
 
-def progress_ui(job: TrainingJob) -> None:
-    total = job.train_config.epochs
-    done = job.epochs_done
-    eta = job.eta_seconds()
-    st.progress(done / total, text=f"Epoch {done}/{total} · elapsed {ui.fmt_seconds(job.elapsed)}"
-                                   f" · ETA {ui.fmt_seconds(eta)}")
+def validation_note(tc: dict) -> str:
+    return ("Validation curve: " + ("the test split (as in the notebook)." if tc.get("patience") is None
+                                    else "a held-out part of the training tracks (early stopping never sees the test split)."))
 
 
 @st.fragment(run_every=1.0)
-def live_ui() -> None:
-    job = state.job()
-    if job is None:
-        return
-    if not job.running:
+def live_ui(run) -> None:
+    """The run's progress, redrawn every second from its record on disk."""
+    status = run.status()
+    if status.get("state") not in ("pending", "running"):
         st.rerun(scope="app")  # the run ended: redraw the whole page with its results
-    st.subheader(f"Training “{job.name}”")
-    progress_ui(job)
-    if st.button("Stop", icon="⏹️", disabled=job.stop_event.is_set(), help="Ends after the current batch; "
-                 "what was learned so far is kept and saved."):
-        job.stop()
-        st.toast("Stopping after the current batch...")
-    curves(job)
-    st.caption(f"Validation curve: {'the test split (as in the notebook)' if job.train_config.patience is None else 'a held-out part of the training tracks'}.")
+    spec, epochs = run.spec, run.epochs()
+    total = spec["train_config"]["epochs"]
+    st.subheader(f"Training “{run.name}”")
+    if status.get("state") == "pending":
+        waited = max(0.0, time.time() - float(spec.get("created", time.time())))
+        st.info(f"Starting the training process: it imports {BACKENDS[spec.get('backend', 'tensorflow')].split(' (')[0]}"
+                f" and loads the features (a few seconds) · {waited:.0f} s", icon="⏳")
+    else:
+        elapsed = time.time() - float(status.get("started") or time.time())
+        st.progress(len(epochs) / total, text=f"Epoch {len(epochs)}/{total} · elapsed {ui.fmt_seconds(elapsed)}"
+                                              f" · ETA {ui.fmt_seconds(run.eta_seconds(epochs))}")
+    stopping = run.stop_requested
+    if st.button("Stop", icon="⏹️", disabled=stopping, key=f"stop-{run.id}",
+                 help="Ends after the current batch; what was learned so far is kept and saved."):
+        run.request_stop()
+        stopping = True
+    if stopping:
+        st.caption("Stopping after the current batch...")
+    curves(run.history(epochs))
+    st.caption(validation_note(spec["train_config"]))
 
 
-def results_ui(job: TrainingJob) -> None:
-    st.subheader(f"Run “{job.name}”: {job.status}")
-    if job.status == "failed":
-        st.error(job.error)
+def results_ui(run) -> None:
+    status, spec = run.status(), run.spec
+    st.subheader(f"Run “{run.name}”: {status.get('state')}")
+    result = run.result()
+    if status.get("state") == "failed" or result is None:
+        st.error(status.get("message") or "The run ended without a result.")
+        if run.epochs():
+            curves(run.history())
         return
-    res = job.result
-    m = res.metrics
-    if job.status == "stopped":
+    m = result["metrics"]
+    if result.get("stopped"):
         st.info(f"Stopped on request after {m['epochs_run']} epoch(s); the model learned so far was kept.")
     split = "by track" if m["split"] == "track" else "by random segments (overstates accuracy)"
     c1, c2, c3, c4 = st.columns(4)
@@ -114,58 +153,58 @@ def results_ui(job: TrainingJob) -> None:
     c2.metric("Track accuracy (test, vote)", f"{m['track_accuracy']:.1%}",
               help=f"{m['n_tracks']} test tracks; each track's segments vote by mean probability")
     c3.metric("Epochs", m["epochs_run"])
-    c4.metric("Time", ui.fmt_seconds(res.seconds))
-    st.caption(f"Test split: {split}, {job.train_config.test_size:.0%} held out"
+    c4.metric("Time", ui.fmt_seconds(result["seconds"]), help=f"Build, fit and test on {spec.get('backend')}, "
+              "in the run's own process")
+    st.caption(f"Test split: {split}, {spec['train_config']['test_size']:.0%} held out"
                f"{'' if m['stratified'] else ' (not stratified: too few tracks per genre)'}; "
-               f"validation curve: {m['validation']}.")
-    curves(job)
+               f"validation curve: {m['validation']}. Backend: {spec.get('backend')}.")
+    curves(result["history"])
     left, right = st.columns([3, 2])
-    genres = job.features.genres
+    genres = spec["genres"]
     left.pyplot(plots.confusion_figure(m["confusion"], genres=genres, title="Confusion matrix (test tracks)"))
     right.caption("Per genre (test tracks)")
-    right.dataframe(pd.DataFrame(m["per_genre"]).T.round(3), column_config={"support": st.column_config.NumberColumn(format="%d")})
+    right.dataframe(pd.DataFrame(m["per_genre"]).T.round(3),
+                    column_config={"support": st.column_config.NumberColumn(format="%d")})
     with st.expander("Model summary"):
-        st.code(_summary(job), language=None)
-    if job.bundle_path:
-        st.success(f"Saved as model bundle `{job.bundle_path.name}` — pick it on **Classify**.", icon="💾")
-        st.page_link("pages/classify.py", label="Classify clips with it", icon="🎧")
+        st.code(result.get("summary", ""), language=None)
+    bundle = run.bundle_path
+    if bundle is not None and bundle.is_dir():
+        st.success(f"Saved as model bundle `{bundle.name}`.", icon="💾")
+        if st.button("Classify with it", icon="🎧", key=f"classify-{run.id}"):
+            state.set_bundle_path(bundle)
+            st.switch_page("pages/classify.py")
+    elif bundle is not None:
+        st.caption(f"Its model bundle `{bundle.name}` has been deleted.")
 
 
-def _summary(job: TrainingJob) -> str:
-    from genre.model import model_summary
-
-    return model_summary(job.result.model)
-
-
-def start(fs, mc, tc, name) -> None:
-    job = TrainingJob(fs, mc, tc, name=name, models_dir=workspace.models_dir(),
-                      extra={"feature_rows": len(fs)}).start()
-    state.add_run(job)
+def pick_run_ui():
+    """The run to show: this tab's (also after a reload, from the URL), else the newest running one."""
+    runs = state.runs()
+    if not runs:
+        return None
+    current = state.run()
+    if current is None:
+        current = next((r for r in runs if r.running), None) or runs[0]
+    ids = [r.id for r in runs]
+    labels = {r.id: f"{STATE_ICONS.get(r.state, '')} {r.name} · {r.id}" for r in runs}
+    chosen = st.selectbox("Show run", ids, index=ids.index(current.id) if current.id in ids else 0,
+                          format_func=labels.get, help="Every run in the workspace: this tab's, other tabs', the CLI's.")
+    run = next(r for r in runs if r.id == chosen)
+    state.set_run(run)
+    return run
 
 
 fs = state.features()
-if fs is None:
-    st.info("Extract features first.")
+if fs is None or not state.features_path():
+    st.info("Extract features first to start a new run. Runs already started are listed below.")
     st.page_link("pages/features.py", label="Features", icon="🎛️")
-    st.stop()
-st.caption(f"Features: {len(fs):,} rows of {fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs, "
-           f"{len(fs.genres)} genres, {len(fs.files)} tracks.")
-job = state.job()
-running = job is not None and job.running
-mc, tc, name, problem = controls_ui(locked=running)
-if problem:
-    st.error(problem)
-if not running:
-    try:
-        if tc is not None:
-            check_trainable(fs, tc)
-    except GenreError as exc:
-        problem = str(exc)
-        st.error(problem)
-    if st.button("Start training", type="primary", icon="▶️", disabled=bool(problem)):
-        start(fs, mc, tc, name)
-        st.rerun()
-if job is not None and job.running:
-    live_ui()
-elif job is not None:
-    results_ui(job)
+else:
+    new_run_ui(fs)
+st.divider()
+shown = pick_run_ui()
+if shown is None:
+    st.caption("No runs yet.")
+elif shown.running:
+    live_ui(shown)
+else:
+    results_ui(shown)

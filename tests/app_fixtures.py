@@ -34,6 +34,7 @@ class Tiny:
     root: Path  # the dataset folder
     params: FeatureParams
     features: object  # genre.store.FeatureSet
+    store: Path  # where those features are saved
 
 
 def open_page(page: str, **state) -> AppTest:
@@ -84,24 +85,26 @@ def tiny(tmp_path_factory) -> Tiny:
     assert params.problems() == []
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENRE_HOME", str(base / "home"))
-        fs, _ = extract_to_store(root, params, workspace.features_path(root, params))
+        store = workspace.features_path(root, params)
+        fs, _ = extract_to_store(root, params, store)
     assert len(fs) == 3 * 4 * 2
-    return Tiny(root=root, params=params, features=fs)
+    return Tiny(root=root, params=params, features=fs, store=store)
 
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny, tmp_path_factory) -> Path:
-    """A bundle trained once (2 epochs, one layer of 16) by a ``TrainingJob``, as the app does."""
+    """A bundle trained once (2 epochs, one layer of 16) through a run record, as the app does (in-process)."""
     from genre import workspace
-    from genre.jobs import TrainingJob
+    from genre.runs import create_run, execute
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENRE_HOME", str(tmp_path_factory.mktemp("app-bundle-home")))
-        job = TrainingJob(tiny.features, ModelConfig(**TINY_MODEL), TrainConfig(**TINY_TRAIN), name="tiny",
-                          models_dir=workspace.models_dir()).start()
-        job.join(timeout=300)
-    assert job.status == "done", job.error
-    return job.bundle_path
+        run = create_run(workspace.runs_dir(), features_path=tiny.store,
+                         features=tiny.features, model_config=ModelConfig(**TINY_MODEL),
+                         train_config=TrainConfig(**TINY_TRAIN), name="tiny", models_dir=workspace.models_dir())
+        execute(run)
+    assert run.state == "done", run.status()
+    return run.bundle_path
 
 
 @pytest.fixture

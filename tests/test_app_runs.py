@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genre import workspace
 from genre.config import ModelConfig, TrainConfig
 from tests.app_fixtures import (  # noqa: F401
     TINY_MODEL, TINY_TRAIN, button, by_label, home, open_page, saved_bundle, tiny, tiny_bundle,
@@ -15,38 +16,72 @@ def test_without_runs_the_page_says_so(home):
     assert not at.dataframe
 
 
-def test_a_saved_model_is_listed_with_its_curves(home, saved_bundle):
+def test_a_saved_model_without_a_run_record_is_listed(home, saved_bundle):
     at = open_page("runs").run()
     assert not at.exception and not at.error
     table = at.dataframe[0].value
-    assert list(table["run"]) == ["tiny"] and list(table["status"]) == ["saved"]
+    assert list(table["run"]) == ["tiny"] and list(table["status"]) == ["saved model"]
     assert list(table["layers"]) == ["16"] and list(table["epochs"]) == [2]
-    curves = by_label(at.multiselect, "Runs")
-    assert curves.value == ["tiny"]
-    assert len(at.image) == 1
-    curves.set_value([]).run()
+
+
+def _run(tiny, name, *, execute_it=True, **model):
+    from genre.runs import create_run, execute
+
+    run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
+                     model_config=ModelConfig(**{**TINY_MODEL, **model}), train_config=TrainConfig(**TINY_TRAIN),
+                     name=name, models_dir=workspace.models_dir())
+    return execute(run) if execute_it else run
+
+
+def test_runs_of_every_tab_and_the_cli_are_listed_settings_first(home, tiny):
+    a, b = _run(tiny, "same"), _run(tiny, "same", dropout=0.5)
+    pending = _run(tiny, "not started", execute_it=False)
+    at = open_page("runs").run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["id"]) == [pending.id, b.id, a.id]  # newest first; same names stay two runs
+    assert list(table["status"]) == ["pending", "done", "done"]
+    assert list(table["dropout"]) == [0.3, 0.5, 0.3]
+    assert list(table.columns[:3]) == ["run", "status", "dataset"]
+    assert table["track acc"].notna().sum() == 2
+    assert len({str(a.bundle_path), str(b.bundle_path)}) == 2
+
+
+def test_compare_overlays_curves_and_highlights_differing_settings(home, tiny):
+    a, b = _run(tiny, "a"), _run(tiny, "b", dropout=0.5)
+    at = open_page("runs").run()
+    compare = by_label(at.multiselect, "Runs")
+    assert compare.value == [f"run:{b.id}", f"run:{a.id}"]
+    assert len(at.image) == 1  # the overlaid curves
+    diff = at.dataframe[1].value
+    assert list(diff.columns) == ["run", "status", "dropout", "segment acc", "track acc", "epochs", "time (s)"]
+    compare.set_value([f"run:{a.id}"]).run()
+    assert not at.exception and len(at.dataframe) == 1 and len(at.image) == 1
+    compare.set_value([]).run()
     assert not at.exception and not at.image
 
 
-def test_a_run_of_this_tab_without_epochs_is_listed(home, tiny):
-    from genre.jobs import TrainingJob
-
-    job = TrainingJob(tiny.features, ModelConfig(**TINY_MODEL), TrainConfig(**TINY_TRAIN), name="not started")
-    at = open_page("runs", runs=[job]).run()
-    assert not at.exception
-    table = at.dataframe[0].value
-    assert list(table["run"]) == ["not started"] and list(table["source"]) == ["this tab"]
-    assert list(table["status"]) == ["pending"]
-
-
-def test_delete_needs_the_checkbox_and_removes_the_bundle(home, saved_bundle):
-    at = open_page("runs", bundle_path=str(saved_bundle)).run()
-    assert by_label(at.selectbox, "Saved model").value == str(saved_bundle)
+def test_delete_needs_the_confirmation_removes_record_and_bundle_and_resets_it(home, tiny):
+    keep, doomed = _run(tiny, "keep"), _run(tiny, "doomed")
+    doomed_bundle = doomed.bundle_path
+    at = open_page("runs", bundle_path=str(doomed_bundle)).run()
+    by_label(at.selectbox, "Run or saved model").set_value(f"run:{doomed.id}")
     assert button(at, "Delete").disabled
-    by_label(at.checkbox, "Yes, delete it").check().run()
+    by_label(at.checkbox, "Yes, delete it and its saved model").check().run()
     button(at, "Delete").click().run()
     assert not at.exception and not at.error
-    assert not saved_bundle.exists()
+    assert not doomed.path.exists() and not doomed_bundle.exists()
+    assert keep.path.exists() and keep.bundle_path.exists()
+    assert at.session_state["bundle_path"] is None  # the deleted model is no longer the chosen one
+    assert by_label(at.checkbox, "Yes, delete it and its saved model").value is False
+    assert button(at, "Delete").disabled  # the next delete needs its own confirmation
+    assert list(at.dataframe[0].value["id"]) == [keep.id]
+
+
+def test_deleting_a_saved_model_without_record(home, saved_bundle):
+    at = open_page("runs").run()
+    by_label(at.checkbox, "Yes, delete it and its saved model").check().run()
+    button(at, "Delete").click().run()
+    assert not at.exception and not saved_bundle.exists()
     assert not list(saved_bundle.parent.iterdir())  # no trash folder left behind
-    assert at.session_state["bundle_path"] is None
     assert "No runs yet" in at.info[0].value

@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from genre import workspace
 from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.runs import create_run, open_run, wait
 from genre.training import SEGMENT_SPLIT_NOTE
 from tests.app_fixtures import TINY_PARAMS, button, by_label, home, open_page, texts, tiny  # noqa: F401
 
 CONTROLS = ["Hidden layers (units)", "Run name"]
 
 
+def wait_for(predicate, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def at(home, tiny):
     """The Train page with the tiny features in session state, after its first run."""
-    return open_page("train", features=tiny.features).run()
+    return open_page("train", features=tiny.features, features_path=str(tiny.store)).run()
 
 
 @pytest.fixture
-def running_job(home, tiny):
-    """A run long enough to still be going while the test looks at it; stopped at teardown."""
-    from genre.jobs import TrainingJob
+def running_run(home, tiny):
+    """A run in processes of its own, long enough to still be going while the test looks at it."""
+    from genre.runs import create_run, launch
 
-    job = TrainingJob(tiny.features, ModelConfig(hidden_units=(16,)), TrainConfig(epochs=10000), name="long",
-                      models_dir=workspace.models_dir()).start()
-    yield job
-    job.stop()
-    job.join(timeout=60)
+    run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
+                     model_config=ModelConfig(hidden_units=(16,)), train_config=TrainConfig(epochs=10000),
+                     name="long", models_dir=workspace.models_dir())
+    launch(run)
+    yield run
+    run.request_stop()
+    wait(run, timeout=120)
 
 
 def test_without_features_the_page_says_so(home):
@@ -73,45 +86,69 @@ def test_features_of_one_genre_cannot_be_trained(home, tmp_path):
 
     root = make_demo_dataset(tmp_path / "one", genres=1, clips_per_genre=4, duration=4.0, sample_rate=8000)
     params = FeatureParams(**TINY_PARAMS)
-    fs, _ = extract_to_store(root, params, workspace.features_path(root, params))
-    at = open_page("train", features=fs).run()
+    store = workspace.features_path(root, params)
+    fs, _ = extract_to_store(root, params, store)
+    at = open_page("train", features=fs, features_path=str(store)).run()
     assert not at.exception
     assert "at least two genres" in texts(at.error)
     assert button(at, "Start training").disabled
 
 
-def test_a_tiny_run_trains_in_the_background_and_shows_its_results(at):
+def test_a_tiny_run_trains_in_its_own_process_and_shows_its_results(at, tiny):
     by_label(at.text_input, "Hidden layers (units)").set_value("16")
     by_label(at.number_input, "Epochs").set_value(2)
     button(at, "Start training").click().run()
     assert not at.exception
-    job = at.session_state["job"]
-    assert at.session_state["runs"] == [job]
-    assert job.train_config.epochs == 2 and job.model_config.hidden_units == (16,)
-    job.join(timeout=120)
-    assert job.status == "done", job.error
+    run = open_run(workspace.runs_dir(), at.session_state["run_id"])
+    assert run is not None and at.query_params["run"] in (run.id, [run.id])  # in the URL: a reload comes back to it
+    assert run.spec["train_config"]["epochs"] == 2 and run.spec["model_config"]["hidden_units"] == [16]
+    assert run.spec["features"] == str(at.session_state["features_path"])  # the store the tab extracted
+    assert wait(run, timeout=180)["state"] == "done", run.status()
     at.run()
     assert not at.exception and not at.error
     labels = [m.label for m in at.metric]
     assert "Segment accuracy (test)" in labels and "Track accuracy (test, vote)" in labels
     assert "Saved as model bundle" in at.success[0].value
-    assert (job.bundle_path / "bundle.json").is_file() and job.bundle_path.parent == workspace.models_dir()
+    assert (run.bundle_path / "bundle.json").is_file() and run.bundle_path.parent == workspace.models_dir()
     assert not button(at, "Start training").disabled  # ready for another run
-
-
-def test_a_running_job_shows_stop_and_locks_the_controls(home, tiny, running_job):
-    at = open_page("train", features=tiny.features, job=running_job, runs=[running_job]).run()
+    button(at, "Classify with it").click().run()
     assert not at.exception
-    assert running_job.running
-    assert not button(at, "Stop").disabled
-    assert not [b for b in at.button if b.label == "Start training"]
-    assert all(by_label(at.text_input, label).disabled for label in CONTROLS)
-    assert by_label(at.number_input, "Epochs").disabled and by_label(at.radio, "Split").disabled
+    assert at.session_state["bundle_path"] == str(run.bundle_path)
+
+
+def test_a_running_run_is_shown_live_to_any_session_and_any_session_can_stop_it(home, tiny, running_run):
+    # A fresh session (a reload, another tab, an app restart) with no features and no state of its own.
+    at = open_page("train").run()
+    assert not at.exception
+    assert "Extract features first" in texts(at.info)
+    assert by_label(at.selectbox, "Show run").value == running_run.id
+    wait_for(lambda: running_run.epochs())
+    at.run()
+    assert not at.exception
+    assert re.match(r"Epoch \d+/10000 · elapsed", at.get("progress")[0].text)
     button(at, "Stop").click().run()
     assert not at.exception
-    assert running_job.stop_event.is_set()
-    running_job.join(timeout=60)
-    assert running_job.status == "stopped", running_job.error
+    assert running_run.stop_requested
+    assert wait(running_run, timeout=120)["state"] == "stopped", running_run.status()
     at.run()
     assert "Stopped on request" in texts(at.info)
     assert "Saved as model bundle" in at.success[0].value
+
+
+def test_the_url_chooses_the_run_to_show(home, tiny, running_run):
+    from genre.runs import execute
+
+    done = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
+                      model_config=ModelConfig(hidden_units=(8,)), train_config=TrainConfig(epochs=1), name="short",
+                      models_dir=workspace.models_dir())
+    execute(done)
+    at = open_page("train")
+    at.query_params["run"] = running_run.id
+    at.run()
+    assert by_label(at.selectbox, "Show run").value == running_run.id
+    at = open_page("train")
+    at.query_params["run"] = done.id
+    at.run()
+    assert not at.exception
+    assert by_label(at.selectbox, "Show run").value == done.id
+    assert "Run “short”: done" in [h.value for h in at.subheader]

@@ -79,7 +79,7 @@ def _heavy_after_import(modules: list[str]) -> list[str]:
     ["genre.cli"],
     ["genre.extract"],
     ["genre.workspace"],
-    ["genre.training", "genre.model", "genre.bundle", "genre.predict", "genre.jobs", "genre.store"],
+    ["genre.training", "genre.model", "genre.bundle", "genre.predict", "genre.runs", "genre.worker", "genre.store"],
 ])
 def test_importing_the_library_does_not_import_tensorflow(modules):
     assert _heavy_after_import(modules) == []

@@ -1,7 +1,9 @@
 """Per-tab state in ``st.session_state``, behind small typed accessors.
 
 Large arrays (features) live here or in ``st.cache_resource``, never in ``st.cache_data``,
-which would pickle and copy them on every rerun.
+which would pickle and copy them on every rerun. Training runs are not tab state: they are
+records in the workspace (``genre.runs``) that every tab reads; a tab only remembers which run
+it is looking at (also in the URL, so a reload comes back to it).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import streamlit as st
 
 from genre import workspace
 from genre.config import FeatureParams
+from genre.runs import Run, list_runs, open_run
 
 DATASET = "dataset_root"
 FEATURES = "features"  # genre.store.FeatureSet
-JOB = "job"  # the tab's current genre.jobs.TrainingJob
-RUNS = "runs"  # every TrainingJob of this tab
+FEATURES_PATH = "features_path"  # where that FeatureSet is stored (str): what a run trains on
+RUN = "run_id"  # the run this tab shows on Train
 BUNDLE = "bundle_path"  # the model chosen on Classify (str)
 
 
@@ -38,21 +41,32 @@ def features():
     return st.session_state.get(FEATURES)
 
 
-def set_features(fs) -> None:
+def features_path() -> str | None:
+    return st.session_state.get(FEATURES_PATH)
+
+
+def set_features(fs, path: str | Path | None) -> None:
     st.session_state[FEATURES] = fs
+    st.session_state[FEATURES_PATH] = None if path is None else str(path)
 
 
-def job():
-    return st.session_state.get(JOB)
+def runs() -> list[Run]:
+    """Every run in the workspace (any tab's, the CLI's), newest first."""
+    return list_runs(workspace.runs_dir())
 
 
-def runs() -> list:
-    return st.session_state.setdefault(RUNS, [])
+def run() -> Run | None:
+    """The run this tab looks at: the URL's ``?run=``, else the tab's last one; None if deleted."""
+    wanted = st.query_params.get("run") or st.session_state.get(RUN)
+    return open_run(workspace.runs_dir(), wanted) if wanted else None
 
 
-def add_run(job) -> None:
-    st.session_state[JOB] = job
-    runs().append(job)
+def set_run(run: Run | None) -> None:
+    st.session_state[RUN] = None if run is None else run.id
+    if run is None:
+        st.query_params.pop("run", None)
+    else:
+        st.query_params["run"] = run.id
 
 
 def bundle_path() -> str | None:

@@ -69,13 +69,14 @@ def _strip() -> None:
     fs = state.features()
     cols[1].caption("**Features** · " + (f"{len(fs)} rows of {fs.X.shape[1]}×{fs.X.shape[2]}" if fs is not None
                                         else "not extracted"))
-    job = state.job()
-    if job is not None and job.running:
-        # No epoch count: the strip is drawn once per page run, so on Train it would sit at
-        # "epoch 0/N" beside the live progress bar.
-        cols[2].caption("**Training** · running")
-    elif job is not None:
-        cols[2].caption(f"**Training** · {job.status}")
+    running = [r for r in state.runs() if r.running]
+    mine = state.run()
+    if running:
+        # No epoch count: the strip is drawn once per page run, so on Train it would sit at an old
+        # epoch beside the live progress bar.
+        cols[2].caption("**Training** · " + ("running" if len(running) == 1 else f"{len(running)} running"))
+    elif mine is not None:
+        cols[2].caption(f"**Training** · {mine.state}")
     else:
         cols[2].caption("**Training** · none yet")
     bp = state.bundle_path()

@@ -1,0 +1,456 @@
+"""A training run: a process of its own, and a record on disk that any reader can follow.
+
+The app, the CLI and the experiment runner all train through this module. A run's record lives in
+``<runs_dir>/<run-id>/``::
+
+    run.json       what was asked: name, features, configs, backend (written once, atomically)
+    status.json    state, pids, times, message, exit code, bundle (rewritten atomically)
+    epochs.jsonl   one JSON line per finished epoch (append-only)
+    result.json    metrics and history when the run ends with a model (atomically)
+    stop           present once a stop was asked for
+    log.txt        what the training process printed
+
+States: ``pending`` (the process is starting: it imports TensorFlow), ``running``, and the final
+``done``, ``stopped`` (on request; the model learned so far is saved) and ``failed`` (with a
+message and, where known, the exit code). Readers never trust a non-final state blindly: a run
+whose processes are gone without a final status reads as failed.
+
+In the app a run is started with :func:`launch`: a small supervisor process (no TensorFlow) starts
+the training process with the run's Keras backend set, waits for it and records its exit code,
+so even a SIGKILL (or the out-of-memory killer) leaves an honest status. Both outlive the app's
+process, so reloads, other tabs and restarts never lose a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .atomic import write_text
+from .config import FeatureParams, ModelConfig, TrainConfig
+from .errors import GenreError, ParameterError, TrainingError
+
+RUN_FILE, STATUS_FILE, EPOCHS_FILE = "run.json", "status.json", "epochs.jsonl"
+RESULT_FILE, STOP_FILE, LOG_FILE = "result.json", "stop", "log.txt"
+
+FINAL_STATES = ("done", "stopped", "failed")
+STATES = ("pending", "running", *FINAL_STATES)
+BACKENDS = {  # name -> what the Train page and the CLI's help say about it
+    "tensorflow": "TensorFlow (the project's default)",
+    "jax": "JAX (often 2-3x faster per epoch on a CPU)",
+}
+START_GRACE_S = 120.0  # a pending run with no live process after this long never started
+_RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+
+
+def new_run_id() -> str:
+    """Time-ordered and unique: ``YYYYmmdd-HHMMSS-<6 random hex digits>``."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the training process ended without a final status (exit code unknown)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (killed: out of memory, or by hand)" if -code == signal.SIGKILL else ""
+        return f"the training process was ended by {name}{hint} before it finished (exit code {code})"
+    return f"the training process exited with code {code} before it finished"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A view of one run's record. Every read goes to disk, so it is always current."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def spec(self) -> dict:
+        """``run.json``: what was asked (empty when unreadable)."""
+        return _read_json(self.path / RUN_FILE) or {}
+
+    @property
+    def name(self) -> str:
+        return self.spec.get("name") or self.id
+
+    def configs(self) -> tuple[FeatureParams, ModelConfig, TrainConfig]:
+        s = self.spec
+        return (FeatureParams.from_dict(s.get("feature_params", {})), ModelConfig.from_dict(s.get("model_config", {})),
+                TrainConfig.from_dict(s.get("train_config", {})))
+
+    # --- status ---------------------------------------------------------------------------------
+
+    def raw_status(self) -> dict:
+        return _read_json(self.path / STATUS_FILE) or {"state": "pending"}
+
+    def status(self) -> dict:
+        """``status.json``, with a run whose processes are gone without a final status as failed."""
+        st = self.raw_status()
+        if st.get("state") in FINAL_STATES:
+            return st
+        pids = [st.get("pid"), st.get("supervisor_pid")]
+        if any(_alive(p) for p in pids):
+            return st
+        if not any(pids) and time.time() - float(st.get("created", 0) or 0) < START_GRACE_S:
+            return st  # created, its supervisor not yet up
+        st = self.raw_status()  # it may have ended between the two reads
+        if st.get("state") in FINAL_STATES:
+            return st
+        return {**st, "state": "failed", "message": describe_exit(st.get("exit_code")), "orphaned": True}
+
+    @property
+    def state(self) -> str:
+        return self.status().get("state", "pending")
+
+    @property
+    def running(self) -> bool:
+        return self.state not in FINAL_STATES
+
+    def _update_status(self, **fields) -> dict:
+        st = {**self.raw_status(), **fields}
+        write_text(self.path / STATUS_FILE, json.dumps(st, indent=1))
+        return st
+
+    # --- epochs, result -------------------------------------------------------------------------
+
+    def epochs(self) -> list[dict]:
+        """One dict per finished epoch (``epoch``, ``seconds`` since the fit began, Keras' logs).
+
+        Safe while the run writes: a last line still being written is not returned.
+        """
+        try:
+            text = (self.path / EPOCHS_FILE).read_text(encoding="utf-8")
+        except OSError:
+            return []
+        out = []
+        for line in text.split("\n")[:-1]:  # only complete lines
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+        return out
+
+    def history(self, epochs: list[dict] | None = None) -> dict[str, list[float]]:
+        """The epoch log as Keras' ``History.history`` (key -> one value per epoch)."""
+        epochs = self.epochs() if epochs is None else epochs
+        keys = [k for k in (epochs[0] if epochs else {}) if k not in ("epoch", "seconds")]
+        return {k: [e.get(k, float("nan")) for e in epochs] for k in keys}
+
+    def result(self) -> dict | None:
+        """``result.json``: metrics, history, seconds, stopped, summary (None until the run ends well)."""
+        return _read_json(self.path / RESULT_FILE)
+
+    @property
+    def bundle_path(self) -> Path | None:
+        b = self.status().get("bundle")
+        return Path(b) if b else None
+
+    def eta_seconds(self, epochs: list[dict] | None = None) -> float | None:
+        epochs = self.epochs() if epochs is None else epochs
+        if not epochs or not self.running:
+            return None
+        total = self.spec.get("train_config", {}).get("epochs", len(epochs))
+        return epochs[-1]["seconds"] / len(epochs) * max(total - len(epochs), 0)
+
+    # --- control --------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the run to end after the current batch; what it learned is kept and saved."""
+        write_text(self.path / STOP_FILE, time.strftime("%Y-%m-%d %H:%M:%S"))
+
+    @property
+    def stop_requested(self) -> bool:
+        return (self.path / STOP_FILE).exists()
+
+    def delete(self) -> None:
+        """Remove the record and the run's bundle. A running run is stopped first (not waited for)."""
+        if self.running:
+            self.request_stop()
+        bundle = self.bundle_path
+        if bundle is not None and bundle.is_dir():
+            from .bundle import delete_bundle
+
+            with contextlib.suppress(GenreError, OSError):
+                delete_bundle(bundle)
+        trash = self.path.with_name(f".{self.id}.deleting")
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+# --- creating, listing -------------------------------------------------------------------------
+
+def create_run(runs_dir: str | Path, *, features_path: str | Path, features, model_config: ModelConfig,
+               train_config: TrainConfig, name: str = "", backend: str = "tensorflow",
+               models_dir: str | Path | None = None, bundle_out: str | Path | None = None,
+               source: str = "app") -> Run:
+    """Write a new run's record (state ``pending``); :func:`launch` or :func:`execute` trains it.
+
+    Parameters
+    ----------
+    features_path : path
+        The feature store the run trains on (the training process reads it).
+    features : genre.store.FeatureSet
+        That store, loaded: its genres, shape and dataset are recorded for the Runs page.
+    models_dir : path, optional
+        The bundle is saved in a folder of its own here, named after the run (reserved atomically).
+    bundle_out : path, optional
+        Or exactly here (the CLI's ``--out``), replacing what is there.
+    """
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    model_config, train_config = model_config.validate(), train_config.validate()
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    while True:  # os.mkdir is the reservation: two callers never get the same id
+        run_id = new_run_id()
+        try:
+            os.mkdir(runs_dir / run_id)
+            break
+        except FileExistsError:
+            continue
+    run = Run(runs_dir / run_id)
+    spec = {
+        "id": run_id, "name": name or run_id, "created": time.time(), "source": source, "backend": backend,
+        "features": str(Path(features_path).resolve()), "features_key": getattr(features, "key", ""),
+        "dataset": getattr(features, "root", ""), "genres": list(features.genres),
+        "input_shape": list(features.X.shape[1:]), "rows": len(features), "tracks": len(features.files),
+        "feature_params": features.params.to_dict(), "model_config": model_config.to_dict(),
+        "train_config": train_config.to_dict(),
+        "models_dir": None if models_dir is None else str(Path(models_dir).resolve()),
+        "bundle_out": None if bundle_out is None else str(Path(bundle_out).resolve()),
+    }
+    write_text(run.path / RUN_FILE, json.dumps(spec, indent=1))
+    write_text(run.path / STATUS_FILE, json.dumps({"state": "pending", "created": spec["created"]}))
+    return run
+
+
+def list_runs(runs_dir: str | Path) -> list[Run]:
+    """Every run record under ``runs_dir``, newest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    found = []
+    for p in runs_dir.iterdir():
+        if _RUN_ID.match(p.name):
+            with contextlib.suppress(OSError):  # no run.json: not a run (or deleted meanwhile)
+                found.append(((p / RUN_FILE).stat().st_mtime_ns, p.name, p))
+    return [Run(p) for *_, p in sorted(found, reverse=True)]
+
+
+def open_run(runs_dir: str | Path, run_id: str) -> Run | None:
+    """The run ``run_id`` (from a URL, say), or None when there is no such record."""
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        return None
+    run = Run(Path(runs_dir) / run_id)
+    return run if (run.path / RUN_FILE).is_file() else None
+
+
+def reserve_bundle_path(models_dir: str | Path, name: str) -> Path:
+    """A new, empty folder ``models_dir/slug(name)`` (``-2``, ``-3``... when taken), made with ``os.mkdir``.
+
+    The folder is created here, so two runs finishing at the same moment never get the same one.
+    """
+    from .bundle import slug
+
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    base, n = slug(name), 1
+    while True:
+        path = models_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            n += 1
+
+
+# --- training: in this process, or in a process of its own --------------------------------------
+
+class _StopFile:
+    """A stop flag with ``threading.Event``'s ``is_set``: set by the stop file, or by SIGTERM/SIGINT."""
+
+    def __init__(self, path: Path):
+        self.path, self.flag, self._checked = path, False, 0.0
+
+    def set(self) -> None:
+        self.flag = True
+
+    def is_set(self) -> bool:
+        now = time.monotonic()
+        if not self.flag and now - self._checked > 0.05:  # one stat per 50 ms at most, not one per batch
+            self._checked = now
+            self.flag = self.path.exists()
+        return self.flag
+
+
+def execute(run: Run, *, on_epoch=None) -> Run:
+    """Train ``run`` in this process and record everything; returns the run in a final state.
+
+    Never raises for a :class:`~genre.errors.GenreError`: it becomes the ``failed`` status. The
+    Keras backend of the run must be the process's (``KERAS_BACKEND`` is set here when Keras is
+    not imported yet; :func:`launch` sets it for the training process).
+    """
+    from .model import import_keras, model_summary
+    from .store import load_features
+    from .training import train
+
+    spec = run.spec
+    run._update_status(state="pending", pid=os.getpid(), message="importing Keras and loading the features")
+    stop = _StopFile(run.path / STOP_FILE)
+    log = open(run.path / EPOCHS_FILE, "a", encoding="utf-8")
+    try:
+        import_keras(spec.get("backend", "tensorflow"))
+        _, mc, tc = run.configs()
+        fs = load_features(spec["features"])
+        if spec.get("features_key") and fs.key != spec["features_key"]:
+            raise TrainingError(f"the feature store {spec['features']} was re-extracted since this run was "
+                                "started; start the run again")
+        started = time.time()
+        run._update_status(state="running", started=started, message="")
+
+        def hook(epoch: int, logs: dict) -> None:
+            entry = {"epoch": epoch, "seconds": round(time.time() - started, 4), **logs}
+            log.write(json.dumps(entry) + "\n")  # one write of a whole line: readers never see half of one
+            log.flush()
+            if on_epoch is not None:
+                on_epoch(epoch, logs)
+
+        result = train(fs, mc, tc, on_epoch=hook, stop=stop)
+        bundle = _save(run, spec, fs, mc, tc, result)
+        outcome = {"metrics": result.metrics, "history": result.history, "seconds": result.seconds,
+                   "stopped": result.stopped, "summary": model_summary(result.model), "bundle": str(bundle)}
+        write_text(run.path / RESULT_FILE, json.dumps(outcome))
+        run._update_status(state="stopped" if result.stopped else "done", finished=time.time(),
+                           bundle=str(bundle), message="")
+    except GenreError as exc:
+        run._update_status(state="failed", finished=time.time(), message=str(exc))
+    except KeyboardInterrupt:
+        run._update_status(state="failed", finished=time.time(), message="interrupted (Ctrl-C)")
+        raise
+    except Exception as exc:  # a bug: recorded, so the app shows it rather than waiting forever
+        import traceback
+
+        traceback.print_exc()
+        run._update_status(state="failed", finished=time.time(), message=f"{exc.__class__.__name__}: {exc}")
+    finally:
+        log.close()
+    return run
+
+
+def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) -> Path:
+    from .bundle import save_bundle
+    from .model import model_summary
+
+    if spec.get("bundle_out"):
+        path = Path(spec["bundle_out"])
+    else:
+        path = reserve_bundle_path(spec.get("models_dir") or run.path.parent, spec.get("name") or run.id)
+    try:
+        return save_bundle(path, model=result.model, genres=fs.genres, params=fs.params, model_config=mc,
+                           train_config=tc, metrics=result.metrics, history=result.history,
+                           extra={"seconds": result.seconds, "stopped": result.stopped, "run_id": run.id,
+                                  "run_name": spec.get("name"), "backend": spec.get("backend", "tensorflow"),
+                                  "summary": model_summary(result.model), "dataset": fs.root,
+                                  "features": spec.get("features")})
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.rmdir()  # the reserved folder, if still empty
+        raise
+
+
+def launch(run: Run) -> subprocess.Popen:
+    """Start ``run`` in processes of its own (a supervisor, which starts the training process).
+
+    Returns at once. The processes outlive the caller's (their own session), so an app restart
+    does not end the run; the caller reaps the supervisor in a thread so it leaves no zombie.
+    """
+    with open(run.path / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "supervise", str(run.path)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                env=_child_env(run))
+    threading.Thread(target=proc.wait, name=f"reap-{run.id}", daemon=True).start()
+    return proc
+
+
+def _child_env(run: Run) -> dict:
+    env = dict(os.environ)
+    env["KERAS_BACKEND"] = run.spec.get("backend", "tensorflow")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def supervise(run: Run) -> int:
+    """Run the training process of ``run`` and wait; record its exit code, and a failure when it died."""
+    run._update_status(supervisor_pid=os.getpid())
+    with open(run.path / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "train", str(run.path)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env(run))
+
+    def forward(signum, _frame):  # a polite stop for the supervisor is a stop for the run
+        run.request_stop()
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    code = proc.wait()
+    st = run.raw_status()
+    if st.get("state") in FINAL_STATES:
+        run._update_status(exit_code=code)
+    else:
+        run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
+    return code
+
+
+def wait(run: Run, timeout: float | None = None, poll: float = 0.1) -> dict:
+    """Block until ``run`` is in a final state (or ``timeout`` seconds passed); its status."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        st = run.status()
+        if st.get("state") in FINAL_STATES or (deadline is not None and time.monotonic() > deadline):
+            return st
+        time.sleep(poll)
+
+
+__all__ = ["BACKENDS", "FINAL_STATES", "Run", "STATES", "create_run", "execute", "launch", "list_runs",
+           "open_run", "reserve_bundle_path", "supervise", "wait"]
