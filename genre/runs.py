@@ -202,10 +202,20 @@ class Run:
     def stop_requested(self) -> bool:
         return (self.path / STOP_FILE).exists()
 
-    def delete(self) -> None:
-        """Remove the record and the run's bundle. A running run is stopped first (not waited for)."""
+    def delete(self, timeout: float = 10.0) -> None:
+        """Remove the record and the run's bundle. A running run's processes are killed first.
+
+        Killed, not stopped: a stopped run would go on to save a model of a run that no longer exists.
+        """
+        st = self.raw_status()
         if self.running:
-            self.request_stop()
+            for pid in (st.get("supervisor_pid"), st.get("pid")):  # the supervisor first: it would record the death
+                if pid and _alive(pid):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+            while any(_alive(p) for p in (st.get("supervisor_pid"), st.get("pid"))) and time.monotonic() < deadline:
+                time.sleep(0.05)
         bundle = self.bundle_path
         if bundle is not None and bundle.is_dir():
             from .bundle import delete_bundle

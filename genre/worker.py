@@ -7,6 +7,7 @@ waits for it and records how it ended. ``train`` turns SIGTERM into a stop after
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         return supervise(run)
 
     def stop(signum, _frame):
-        (run.path / STOP_FILE).touch()
+        with contextlib.suppress(OSError):  # the record may be gone (deleted)
+            (run.path / STOP_FILE).touch()
 
     signal.signal(signal.SIGTERM, stop)
     execute(run)

@@ -1,0 +1,423 @@
+"""Tests for genre.runs: a training run is a process of its own plus a record on disk any reader follows.
+
+Each launched run starts Python processes that import Keras (seconds each), so the launched runs are
+few and tiny; everything that needs no process (reading records, reserving folders, failures) runs
+in this process. The ``start`` fixture kills whatever a test launched and left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TINY_MODEL
+from genre import runs
+from genre.bundle import list_bundles, load_bundle
+from genre.config import ModelConfig, TrainConfig
+from genre.errors import ParameterError
+from genre.runs import create_run, execute, launch, list_runs, open_run, reserve_bundle_path, wait
+from genre.store import save_features
+
+TINY = ModelConfig(**TINY_MODEL)
+EPOCH_KEYS = {"epoch", "seconds", "loss", "accuracy", "val_loss", "val_accuracy"}
+TIMEOUT = 120.0  # seconds: generous, a run here takes a few
+
+
+def _until(predicate, what: str, timeout: float = TIMEOUT, poll: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll)
+    return value
+
+
+def _one_genre(fs):
+    keep = fs.y == 0
+    return replace(fs, X=fs.X[keep], y=fs.y[keep], track=fs.track[keep], segment=fs.segment[keep])
+
+
+def _no_folders(models_dir: Path) -> bool:
+    return not models_dir.exists() or not any(models_dir.iterdir())
+
+
+def _worker_of(run, pid) -> bool:
+    """Whether ``pid`` is still a ``genre.worker`` process of ``run`` (not a reused pid)."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"genre.worker" in cmd and str(run.path).encode() in cmd
+
+
+@pytest.fixture
+def store(features, tmp_path) -> Path:
+    """The tiny dataset's features, saved where a training process can read them."""
+    return save_features(features, tmp_path / "features.npz")
+
+
+@pytest.fixture
+def runs_dir(tmp_path) -> Path:
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def models_dir(tmp_path) -> Path:
+    return tmp_path / "models"
+
+
+@pytest.fixture
+def new_run(features, store, runs_dir, models_dir):
+    """``new_run(**overrides)``: a tiny run's record (pending, not started)."""
+
+    def make(*, epochs=3, seed=0, **kw):
+        kw = {"features_path": store, "features": features, "model_config": TINY,
+              "train_config": TrainConfig(epochs=epochs, batch_size=8, seed=seed), "models_dir": models_dir, **kw}
+        return create_run(runs_dir, **kw)
+
+    return make
+
+
+@pytest.fixture
+def start():
+    """``start(run)`` launches it; on teardown nothing it started is left running."""
+    started = []
+
+    def _start(run):
+        proc = launch(run)
+        started.append((run, proc))
+        return proc
+
+    yield _start
+    for run, proc in started:
+        if proc.poll() is None:  # the supervisor leads the process group its training process is in
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        pid = run.raw_status().get("pid")
+        if pid and _worker_of(run, pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+# --- launched runs ---------------------------------------------------------------------------------
+
+def test_a_launched_run_goes_pending_running_done_and_leaves_a_complete_record(new_run, start, models_dir, runs_dir,
+                                                                               features):
+    run = new_run(epochs=5, name="lifecycle run")
+    assert run.state == "pending" and run.running and run.epochs() == [] and run.result() is None
+    assert list_runs(runs_dir) == [run] and open_run(runs_dir, run.id) == run
+
+    supervisor = start(run)
+    states, epoch_counts, deadline = [], [], time.monotonic() + TIMEOUT
+    while True:
+        st = run.status()
+        if not states or states[-1] != st["state"]:
+            states.append(st["state"])
+        logged = run.epochs()  # read while the run writes: always whole lines, in order
+        assert [e["epoch"] for e in logged] == list(range(1, len(logged) + 1))
+        epoch_counts.append(len(logged))
+        if st["state"] in runs.FINAL_STATES:
+            break
+        assert time.monotonic() < deadline, f"the run never ended: {st}"
+        time.sleep(0.01)
+    assert states == ["pending", "running", "done"], run.status()
+    assert epoch_counts == sorted(epoch_counts)
+
+    logged = run.epochs()
+    assert [e["epoch"] for e in logged] == [1, 2, 3, 4, 5]
+    assert len((run.path / runs.EPOCHS_FILE).read_text().splitlines()) == 5
+    assert all(set(e) == EPOCH_KEYS for e in logged)
+    assert [e["seconds"] for e in logged] == sorted(e["seconds"] for e in logged)
+
+    result = run.result()
+    assert 0 <= result["metrics"]["segment_accuracy"] <= 1 and 0 <= result["metrics"]["track_accuracy"] <= 1
+    assert result["metrics"]["epochs_run"] == 5 and result["stopped"] is False
+    assert result["history"] == run.history()  # the epoch log is the whole history, exactly
+
+    assert run.bundle_path == models_dir / "lifecycle-run" and str(run.bundle_path) == result["bundle"]
+    b = load_bundle(run.bundle_path)
+    assert b.model is not None and b.genres == features.genres
+    assert b.info["run_id"] == run.id and b.info["backend"] == "tensorflow" and b.history == result["history"]
+
+    # The supervisor records the exit code right after the final state.
+    assert _until(lambda: "exit_code" in run.raw_status(), "the exit code")
+    assert run.status()["exit_code"] == 0 and supervisor.wait(timeout=30) == 0
+
+    # Deleting the run removes its record and its bundle.
+    bundle = run.bundle_path
+    run.delete()
+    assert not run.path.exists() and not bundle.exists()
+    assert list_runs(runs_dir) == [] and open_run(runs_dir, run.id) is None and list_bundles(models_dir) == []
+
+
+def test_a_stop_request_ends_a_long_run_as_stopped_with_its_model_saved(new_run, start):
+    run = new_run(epochs=10000, name="long")
+    start(run)
+    _until(lambda: run.epochs() or not run.running, "the first epoch")
+    assert run.state == "running" and run.eta_seconds() is not None
+    run.request_stop()
+    assert run.stop_requested
+    st = wait(run, timeout=TIMEOUT)
+    assert st["state"] == "stopped", st
+
+    result = run.result()
+    assert result["stopped"] is True and result["metrics"]["epochs_run"] < 10000
+    assert result["metrics"]["epochs_run"] == len(run.epochs()) and result["history"] == run.history()
+    assert (run.bundle_path / "model.keras").is_file()
+    assert load_bundle(run.bundle_path, load_model=False).info["stopped"] is True
+    assert run.eta_seconds() is None
+
+
+def test_a_run_that_cannot_train_ends_failed_with_the_reason_and_no_bundle(features, tmp_path, new_run, start,
+                                                                           models_dir):
+    bad = save_features(_one_genre(features), tmp_path / "one-genre.npz")
+    run = new_run(features_path=bad, features=_one_genre(features), name="bad")
+    start(run)
+    st = wait(run, timeout=TIMEOUT)
+    assert st["state"] == "failed" and "at least two genres" in st["message"]
+    assert _until(lambda: "exit_code" in run.raw_status(), "the exit code")
+    st = run.status()
+    assert st["exit_code"] == 1 and "at least two genres" in st["message"]  # the supervisor keeps the reason
+    assert run.result() is None and run.bundle_path is None and _no_folders(models_dir)
+
+
+def test_a_killed_training_process_reads_as_failed_by_sigkill_and_leaves_no_bundle(new_run, start, models_dir):
+    run = new_run(epochs=10000, name="killed")
+    start(run)
+    _until(lambda: run.epochs() or not run.running, "the first epoch")
+    pid = run.status()["pid"]
+    assert _worker_of(run, pid)
+    os.kill(pid, signal.SIGKILL)
+    st = wait(run, timeout=TIMEOUT)
+    assert st["state"] == "failed" and "SIGKILL" in st["message"], st
+    assert st["exit_code"] == -signal.SIGKILL
+    assert run.result() is None and run.bundle_path is None
+    assert list_bundles(models_dir) == [] and _no_folders(models_dir)
+
+
+def test_deleting_a_running_run_ends_it_and_leaves_nothing_behind(new_run, start, runs_dir, models_dir):
+    run = new_run(epochs=10000, name="deleted while running")
+    supervisor = start(run)
+    _until(lambda: run.epochs() or not run.running, "the first epoch")
+    run.delete()
+    assert not run.path.exists()
+    # A stop takes the current batch and a save; 8 s is ample. With the bug the run trains on, its stop unseen.
+    _until(lambda: supervisor.poll() is not None, "the run's processes to end", timeout=8)
+    assert sorted(p.name for p in runs_dir.iterdir()) == [] and list_bundles(models_dir) == []
+
+
+def test_runs_in_separate_processes_with_one_seed_agree_exactly_while_another_trains(new_run, start, models_dir):
+    a, b, c = (new_run(epochs=4, seed=seed, name="same name") for seed in (0, 1, 0))
+    for run in (a, b, c):
+        start(run)
+    for run in (a, b, c):
+        st = wait(run, timeout=TIMEOUT)
+        assert st["state"] == "done", st
+    ra, rb, rc = a.result(), b.result(), c.result()
+    assert ra["history"] == rc["history"] and ra["metrics"] == rc["metrics"]
+    strip = lambda run: [{k: v for k, v in e.items() if k != "seconds"} for e in run.epochs()]  # noqa: E731
+    assert strip(a) == strip(c)
+    assert ra["history"] != rb["history"]  # the seed is what made them agree
+    # Three runs of one name finishing together: three bundles, none overwritten.
+    assert {a.bundle_path.name, b.bundle_path.name, c.bundle_path.name} == {"same-name", "same-name-2", "same-name-3"}
+    assert {x.info["run_id"] for x in list_bundles(models_dir)} == {a.id, b.id, c.id}
+
+
+def test_a_jax_run_trains_in_its_own_process_and_its_bundle_predicts_alike_on_tensorflow(new_run, start, store,
+                                                                                       features, tmp_path):
+    import keras
+
+    run = new_run(backend="jax", name="on jax")
+    start(run)
+    st = wait(run, timeout=TIMEOUT)
+    assert st["state"] == "done", (st, (run.path / runs.LOG_FILE).read_text()[-2000:])
+    assert load_bundle(run.bundle_path, load_model=False).info["backend"] == "jax"
+
+    out = tmp_path / "jax-probabilities.npy"
+    script = ("import sys, keras, numpy as np\n"
+              "from genre.bundle import load_bundle\nfrom genre.store import load_features\n"
+              "assert keras.backend.backend() == 'jax', keras.backend.backend()\n"
+              "model = load_bundle(sys.argv[1]).model\n"
+              "np.save(sys.argv[3], np.asarray(model.predict(load_features(sys.argv[2]).X[:10], verbose=0)))\n")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run([sys.executable, "-c", script, str(run.bundle_path), str(store), str(out)], env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    on_jax = np.load(out)
+
+    assert keras.backend.backend() == "tensorflow"
+    on_tf = load_bundle(run.bundle_path).model.predict(features.X[:10], verbose=0)
+    assert on_jax.shape == on_tf.shape == (10, len(features.genres))
+    assert np.max(np.abs(on_jax - on_tf)) < 1e-5
+
+
+# --- runs trained in this process --------------------------------------------------------------------
+
+def test_two_runs_of_one_name_save_two_bundles(new_run, models_dir, features):
+    first, second = execute(new_run(epochs=1, name="twin")), execute(new_run(epochs=1, name="twin"))
+    assert first.state == second.state == "done"
+    assert (first.bundle_path, second.bundle_path) == (models_dir / "twin", models_dir / "twin-2")
+    assert {b.info["run_id"] for b in list_bundles(models_dir)} == {first.id, second.id}
+    assert load_bundle(second.bundle_path).genres == features.genres
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one genre", "at least two genres"),
+    ("store re-extracted", "re-extracted since this run was started"),
+    ("store missing", "feature store not found"),
+])
+def test_execute_records_a_failure_as_failed_and_never_raises(features, tmp_path, new_run, models_dir, case, message):
+    fs, path = features, tmp_path / "store.npz"
+    if case == "one genre":
+        fs = _one_genre(features)
+    save_features(fs, path)
+    run = new_run(features_path=path, features=fs)
+    if case == "store re-extracted":
+        save_features(replace(features, key="another key"), path)
+    elif case == "store missing":
+        path.unlink()
+    assert execute(run) is run
+    st = run.status()
+    assert st["state"] == "failed" and message in st["message"] and st["finished"] >= st["created"]
+    assert run.result() is None and _no_folders(models_dir)
+
+
+def test_an_unexpected_error_in_execute_is_recorded_as_failed(new_run, monkeypatch):
+    import genre.training
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(genre.training, "train", broken)
+    run = execute(new_run())
+    assert run.state == "failed" and run.status()["message"] == "RuntimeError: a bug"
+
+
+def test_the_cli_trains_through_a_run_record_listed_with_the_apps(genre_home, store, tmp_path, capsys):
+    from genre import workspace
+    from genre.cli import main
+
+    out = tmp_path / "cli-model"
+    assert main(["train", str(store), "--out", str(out), "--epochs", "2", "--batch-size", "8"]) == 0
+    assert "(run " in capsys.readouterr().err
+    (run,) = list_runs(workspace.runs_dir())
+    assert run.spec["source"] == "cli" and run.name == "cli-model" and run.state == "done"
+    assert run.bundle_path == out.resolve() and len(run.epochs()) == 2
+    assert load_bundle(out, load_model=False).info["run_id"] == run.id
+
+
+def test_a_jax_run_executed_in_a_tensorflow_process_fails_rather_than_train_on_the_wrong_backend(new_run):
+    from genre.model import import_keras
+
+    assert import_keras().backend.backend() == "tensorflow"  # this process's Keras, loaded before the run
+    run = execute(new_run(backend="jax"))
+    st = run.status()
+    assert st["state"] == "failed" and "needs a process of its own" in st["message"]
+
+
+# --- reading records ---------------------------------------------------------------------------------
+
+def test_a_run_just_created_reads_as_pending_during_the_start_grace(new_run):
+    run = new_run()
+    assert "pid" not in run.raw_status() and run.state == "pending" and run.running
+
+
+def _ended_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("status, state, message", [
+    ({"state": "running", "pid": "dead", "supervisor_pid": "dead"}, "failed", "ended without a final status"),
+    ({"state": "running", "pid": "dead", "exit_code": -9}, "failed", "SIGKILL"),
+    ({"state": "pending", "pid": "dead"}, "failed", "ended without a final status"),
+    ({"state": "pending", "created": "long ago"}, "failed", "ended without a final status"),
+    ({"state": "running", "pid": "alive"}, "running", None),
+    ({"state": "done", "pid": "dead"}, "done", None),
+])
+def test_a_non_final_state_is_believed_only_while_a_process_of_the_run_lives(new_run, status, state, message):
+    run = new_run()
+    pids = {"dead": _ended_pid(), "alive": os.getpid()}
+    created = {"long ago": time.time() - runs.START_GRACE_S - 1}
+    status = {"created": time.time(), **{k: pids.get(v, created.get(v, v)) for k, v in status.items()}}
+    (run.path / runs.STATUS_FILE).write_text(json.dumps(status))
+    st = run.status()
+    assert st["state"] == state and run.running == (state == "running")
+    assert st.get("orphaned", False) == (message is not None)
+    if message:
+        assert message in st["message"]
+
+
+def test_epochs_ignore_a_last_line_still_being_written(new_run):
+    run = new_run()
+    lines = [json.dumps({"epoch": i, "seconds": 0.5 * i, "loss": 1.0 / i, "accuracy": 0.1 * i}) for i in (1, 2)]
+    (run.path / runs.EPOCHS_FILE).write_text("\n".join(lines) + '\n{"epoch": 3, "seconds": 1.5, "lo')
+    assert [e["epoch"] for e in run.epochs()] == [1, 2]
+    assert run.history() == {"loss": [1.0, 0.5], "accuracy": [0.1, 0.2]}
+    (run.path / runs.EPOCHS_FILE).unlink()
+    assert run.epochs() == [] and run.history() == {}
+
+
+def test_list_runs_is_newest_first_even_within_one_second_and_skips_what_is_not_a_run(new_run, runs_dir,
+                                                                                     monkeypatch):
+    hexes = iter(["ffffff", "800000", "000000"])  # ids of one second whose random part sorts backwards
+    monkeypatch.setattr(runs.time, "strftime", lambda fmt, *a: "20240101-000000")
+    monkeypatch.setattr(runs.secrets, "token_hex", lambda n: next(hexes))
+    made = [new_run() for _ in range(3)]
+    (runs_dir / "junk").mkdir()
+    (runs_dir / "junk" / runs.RUN_FILE).write_text("{}")
+    (runs_dir / "20990101-000000-abcdef").mkdir()  # a run's name, but no run.json
+    (runs_dir / ".20990101-000000-abcdef.deleting").mkdir()
+    (runs_dir / "20990101-000000-fedcba").write_text("a file")
+    assert list_runs(runs_dir) == made[::-1]
+    assert list_runs(runs_dir / "nowhere") == []
+
+
+@pytest.mark.parametrize("run_id", ["../x", "..", "", "20240101-000000-abcdef/../..", "20240101-000000-abcdef",
+                                    "junk", None, 42])
+def test_open_run_returns_none_for_a_malformed_or_unknown_id(new_run, runs_dir, run_id):
+    new_run()
+    (runs_dir / "junk").mkdir()
+    (runs_dir / "junk" / runs.RUN_FILE).write_text("{}")
+    assert open_run(runs_dir, run_id) is None
+
+
+def test_open_run_finds_a_run_by_its_id(new_run, runs_dir):
+    run = new_run(name="found")
+    assert open_run(runs_dir, run.id) == run and open_run(runs_dir, run.id).name == "found"
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"backend": "torch"}, "backend must be one of tensorflow, jax"),
+    ({"train_config": TrainConfig(epochs=0)}, "epochs"),
+    ({"model_config": ModelConfig(dropout=2.0)}, "dropout"),
+])
+def test_create_run_rejects_bad_settings_before_writing_a_record(new_run, runs_dir, kw, message):
+    with pytest.raises(ParameterError, match=message):
+        new_run(**kw)
+    assert list_runs(runs_dir) == []
+
+
+def test_reserve_bundle_path_gives_concurrent_callers_distinct_new_folders(tmp_path):
+    n = 16
+    barrier = threading.Barrier(n)
+
+    def reserve(_):
+        barrier.wait()
+        return reserve_bundle_path(tmp_path / "models", "my run")
+
+    with ThreadPoolExecutor(n) as pool:
+        paths = list(pool.map(reserve, range(n)))
+    assert len(set(paths)) == n and all(p.is_dir() and not any(p.iterdir()) for p in paths)
+    assert sorted(p.name for p in paths) == sorted(["my-run"] + [f"my-run-{i}" for i in range(2, n + 1)])
