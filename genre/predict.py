@@ -69,9 +69,14 @@ def predict_signal(bundle: Bundle, y: np.ndarray, *, name: str = "clip") -> Pred
 
 
 def predict_file(bundle: Bundle, source: str | Path | bytes | BinaryIO, *, name: str | None = None) -> Prediction:
-    """Decode ``source`` at the bundle's sample rate and classify it."""
+    """Decode ``source`` at the bundle's sample rate and classify it.
+
+    ``name`` is the file's name for bytes and file objects (an upload's): its extension tells the
+    decoder the format, as a path's does, and errors name it.
+    """
+    y = load_audio(source, sample_rate=bundle.params.sample_rate,
+                   name=None if isinstance(source, (str, Path)) else name)
     name = name or (Path(source).name if isinstance(source, (str, Path)) else "upload")
-    y = load_audio(source, sample_rate=bundle.params.sample_rate)
     return predict_signal(bundle, y, name=name)
 
 

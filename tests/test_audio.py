@@ -148,3 +148,143 @@ def test_non_finite_samples_are_refused(tmp_path):
     path = write_audio(tmp_path / "nan.wav", y, 8000, subtype="FLOAT")
     with pytest.raises(AudioError, match="non-finite"):
         load_audio(path, sample_rate=8000)
+
+
+# --- uploads decode like paths; the decoded length is capped ----------------------------------------
+
+def _synchsafe(n: int) -> bytes:
+    return bytes([(n >> 21) & 0x7F, (n >> 14) & 0x7F, (n >> 7) & 0x7F, n & 0x7F])
+
+
+def _id3v2_frame(frame_id: str, text: str) -> bytes:
+    body = b"\x00" + text.encode("latin-1")  # encoding byte 0: ISO-8859-1
+    return frame_id.encode() + len(body).to_bytes(4, "big") + b"\x00\x00" + body
+
+
+def tagged_mp3(path, seconds: float = 1.0, sr: int = 22050):
+    """An MP3 whose ID3v2.3 tag is followed by a 128-byte ID3v1 ``TAG`` block before the first frame.
+
+    Real files look like this (4 of the issue's uploads): libsndfile finds the audio from a path,
+    where the ``.mp3`` extension names the format, but not by sniffing the bytes.
+    """
+    buf = io.BytesIO()
+    sf.write(buf, signal("chirp", seconds, sr, freq=300.0), sr, format="MP3")
+    frames = _id3v2_frame("TIT2", "A song") + _id3v2_frame("TPE1", "Someone") + _id3v2_frame("TALB", "An album")
+    id3v2 = b"ID3\x03\x00\x00" + _synchsafe(len(frames)) + frames
+    id3v1 = b"TAG" + b"A song".ljust(30, b"\0") + b"Someone".ljust(30, b"\0") + b"An album".ljust(30, b"\0") \
+        + b"2020" + b"\0" * 30 + b"\xff"
+    assert len(id3v1) == 128
+    path.write_bytes(id3v2 + id3v1 + buf.getvalue())
+    return path
+
+
+def test_an_mp3_with_id3v2_then_id3v1_before_the_audio_decodes_from_bytes_like_from_its_path(tmp_path):
+    _needs("MP3")
+    path = tagged_mp3(tmp_path / "song.mp3")
+    from_path = load_audio(path, sample_rate=22050)
+    assert abs(len(from_path) - 22050) < 2000
+    data = path.read_bytes()
+    np.testing.assert_array_equal(load_audio(data, sample_rate=22050, name="song.mp3"), from_path)
+    np.testing.assert_array_equal(load_audio(io.BytesIO(data), sample_rate=22050, name="song.mp3"), from_path)
+    # Without a name the ID3 tag still says "MP3" (a caller that forgot the name still works).
+    np.testing.assert_array_equal(load_audio(data, sample_rate=22050), from_path)
+
+
+def test_a_file_objects_own_name_is_used(tmp_path):
+    _needs("MP3")
+    data = tagged_mp3(tmp_path / "song.mp3").read_bytes()
+    upload = io.BytesIO(data)
+    upload.name = "My Song.MP3"  # what an upload widget's file object carries
+    assert len(load_audio(upload, sample_rate=22050)) > 0
+
+
+@pytest.mark.parametrize("name", ["junk.mp3", "junk.wav", "junk.flac", "junk", "notes.txt"])
+@pytest.mark.parametrize("as_", ["bytes", "file object"])
+def test_undecodable_bytes_are_an_audio_error_naming_the_given_name(name, as_):
+    data = b"this is not audio at all" * 50
+    with pytest.raises(AudioError) as info:
+        load_audio(data if as_ == "bytes" else io.BytesIO(data), sample_rate=8000, name=name)
+    assert name in str(info.value) and "<upload>" not in str(info.value)
+
+
+def test_decoding_bytes_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    data = make_wav(tmp_path / "a.flac", 0.5, 8000).read_bytes()
+    load_audio(data, sample_rate=8000, name="a.flac")
+    with pytest.raises(AudioError):
+        load_audio(b"junk" * 100, sample_rate=8000, name="b.mp3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.flac"]
+
+
+def test_a_file_longer_than_the_cap_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = make_wav(tmp_path / "long.flac", 12.0, 8000, "noise")
+    with pytest.raises(AudioError, match=r"long\.flac.*12(\.0)? s.*10(\.0)? s") as info:
+        load_audio(path, sample_rate=8000, max_decoded_seconds=10.0)
+    assert "max_decoded_seconds" in str(info.value)
+    with pytest.raises(AudioError, match="upload.flac"):
+        load_audio(path.read_bytes(), sample_rate=8000, name="upload.flac", max_decoded_seconds=10.0)
+    # The cap is on what is decoded: reading the start of a long file is fine.
+    assert len(load_audio(path, sample_rate=8000, max_seconds=5.0, max_decoded_seconds=10.0)) == 40000
+    assert len(load_audio(path, sample_rate=8000, max_decoded_seconds=12.0)) == 96000
+
+
+def test_the_default_cap_is_ten_minutes():
+    from genre.audio import MAX_DECODED_SECONDS
+
+    assert MAX_DECODED_SECONDS == 600
+
+
+def _xing_mp3_claiming(frames: int) -> bytes:
+    """A valid MP3 whose Xing header claims ``frames`` MPEG frames (1152 samples each)."""
+    buf = io.BytesIO()
+    sf.write(buf, signal("sine", 1.0, 22050), 22050, format="MP3")
+    data = bytearray(buf.getvalue())
+    at = data.find(b"Xing")
+    assert at > 0 and int.from_bytes(data[at + 4:at + 8], "big") & 1  # the frame count is present
+    data[at + 8:at + 12] = frames.to_bytes(4, "big")
+    return bytes(data)
+
+
+def test_an_mp3_header_that_claims_terabytes_is_an_audio_error_not_a_memory_error(tmp_path):
+    # What a few flipped bits in a real MP3's header did: 2**31 frames, 4.5 TiB of float32.
+    _needs("MP3")
+    path = tmp_path / "liar.mp3"
+    path.write_bytes(_xing_mp3_claiming(0x7FFFFFFF))
+    for source, name in [(path, "liar.mp3"), (path.read_bytes(), "up.mp3"), (path.read_bytes(), None)]:
+        with pytest.raises(AudioError, match="long") as info:
+            load_audio(source, sample_rate=22050, name=name)
+        assert name is None or name in str(info.value)
+    # Only its start is decoded when asked for (as extraction does): that much is there.
+    assert len(load_audio(path, sample_rate=22050, max_seconds=0.5)) == 11025
+
+
+def test_a_sample_rate_no_audio_has_is_refused(tmp_path):
+    path = make_wav(tmp_path / "liar.wav", 0.5, 8000)
+    data = bytearray(path.read_bytes())
+    data[24:28] = (2_000_000_000).to_bytes(4, "little")  # the fmt chunk's sample rate
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match="liar.wav.*sample rate"):
+        load_audio(path, sample_rate=8000)
+
+
+def test_a_memory_error_from_the_decoder_is_an_audio_error(tmp_path, monkeypatch):
+    path = make_wav(tmp_path / "fine.wav", 0.5, 8000)
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 6.5 TiB for an array with shape (1789569706667,)")
+
+    monkeypatch.setattr(sf.SoundFile, "read", no_memory)
+    with pytest.raises(AudioError, match="fine.wav"):
+        load_audio(path, sample_rate=8000)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_long_multichannel_files_decode_identically_in_blocks(tmp_path, monkeypatch, channels):
+    from genre import audio
+
+    path = make_wav(tmp_path / "multi.wav", 2.0, 8000, "noise", channels=channels, subtype="PCM_16")
+    whole = load_audio(path, sample_rate=8000)
+    monkeypatch.setattr(audio, "_BLOCK_SAMPLES", 1000)  # many blocks, one not a multiple of the channels
+    np.testing.assert_array_equal(load_audio(path, sample_rate=8000), whole)

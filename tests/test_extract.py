@@ -229,3 +229,14 @@ def test_a_dask_cluster_gives_the_local_result(gtzan_copy, params):
     np.testing.assert_array_equal(remote.track, local.track)
     np.testing.assert_array_equal(remote.segment, local.segment)
     assert [s[0] for s in remote.skipped] == [bad]
+
+
+def test_extraction_reads_the_start_of_a_file_longer_than_the_decoding_cap(tmp_path, make_wav_file, params):
+    from genre.audio import MAX_DECODED_SECONDS, load_audio
+    from genre.errors import AudioError
+
+    path = make_wav_file(tmp_path / "long-song.wav", MAX_DECODED_SECONDS + 60, 1000, "noise")  # 11 min at 1 kHz
+    with pytest.raises(AudioError, match="long-song.wav is 11.0 min"):
+        load_audio(path, sample_rate=params.sample_rate)
+    rows, index = extract_file(path, params=params)
+    assert rows.shape == (3, 32, 13) and index.tolist() == [0, 1, 2]

@@ -126,3 +126,13 @@ def test_the_tiny_model_tells_the_tiny_genres_apart(bundle, tmp_path):
     result = evaluate_dataset(bundle, root)
     assert result["track_accuracy"] > 1 / 3, result  # a constant guess scores exactly 1/3
     assert set(GENRE_SIGNALS) == set(bundle.genres)
+
+
+def test_an_upload_is_decoded_under_its_name(bundle, tmp_path):
+    from test_audio import tagged_mp3
+
+    data = tagged_mp3(tmp_path / "song.mp3", seconds=2.0, sr=8000).read_bytes()
+    pred = predict_file(bundle, data, name="song.mp3")
+    assert pred.name == "song.mp3" and pred.n_segments >= 1
+    with pytest.raises(AudioError, match="junk.mp3"):
+        predict_file(bundle, b"not audio" * 100, name="junk.mp3")
