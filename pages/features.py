@@ -11,38 +11,28 @@ from genre.config import FeatureParams
 from genre.errors import Cancelled, GenreError
 from genre.extract import extract_to_store
 from genre.features import kept_segments, segment_mfccs
-from workbench import state, ui
-
-DEFAULTS = FeatureParams()
-N_FFTS = [256, 512, 1024, 2048, 4096, 8192]
-HOPS = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192]
-SAMPLE_RATES = [8000, 11025, 16000, 22050, 32000, 44100]
-WIDGETS = {"f_n_mfcc": DEFAULTS.n_mfcc, "f_n_fft": DEFAULTS.n_fft, "f_hop": DEFAULTS.hop_length,
-           "f_segments": DEFAULTS.num_segments, "f_sr": DEFAULTS.sample_rate, "f_duration": int(DEFAULTS.duration),
-           "f_files": DEFAULTS.files_per_genre}
+from workbench import settings, state, ui
 
 st.title("🎛️ Features")
 strip = ui.status_strip()
 
 
-def reset() -> None:
-    for key, value in WIDGETS.items():
-        st.session_state[key] = value
-
-
 def params_ui() -> tuple[FeatureParams | None, str | None]:
-    for key, value in WIDGETS.items():
-        st.session_state.setdefault(key, value)
+    settings.seed(settings.FEATURE_KEYS)
     c1, c2, c3 = st.columns(3)
-    n_mfcc = c1.slider("n_mfcc (coefficients)", 1, 40, key="f_n_mfcc")
-    n_fft = c2.select_slider("n_fft (window, samples)", N_FFTS, key="f_n_fft")
-    hop = c3.select_slider("hop_length (samples)", HOPS, key="f_hop", help="Must not exceed n_fft.")
+    n_mfcc = c1.slider("n_mfcc (coefficients)", 1, 40, **settings.keep("n_mfcc"))
+    n_fft = c2.select_slider("n_fft (window, samples)", settings.N_FFTS, **settings.keep("n_fft"))
+    hops = [h for h in settings.HOPS if h <= n_fft]  # hop_length above n_fft would skip samples
+    if st.session_state.get("hop", 0) > n_fft:
+        st.session_state["hop"] = hops[-1]
+    hop = c3.select_slider("hop_length (samples)", hops, **settings.keep("hop"), help="At most n_fft.")
     c4, c5, c6, c7 = st.columns(4)
-    segments = c4.slider("Segments per track", 1, 30, key="f_segments")
-    sr = c5.selectbox("Sample rate (Hz)", SAMPLE_RATES, key="f_sr")
-    duration = c6.slider("Duration used (s)", 1, 30, key="f_duration")
-    files = c7.number_input("Files per genre (-1 = all)", min_value=-1, step=1, key="f_files")
-    st.button("Reset to the notebook's defaults", on_click=reset, icon="↩️")
+    segments = c4.slider("Segments per track", 1, 30, **settings.keep("segments"))
+    sr = c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"))
+    duration = c6.slider("Duration used (s)", 1, 30, **settings.keep("duration"))
+    files = c7.number_input("Files per genre (-1 = all)", min_value=-1, step=1, **settings.keep("files"))
+    st.button("Reset to the notebook's defaults", on_click=settings.reset, args=(settings.FEATURE_KEYS,), icon="↩️")
+    settings.remember(settings.FEATURE_KEYS)
     try:
         params = FeatureParams(sample_rate=sr, duration=float(duration), num_segments=segments, n_mfcc=n_mfcc,
                                n_fft=n_fft, hop_length=hop, files_per_genre=int(files)).validate()
@@ -84,8 +74,20 @@ def preview_ui(dataset, params: FeatureParams) -> None:
                                 title=f"{path.name}, segment 1 of {params.num_segments}: {frames} frames × {n} MFCCs"))
 
 
+def describe(params: FeatureParams) -> str:
+    return (f"{params.n_mfcc} MFCCs, n_fft {params.n_fft}, hop {params.hop_length}, {params.num_segments} segments "
+            f"of the first {params.duration:g} s at {params.sample_rate} Hz, "
+            + ("all files" if params.files_per_genre == -1 else f"{params.files_per_genre} files per genre"))
+
+
 def extract_ui(dataset, params: FeatureParams) -> None:
-    if not st.button("Extract features", type="primary", icon="⚙️"):
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    current = state.features()
+    note = right.empty()
+    if current is not None and (current.params != params or Path(current.root) != Path(dataset.root)):
+        note.warning("These settings differ from the current features (" + describe(current.params) + "): "
+                      "press **Extract features** to use them.", icon="⚠️")
+    if not left.button("Extract features", type="primary", icon="⚙️"):
         return
     out = workspace.features_path(dataset.root, params)
     bar = st.progress(0.0, text="Starting workers...")
@@ -101,8 +103,8 @@ def extract_ui(dataset, params: FeatureParams) -> None:
         st.error(str(exc))
         return
     bar.empty()
+    note.empty()
     state.set_features(fs, out)
-    st.session_state["feature_params"] = params
     ui.status_strip(strip)
     if hit:
         st.success(f"Cache hit: these features were already extracted with the same settings ({len(fs):,} rows).",
@@ -127,7 +129,7 @@ def summary_ui() -> None:
     if fs.skipped:
         st.warning("These files could not be read and were skipped:")
         st.dataframe(pd.DataFrame(fs.skipped, columns=["file", "reason"]), hide_index=True)
-    st.caption(f"From `{fs.root}` with {fs.params}.")
+    st.caption(f"From `{fs.root}`: {describe(fs.params)}.")
     st.page_link("pages/train.py", label="Next: train a model", icon="🧠")
 
 

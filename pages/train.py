@@ -15,43 +15,44 @@ from genre.config import ModelConfig, TrainConfig
 from genre.errors import GenreError
 from genre.runs import BACKENDS, create_run, launch
 from genre.training import SEGMENT_SPLIT_NOTE, check_trainable
-from workbench import state, ui
+from workbench import settings, state, ui
 
 st.title("🧠 Train")
 ui.status_strip()
 
-M, T = ModelConfig(), TrainConfig()
-LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-L2S = [0.0, 1e-4, 1e-3, 1e-2]
 STATE_ICONS = {"pending": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
 
 def controls_ui():
     """The model and training settings; ``None`` configs with a message when invalid."""
+    settings.seed(settings.TRAIN_KEYS)
+    keep = settings.keep
     with st.container(border=True):
         c1, c2, c3, c4 = st.columns(4)
-        units = c1.text_input("Hidden layers (units)", ", ".join(map(str, M.hidden_units)),
+        units = c1.text_input("Hidden layers (units)", **keep("layers"),
                               help="Comma-separated units per Dense+ReLU layer, e.g. 512, 256, 64.")
-        dropout = c2.slider("Dropout", 0.0, 0.8, M.dropout, 0.05)
-        l2 = c3.select_slider("L2", L2S, M.l2)
-        lr = c4.select_slider("Learning rate (Adam)", LEARNING_RATES, M.learning_rate, format_func=lambda v: f"{v:g}")
+        dropout = c2.slider("Dropout", 0.0, 0.8, step=0.05, **keep("dropout"))
+        l2 = c3.select_slider("L2", settings.L2S, **keep("l2"))
+        lr = c4.select_slider("Learning rate (Adam)", settings.LEARNING_RATES, format_func=lambda v: f"{v:g}",
+                              **keep("lr"))
         c5, c6, c7, c8 = st.columns(4)
-        epochs = c5.number_input("Epochs", 1, 1000, 50)
-        batch = c6.select_slider("Batch size", [8, 16, 32, 64, 128, 256], T.batch_size)
-        test_size = c7.slider("Test size", 0.1, 0.5, T.test_size, 0.05)
-        seed = c8.number_input("Seed", 0, 10**6, T.seed)
-        split = st.radio("Split", ["track", "segment"], horizontal=True,
+        epochs = c5.number_input("Epochs", 1, 1000, **keep("epochs"))
+        batch = c6.select_slider("Batch size", settings.BATCH_SIZES, **keep("batch"))
+        test_size = c7.slider("Test size", 0.1, 0.5, step=0.05, **keep("test_size"))
+        seed = c8.number_input("Seed", 0, 10**6, **keep("seed"))
+        split = st.radio("Split", settings.SPLITS, horizontal=True, **keep("split"),
                          format_func=lambda s: {"track": "By track (honest, default)",
                                                 "segment": "Random segments (the notebook's)"}[s])
         if split == "segment":
             st.warning(SEGMENT_SPLIT_NOTE, icon="⚠️")
-        c9, c10, c11 = st.columns([1, 1, 2])
-        early = c9.checkbox("Early stopping")
-        patience = c10.number_input("Patience (epochs)", 1, 100, 5, disabled=not early)
-        backend = c11.radio("Backend", list(BACKENDS), horizontal=True, format_func=BACKENDS.get,
+        c9, c10, c11 = st.columns([1, 1, 2], vertical_alignment="bottom")
+        early = c9.checkbox("Early stopping", **keep("early"))
+        patience = c10.number_input("Patience (epochs)", 1, 100, disabled=not early, **keep("patience"))
+        backend = c11.radio("Backend", list(BACKENDS), horizontal=True, format_func=BACKENDS.get, **keep("backend"),
                             help="Keras runs on either; the run and its saved model record which.")
         name = st.text_input("Run name", f"{split}-{units.replace(' ', '').replace(',', '-')}-lr{lr:g}",
                              help="A label only: every run gets a unique id, and its model a folder of its own.")
+    settings.remember(settings.TRAIN_KEYS)
     try:
         hidden = tuple(int(u) for u in units.replace(" ", "").split(",") if u)
         mc = ModelConfig(hidden_units=hidden, dropout=dropout, l2=l2, learning_rate=lr).validate()

@@ -14,8 +14,9 @@ from pathlib import Path
 import streamlit as st
 
 from genre import workspace
-from genre.config import FeatureParams
 from genre.runs import Run, list_runs, open_run
+
+from . import settings
 
 DATASET = "dataset_root"
 FEATURES = "features"  # genre.store.FeatureSet
@@ -25,16 +26,20 @@ BUNDLE = "bundle_path"  # the model chosen on Classify (str)
 
 
 def default_dataset() -> str:
-    """``$GENRE_DATASET`` (set by ``scripts/run.sh DIR``), else the synthetic demo dataset."""
-    return os.environ.get("GENRE_DATASET") or str(workspace.demo_dir())
+    """``$GENRE_DATASET`` (set by ``scripts/run.sh DIR``), else the folder last chosen, else the demo dataset."""
+    last = settings.last_used().get(DATASET)
+    return os.environ.get("GENRE_DATASET") or (last if isinstance(last, str) and last else str(workspace.demo_dir()))
 
 
 def dataset_root() -> str:
-    return st.session_state.setdefault(DATASET, default_dataset())
+    if DATASET not in st.session_state:
+        st.session_state[DATASET] = default_dataset()
+    return st.session_state[DATASET]
 
 
 def set_dataset_root(path: str) -> None:
     st.session_state[DATASET] = path
+    settings.remember_value(DATASET, path)
 
 
 def features():
@@ -70,13 +75,13 @@ def set_run(run: Run | None) -> None:
 
 
 def bundle_path() -> str | None:
-    return st.session_state.get(BUNDLE)
+    """The model chosen on Classify (this session's, else the one last chosen in the workspace)."""
+    if BUNDLE not in st.session_state:
+        last = settings.last_used().get(BUNDLE)
+        st.session_state[BUNDLE] = last if isinstance(last, str) else None
+    return st.session_state[BUNDLE]
 
 
 def set_bundle_path(path: str | Path | None) -> None:
     st.session_state[BUNDLE] = None if path is None else str(path)
-
-
-def feature_params() -> FeatureParams:
-    """The parameters currently set on the Features page (defaults until then)."""
-    return st.session_state.get("feature_params", FeatureParams())
+    settings.remember_value(BUNDLE, st.session_state[BUNDLE])
