@@ -3,17 +3,19 @@
 This is what ``librosa.load(path, sr=sr)`` does for these formats (soundfile, then a mean
 over channels, then soxr's HQ resampler), without importing librosa.
 
-Bytes and file objects (uploads) decode exactly like files: libsndfile recognises some files
-only by their extension (an MP3 whose ID3v2 tag is followed by an ID3v1 block, say), so bytes
-that come with such a name are decoded from a temporary file of that name's extension. What is
-decoded is bounded before anything is allocated: a corrupt header can claim terabytes.
+Bytes and file objects (uploads) are decoded from a temporary file named like the upload, so they
+decode exactly like files: libsndfile recognises some files only by their extension (an MP3 whose
+ID3v2 tag is followed by an ID3v1 block, say), and a damaged header can make it seek before the
+start, which soundfile's file-object callbacks cannot report. What is decoded is bounded before
+anything is allocated: a corrupt header can claim terabytes.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,30 +66,33 @@ def load_audio(source: str | Path | bytes | BinaryIO, *, sample_rate: int, max_s
     data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else source.read()
     own = getattr(source, "name", None)
     name = name or (own if isinstance(own, str) else None)
-    suffix = _suffix(name, data)
     label = name or "the audio data"
-    if suffix is None:
-        y, native = _decode(io.BytesIO(data), label, max_seconds, max_decoded_seconds)
-    else:
-        fd, tmp = tempfile.mkstemp(suffix=suffix)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            y, native = _decode(tmp, label, max_seconds, max_decoded_seconds)
-        finally:
-            os.unlink(tmp)
+    with _staged(data, _suffix(name, data)) as path:
+        y, native = _decode(path, label, max_seconds, max_decoded_seconds)
     return _finish(y, native, sample_rate, label)
 
 
-def _suffix(name: str | None, data: bytes) -> str | None:
+def _suffix(name: str | None, data: bytes) -> str:
     """The extension to decode ``data`` under: the name's when it is an audio format's; MP3 after an ID3 tag."""
     ext = Path(name).suffix.lower() if name else ""
     if ext in AUDIO_EXTENSIONS:
         return ext
-    return ".mp3" if data[:3] == b"ID3" else None
+    return ".mp3" if data[:3] == b"ID3" else ""
 
 
-def _decode(source, name: str, max_seconds: float | None, max_decoded_seconds: float) -> tuple[np.ndarray, int]:
+@contextlib.contextmanager
+def _staged(data: bytes, suffix: str) -> Iterator[str]:
+    """``data`` in a private temporary file ending in ``suffix``, removed afterwards."""
+    fd, path = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def _decode(source: str, name: str, max_seconds: float | None, max_decoded_seconds: float) -> tuple[np.ndarray, int]:
     """The mono signal at the file's own rate, and that rate. Every decoder failure is an AudioError."""
     import soundfile as sf
 
@@ -101,9 +106,7 @@ def _decode(source, name: str, max_seconds: float | None, max_decoded_seconds: f
     except MemoryError:
         raise AudioError(f"cannot decode {name}: it needs more memory than there is (a corrupt header?)") from None
     except Exception as exc:  # libsndfile and its codecs fail in many ways on bad input
-        reason = getattr(exc, "error_string", None) or str(exc)
-        if isinstance(source, str):
-            reason = reason.replace(source, name)
+        reason = (getattr(exc, "error_string", None) or str(exc)).replace(source, name)
         raise AudioError(f"cannot decode {name}: {reason}") from None
 
 

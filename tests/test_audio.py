@@ -288,3 +288,25 @@ def test_long_multichannel_files_decode_identically_in_blocks(tmp_path, monkeypa
     whole = load_audio(path, sample_rate=8000)
     monkeypatch.setattr(audio, "_BLOCK_SAMPLES", 1000)  # many blocks, one not a multiple of the channels
     np.testing.assert_array_equal(load_audio(path, sample_rate=8000), whole)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_bytes_whose_header_makes_the_decoder_seek_before_the_start_decode_like_the_file(tmp_path):
+    # An AIFF whose SSND chunk id has a bit flipped: libsndfile seeks to -1. Through soundfile's
+    # file-object callbacks that was a ValueError printed from inside the C library.
+    path = write_audio(tmp_path / "flipped.aiff", np.stack([signal("sine", 1.2, 8000)] * 2, axis=1), 8000)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"SSND")
+    assert at > 0
+    data[at + 2] ^= 1  # "SSND" -> "SSOD"
+    path.write_bytes(bytes(data))
+    try:
+        expected = load_audio(path, sample_rate=8000)
+    except AudioError:
+        expected = None
+    for source in (bytes(data), io.BytesIO(bytes(data))):
+        if expected is None:
+            with pytest.raises(AudioError, match="the audio data"):
+                load_audio(source, sample_rate=8000)
+        else:
+            np.testing.assert_array_equal(load_audio(source, sample_rate=8000), expected)
