@@ -21,6 +21,10 @@ from .errors import ClipTooShortError, DatasetError
 from .features import segment_mfccs
 
 
+WEAK_PROBABILITY = 0.5  # below this top probability a prediction is called weak
+WEAK_AGREEMENT = 0.6  # ... and when fewer of its segments than this voted for the clip's genre
+
+
 @dataclass
 class Prediction:
     """What a bundle says about one clip.
@@ -49,6 +53,38 @@ class Prediction:
 
     def segment_votes(self, genres: tuple[str, ...]) -> list[str]:
         return [genres[i] for i in self.segment_probabilities.argmax(axis=1)]
+
+    @property
+    def ranked(self) -> list[tuple[str, float]]:
+        """``(genre, probability)``, most probable first."""
+        return sorted(self.probabilities.items(), key=lambda kv: -kv[1])
+
+    @property
+    def agreement(self) -> float:
+        """The fraction of segments whose own vote is the clip's genre."""
+        genres = list(self.probabilities)
+        votes = self.segment_probabilities.argmax(axis=1)
+        return float(np.mean(votes == genres.index(self.genre)))
+
+    def doubts(self) -> list[str]:
+        """Why this prediction is weak, in words (empty when it is not)."""
+        (top, p), (second, q) = self.ranked[:2] if len(self.ranked) > 1 else (self.ranked[0], ("", 0.0))
+        out = []
+        if p < WEAK_PROBABILITY:
+            out.append(f"the top probability is only {p:.0%} ({second} is close behind at {q:.0%})"
+                       if p - q < 0.15 else f"the top probability is only {p:.0%}")
+        if self.n_segments > 1 and self.agreement < WEAK_AGREEMENT:
+            out.append(f"only {self.agreement:.0%} of its {self.n_segments} segments voted {top}")
+        return out
+
+    def row(self) -> dict:
+        """One line of a results table."""
+        ranked = self.ranked
+        return {"file": self.name, "genre": self.genre, "probability": ranked[0][1],
+                "runner-up": ranked[1][0] if len(ranked) > 1 else "",
+                "runner-up probability": ranked[1][1] if len(ranked) > 1 else None,
+                "segments": self.n_segments, "segment agreement": self.agreement,
+                "weak": "; ".join(self.doubts())}
 
 
 def predict_signal(bundle: Bundle, y: np.ndarray, *, name: str = "clip") -> Prediction:

@@ -247,6 +247,8 @@ def create_run(runs_dir: str | Path, *, features_path: str | Path, features, mod
     bundle_out : path, optional
         Or exactly here (the CLI's ``--out``), replacing what is there.
     """
+    from .demo import is_synthetic
+
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     model_config, train_config = model_config.validate(), train_config.validate()
@@ -263,7 +265,8 @@ def create_run(runs_dir: str | Path, *, features_path: str | Path, features, mod
     spec = {
         "id": run_id, "name": name or run_id, "created": time.time(), "source": source, "backend": backend,
         "features": str(Path(features_path).resolve()), "features_key": getattr(features, "key", ""),
-        "dataset": getattr(features, "root", ""), "genres": list(features.genres),
+        "dataset": getattr(features, "root", ""), "synthetic": is_synthetic(getattr(features, "root", "")),
+        "genres": list(features.genres),
         "input_shape": list(features.X.shape[1:]), "rows": len(features), "tracks": len(features.files),
         "feature_params": features.params.to_dict(), "model_config": model_config.to_dict(),
         "train_config": train_config.to_dict(),
@@ -402,7 +405,7 @@ def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) ->
                            extra={"seconds": result.seconds, "stopped": result.stopped, "run_id": run.id,
                                   "run_name": spec.get("name"), "backend": spec.get("backend", "tensorflow"),
                                   "summary": model_summary(result.model), "dataset": fs.root,
-                                  "features": spec.get("features")})
+                                  "features": spec.get("features"), "synthetic": spec.get("synthetic", False)})
     except BaseException:
         with contextlib.suppress(OSError):
             path.rmdir()  # the reserved folder, if still empty

@@ -1,17 +1,21 @@
 """Classify: pick a model, upload or record clips, see the genre and how each segment voted."""
 
+import hashlib
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from genre import plots, workspace
-from genre.audio import load_audio
 from genre.bundle import list_bundles, load_bundle
 from genre.errors import GenreError
-from genre.predict import predict_signal
+from genre.demo import is_synthetic
+from genre.predict import predict_file
 from workbench import state, ui
 
-UPLOAD_TYPES = ["wav", "flac", "ogg", "mp3", "au"]
+UPLOAD_TYPES = ["wav", "flac", "ogg", "mp3", "au", "aiff", "aif"]
+AUDIO_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
+              ".au": "audio/basic", ".aiff": "audio/aiff", ".aif": "audio/aiff"}
 
 st.title("🎧 Classify")
 strip = ui.status_strip()
@@ -71,21 +75,54 @@ def clips_ui(bundle) -> list[tuple[str, bytes]]:
     return clips
 
 
-def result_ui(bundle, name: str, data: bytes) -> None:
-    with st.container(border=True):
-        st.markdown(f"**{name}**")
-        try:
-            y = load_audio(data, sample_rate=bundle.params.sample_rate)
-            pred = predict_signal(bundle, y, name=name)
-        except GenreError as exc:
-            st.error(str(exc))
+@st.cache_resource(show_spinner=False, max_entries=256)
+def cached_prediction(path: str, identity: tuple, name: str, digest: str, _data: bytes):
+    """One upload's prediction by one model (``digest`` of the bytes keys it): a widget change does
+    not decode and classify every file again. A message instead when the file cannot be classified."""
+    try:
+        return predict_file(cached_bundle(path, identity), _data, name=name)
+    except GenreError as exc:
+        return str(exc)
+
+
+def predict_all(bundle, clips) -> list:
+    identity = bundle_identity(str(bundle.path))
+    out = []
+    with st.spinner(f"Classifying {len(clips)} clip(s)..."):
+        for name, data in clips:
+            digest = hashlib.sha256(data).hexdigest()
+            out.append(cached_prediction(str(bundle.path), identity, name, digest, data))
+    return out
+
+
+def summary_ui(clips, results) -> None:
+    rows = [r.row() if not isinstance(r, str) else {"file": name, "genre": "–", "weak": r}
+            for (name, _), r in zip(clips, results)]
+    table = pd.DataFrame(rows).rename(columns={"weak": "note"})
+    st.dataframe(table, hide_index=True, column_config={
+        "probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+        "runner-up probability": st.column_config.NumberColumn(format="percent"),
+        "segment agreement": st.column_config.ProgressColumn(
+            format="percent", min_value=0, max_value=1, help="Share of the clip's segments that voted its genre"),
+    })
+    st.download_button("Download as CSV", table.to_csv(index=False).encode(), file_name="predictions.csv",
+                       mime="text/csv", icon="⬇️")
+
+
+def card_ui(bundle, name: str, data: bytes, pred, *, expanded: bool) -> None:
+    title = f"{name} — {pred.genre} ({pred.ranked[0][1]:.0%})" if not isinstance(pred, str) else f"{name} — error"
+    with st.expander(title, expanded=expanded):
+        if isinstance(pred, str):
+            st.error(pred)
             return
-        st.audio(y, sample_rate=bundle.params.sample_rate)
-        top = max(pred.probabilities, key=pred.probabilities.get)
+        st.audio(data, format=AUDIO_MIME.get(Path(name).suffix.lower(), "audio/wav"))  # the bytes as uploaded
         c1, c2, c3 = st.columns(3)
         c1.metric("Predicted genre", pred.genre)
-        c2.metric("Probability", f"{pred.probabilities[top]:.0%}")
+        c2.metric("Probability", f"{pred.ranked[0][1]:.0%}")
         c3.metric("Segments", f"{pred.n_segments} × {pred.segment_seconds:.2f} s")
+        doubts = pred.doubts()
+        if doubts:
+            st.warning("A weak prediction: " + "; ".join(doubts) + ".", icon="🤔")
         left, right = st.columns(2)
         left.pyplot(plots.probabilities_figure(pred.probabilities, title="Per-genre probability (mean of segments)"))
         right.pyplot(plots.segment_votes_figure(pred.segment_probabilities, genres=bundle.genres,
@@ -93,8 +130,14 @@ def result_ui(bundle, name: str, data: bytes) -> None:
 
 
 bundle = choose_model()
+if bundle.info.get("synthetic") or is_synthetic(bundle.info.get("dataset")):
+    st.warning(f"This model was trained on the synthetic demo dataset: it knows only made-up styles "
+               f"({', '.join(bundle.genres)}) and cannot name real genres.", icon="🧪")
 clips = clips_ui(bundle)
 if not clips:
     st.caption("Upload one or more clips (wav, flac, ogg, mp3, au) or record one to classify it.")
-for name, data in clips:
-    result_ui(bundle, name, data)
+    st.stop()
+results = predict_all(bundle, clips)
+summary_ui(clips, results)
+for (name, data), pred in zip(clips, results):
+    card_ui(bundle, name, data, pred, expanded=len(clips) == 1)

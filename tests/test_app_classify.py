@@ -24,13 +24,8 @@ def predicted(at) -> list[str]:
 
 
 def results(at) -> dict[str, tuple[list[str], list[str]]]:
-    """Clip name -> (its errors, its predicted genre) from each clip's bordered container."""
-    out = {}
-    for box in at.container:
-        names = [m.value.strip("*") for m in box.markdown if m.value.startswith("**")]
-        if len(names) == 1:
-            out[names[0]] = ([e.value for e in box.error], predicted(box))
-    return out
+    """Clip name -> (its errors, its predicted genre) from each clip's collapsible card."""
+    return {box.label.split(" — ")[0]: ([e.value for e in box.error], predicted(box)) for box in at.expander}
 
 
 def test_without_models_the_page_says_so(home):
@@ -61,7 +56,7 @@ def test_an_uploaded_clip_is_classified(at, tiny):
 def test_a_recording_is_classified(at):
     at.audio_input[0].upload("rec.wav", wav_bytes(5.0)).run()
     assert not at.exception and not at.error
-    assert "**recording.wav**" in texts(at.markdown)
+    assert list(results(at)) == ["recording.wav"]
     assert len(predicted(at)) == 1
 
 
@@ -106,3 +101,72 @@ def test_a_bundle_without_its_model_file_is_an_error(home, tiny_bundle):
     assert not at.exception
     assert "Cannot use this model" in at.error[0].value and "model.keras is missing" in at.error[0].value
     assert not at.file_uploader
+
+
+def test_many_clips_get_a_summary_table_first_and_a_csv(at, tiny):
+    uploader = at.file_uploader[0]
+    names = []
+    for genre in ("ambient", "chiptune", "rock"):
+        for k in range(2):
+            names.append(f"{genre}{k}.wav")
+            uploader.upload(names[-1], (tiny.root / genre / f"{genre}.0000{k}.wav").read_bytes(), "audio/wav")
+    uploader.upload("bad.wav", b"nope" * 100, "audio/wav")
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["file"]) == [*names, "bad.wav"]
+    assert set(table.columns) >= {"file", "genre", "probability", "runner-up", "segment agreement", "note"}
+    assert "cannot decode" in table["note"].iloc[-1]
+    assert [b.label for b in at.get("download_button")] == ["Download as CSV"]
+    assert not any(box.proto.expanded for box in at.expander)  # many clips: cards start collapsed
+
+
+def test_a_widget_change_does_not_classify_the_uploads_again(at, tiny, monkeypatch):
+    import genre.predict
+
+    calls = []
+    real = genre.predict.predict_file
+    monkeypatch.setattr(genre.predict, "predict_file", lambda *a, **k: (calls.append(k.get("name")), real(*a, **k))[1])
+    at.file_uploader[0].upload("song.wav", (tiny.root / "rock" / "rock.00000.wav").read_bytes(), "audio/wav").run()
+    assert calls == ["song.wav"]
+    at.run()
+    at.run()
+    assert not at.exception and calls == ["song.wav"]
+
+
+def test_a_weak_prediction_says_why(at, monkeypatch):
+    import numpy as np
+
+    from genre.predict import Prediction
+
+    weak = Prediction(name="x", genre="rock", probabilities={"ambient": 0.3, "chiptune": 0.3, "rock": 0.4},
+                      segment_probabilities=np.array([[0.2, 0.2, 0.6], [0.5, 0.3, 0.2], [0.2, 0.6, 0.2]]),
+                      segment_seconds=2.0, duration=6.0)
+    assert weak.doubts() == ["the top probability is only 40% (ambient is close behind at 30%)",
+                             "only 33% of its 3 segments voted rock"]
+    assert weak.row()["runner-up"] == "ambient" and weak.row()["segment agreement"] == 1 / 3
+
+
+def test_a_model_of_the_synthetic_demo_says_it_cannot_name_real_genres(home, tiny_bundle):
+    import json
+
+    path = add_bundle(home, tiny_bundle)
+    info = json.loads((path / "bundle.json").read_text())
+    (path / "bundle.json").write_text(json.dumps({**info, "synthetic": True}))
+    at = open_page("classify").run()
+    assert "cannot name real genres" in texts(at.warning)
+
+
+def test_a_bundle_replaced_at_the_same_path_is_loaded_afresh(home, tiny_bundle):
+    import json
+
+    path = add_bundle(home, tiny_bundle)
+    at = open_page("classify").run()
+    assert "Genres: ambient, chiptune, rock" in texts(at.caption)
+    shutil.rmtree(path)
+    add_bundle(home, tiny_bundle)
+    info = json.loads((path / "bundle.json").read_text())
+    (path / "bundle.json").write_text(json.dumps({**info, "genres": ["x", "y", "z"]}))
+    at.run()
+    assert not at.exception
+    assert "Genres: x, y, z" in texts(at.caption)  # not the model cached for the folder that was deleted
