@@ -159,15 +159,72 @@ def test_store_is_a_zip_with_compressed_members(features, tmp_path):
         assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
 
 
-def test_x_is_stored_as_byte_planes_and_read_back_bit_for_bit(features, tmp_path):
+def test_np_load_without_pickle_gives_the_features_labels_and_names(with_skips, tmp_path):
+    path = save_features(with_skips, tmp_path / "f.npz")
+    with np.load(path, allow_pickle=False) as z:
+        assert {"X", "y", "genres", "files", "track", "segment", "skipped"} <= set(z.files)
+        assert z["X"].dtype == np.float32 and z["X"].shape == with_skips.X.shape == (36, 32, 13)
+        np.testing.assert_array_equal(z["X"], with_skips.X)
+        np.testing.assert_array_equal(z["y"], with_skips.y)
+        assert z["genres"].dtype.kind == "U" and z["genres"].tolist() == list(with_skips.genres)
+        assert z["files"].dtype.kind == "U" and z["files"].tolist() == list(with_skips.files)
+        assert z["skipped"].dtype.kind == "U" and z["skipped"].tolist() == [list(s) for s in with_skips.skipped]
+        genre_of_row = z["genres"][z["y"]]
+        file_of_row = z["files"][z["track"]]
+    assert [f.split("/")[0] for f in file_of_row] == genre_of_row.tolist()
+
+
+def test_a_store_with_nothing_skipped_has_an_empty_skipped_table(features, tmp_path):
+    path = save_features(features, tmp_path / "f.npz")
+    with np.load(path, allow_pickle=False) as z:
+        assert z["skipped"].shape == (0, 2)
+    assert load_features(path).skipped == ()
+
+
+def test_x_is_read_back_bit_for_bit(features, tmp_path):
     X = features.X.copy()
     X.flat[:4] = [-0.0, np.float32(1e-45), np.finfo(np.float32).max, -np.finfo(np.float32).tiny]
     path = save_features(replace(features, X=X), tmp_path / "f.npz")
-    with np.load(path) as z:
-        assert z["X"].dtype == np.uint8 and z["X"].shape == (4, X.size)
     back = load_features(path).X
     assert back.dtype == np.float32 and back.flags.c_contiguous and back.shape == X.shape
     np.testing.assert_array_equal(back.view(np.uint32), X.view(np.uint32))
+
+
+def test_names_that_are_not_valid_utf_8_survive(features, tmp_path):
+    odd = ("blues/caf\u00e9.wav", "metal/\udcff-not-utf8.wav") + features.files[2:]  # os.fsdecode of a Latin-1 name
+    fs = replace(features, files=odd, skipped=(("rock/\udce9.wav", "cannot decode"),))
+    back = load_features(save_features(fs, tmp_path / "f.npz"))
+    assert back.files == odd and back.skipped == fs.skipped
+
+
+def test_a_format_2_store_is_still_read(with_skips, tmp_path):
+    meta = {"format": 2, "genres": list(with_skips.genres), "files": list(with_skips.files),
+            "params": with_skips.params.to_dict(), "skipped": [list(x) for x in with_skips.skipped],
+            "key": with_skips.key, "root": with_skips.root, "meta": with_skips.meta,
+            "X_shape": list(with_skips.X.shape)}
+    planes = np.ascontiguousarray(with_skips.X.astype("<f4").reshape(-1).view(np.uint8).reshape(-1, 4).T)
+    path = tmp_path / "v2.npz"
+    np.savez_compressed(path, X=planes, y=with_skips.y, track=with_skips.track, segment=with_skips.segment,
+                        meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    back = load_features(path)
+    _assert_same(with_skips, back)
+    assert back.skipped == with_skips.skipped and back.key == with_skips.key and back.meta == with_skips.meta
+
+
+def test_a_format_2_store_stays_a_cache_hit(gtzan_copy, tmp_path, params, monkeypatch):
+    from genre import extract as extract_mod
+    from genre.extract import extract_to_store
+
+    out = tmp_path / "f.npz"
+    fs, _ = extract_to_store(gtzan_copy, params, out)
+    meta = {"format": 2, "genres": list(fs.genres), "files": list(fs.files), "params": fs.params.to_dict(),
+            "skipped": [], "key": fs.key, "root": fs.root, "meta": {}, "X_shape": list(fs.X.shape)}
+    planes = np.ascontiguousarray(fs.X.astype("<f4").reshape(-1).view(np.uint8).reshape(-1, 4).T)
+    np.savez_compressed(out, X=planes, y=fs.y, track=fs.track, segment=fs.segment,
+                        meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    monkeypatch.setattr(extract_mod, "extract_features", lambda *a, **k: pytest.fail("re-extracted"))
+    again, hit = extract_to_store(gtzan_copy, params, out)
+    assert hit and np.array_equal(again.X, fs.X)
 
 
 def test_a_format_1_store_is_still_read(with_skips, tmp_path):
