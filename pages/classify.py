@@ -46,7 +46,7 @@ def choose_model():
     wanted = state.bundle_path()
     index = paths.index(wanted) if wanted in paths else 0  # a deleted model is never chosen
     labels = {str(b.path): f"{b.name} · track acc {b.metrics.get('track_accuracy', float('nan')):.0%} · "
-                           f"{len(b.genres)} genres · {b.info.get('created', '')}" for b in bundles}
+                           f"{ui.count(len(b.genres), 'genre')} · {b.info.get('created', '')}" for b in bundles}
     path = st.selectbox("Model", paths, index=index, format_func=labels.get)
     state.set_bundle_path(path)
     ui.status_strip(strip)

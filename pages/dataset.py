@@ -53,7 +53,7 @@ def overview_ui(dataset) -> None:
     left, right = st.columns([2, 3])
     left.dataframe(table, hide_index=True)
     right.bar_chart(table, x="genre", y="clips", height=260)
-    st.caption(f"{len(dataset.genres)} genres, {sum(dataset.available)} clips in `{dataset.root}`. "
+    st.caption(f"{ui.count(len(dataset.genres), 'genre')}, {ui.count(sum(dataset.available), 'clip')} in `{dataset.root}`. "
                "Labels are the genres' indices in sorted order.")
 
 

@@ -18,7 +18,7 @@ from genre.training import SEGMENT_SPLIT_NOTE, check_trainable
 from workbench import settings, state, ui
 
 st.title("🧠 Train")
-ui.status_strip()
+strip = ui.status_strip()
 
 STATE_ICONS = {"pending": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
@@ -67,7 +67,7 @@ def controls_ui():
 
 def new_run_ui(fs) -> None:
     st.caption(f"Features: {len(fs):,} rows of {fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs, "
-               f"{len(fs.genres)} genres, {len(fs.files)} tracks.")
+               f"{ui.count(len(fs.genres), 'genre')}, {ui.count(len(fs.files), 'track')}.")
     mc, tc, name, backend, problem = controls_ui()
     if problem is None:
         try:
@@ -170,6 +170,9 @@ def results_ui(run) -> None:
         st.code(result.get("summary", ""), language=None)
     bundle = run.bundle_path
     if bundle is not None and bundle.is_dir():
+        if state.bundle_path() is None or not state.bundle_path_exists():
+            state.set_bundle_path(bundle)  # the model just saved is the one to classify with, until one is chosen
+            ui.status_strip(strip)
         st.success(f"Saved as model bundle `{bundle.name}`.", icon="💾")
         if st.button("Classify with it", icon="🎧", key=f"classify-{run.id}"):
             state.set_bundle_path(bundle)

@@ -111,6 +111,8 @@ def test_a_tiny_run_trains_in_its_own_process_and_shows_its_results(at, tiny):
     assert "Saved as model bundle" in at.success[0].value
     assert (run.bundle_path / "bundle.json").is_file() and run.bundle_path.parent == workspace.models_dir()
     assert not button(at, "Start training").disabled  # ready for another run
+    assert at.session_state["bundle_path"] == str(run.bundle_path)  # no model was chosen: the new one is
+    assert f"**Model** · {run.bundle_path.name}" in texts(at.caption)
     button(at, "Classify with it").click().run()
     assert not at.exception
     assert at.session_state["bundle_path"] == str(run.bundle_path)

@@ -82,6 +82,11 @@ def bundle_path() -> str | None:
     return st.session_state[BUNDLE]
 
 
+def bundle_path_exists() -> bool:
+    path = bundle_path()
+    return bool(path) and Path(path).is_dir()
+
+
 def set_bundle_path(path: str | Path | None) -> None:
     st.session_state[BUNDLE] = None if path is None else str(path)
     settings.remember_value(BUNDLE, st.session_state[BUNDLE])

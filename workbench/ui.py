@@ -84,6 +84,11 @@ def _strip() -> None:
     st.divider()
 
 
+def count(n: int, word: str) -> str:
+    """``1 genre``, ``2 genres``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def fmt_seconds(s: float | None) -> str:
     if s is None:
         return "–"
