@@ -28,7 +28,7 @@ class _Config:
             raise ParameterError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         kwargs = {k: v for k, v in data.items() if k in names}
-        for key in ("hidden_units",):
+        for key in ("hidden_units", "exclude"):
             if key in kwargs and isinstance(kwargs[key], list):
                 kwargs[key] = tuple(kwargs[key])
         try:
@@ -51,17 +51,27 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+EXCERPTS = {  # where a track's segments come from -> what the app and the CLI's help say
+    "start": "the first `duration` seconds (the notebook's)",
+    "middle": "`duration` seconds from the middle of the track (past intros)",
+    "whole": "the whole track, cut into segments of the same length, at most `max_segments` spread over it",
+}
+
+
 @dataclass(frozen=True)
 class FeatureParams(_Config):
     """How MFCCs are extracted: the notebook's constants, made parameters."""
 
     sample_rate: int = 22050  # Hz; every clip is resampled to this
     duration: float = 30.0  # seconds of each track that are cut into segments
-    num_segments: int = 5  # segments per track; each becomes one training row
+    num_segments: int = 5  # segments per `duration`; each becomes one training row
     n_mfcc: int = 13  # coefficients per frame
     n_fft: int = 2048  # FFT window, samples
     hop_length: int = 512  # hop between frames, samples
     files_per_genre: int = -1  # -1 means all files
+    excerpt: str = "start"  # one of EXCERPTS
+    max_segments: int = 30  # with excerpt="whole": at most this many segments per track
+    exclude: tuple[str, ...] = ()  # genre folders left out (e.g. "unlabelled")
 
     def validate(self) -> "FeatureParams":
         _require(_is_int(self.sample_rate) and 1000 <= self.sample_rate <= 192000,
@@ -79,6 +89,11 @@ class FeatureParams(_Config):
                  f"n_mfcc must be an integer from 1 to 128, got {self.n_mfcc!r}")
         _require(_is_int(self.files_per_genre) and (self.files_per_genre == -1 or self.files_per_genre >= 1),
                  f"files_per_genre must be -1 (all files) or a positive integer, got {self.files_per_genre!r}")
+        _require(self.excerpt in EXCERPTS, f"excerpt must be one of {', '.join(EXCERPTS)}, got {self.excerpt!r}")
+        _require(_is_int(self.max_segments) and 1 <= self.max_segments <= 10000,
+                 f"max_segments must be an integer from 1 to 10000, got {self.max_segments!r}")
+        _require(isinstance(self.exclude, tuple) and all(isinstance(g, str) and g for g in self.exclude),
+                 f"exclude must be a tuple of genre folder names, got {self.exclude!r}")
         _require(self.segment_samples >= 1,
                  f"a segment would have no samples: sample_rate*duration // num_segments = {self.segment_samples}")
         return self
@@ -117,10 +132,22 @@ class FeatureParams(_Config):
             ]
         return []
 
-    def cache_key(self) -> dict[str, Any]:
-        """The parameters that change the features (files_per_genre changes the file list instead)."""
+    def identity(self) -> dict[str, Any]:
+        """The parameters as a dict without the later ones left at their defaults, so that the cache
+        keys and store names of features made before those parameters existed stay the same."""
         d = self.to_dict()
+        for name in ("excerpt", "max_segments", "exclude"):
+            if d[name] == getattr(FeatureParams, name) or (name == "exclude" and not d[name]):
+                del d[name]
+        if self.excerpt != "whole":
+            d.pop("max_segments", None)  # it changes nothing then
+        return d
+
+    def cache_key(self) -> dict[str, Any]:
+        """The parameters that change the features (files_per_genre and exclude change the file list instead)."""
+        d = self.identity()
         d.pop("files_per_genre")
+        d.pop("exclude", None)
         return d
 
 
@@ -177,4 +204,4 @@ class TrainConfig(_Config):
         return self
 
 
-__all__ = ["FeatureParams", "ModelConfig", "TrainConfig", "SPLITS"]
+__all__ = ["EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig", "SPLITS"]

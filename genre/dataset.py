@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import DatasetError, ParameterError
 
+MIN_TRACKS = 5  # fewer tracks than this in a genre earns a warning
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif"})
 
 
@@ -52,9 +53,13 @@ class Dataset:
         """Selected files per genre."""
         return {g: len(f) for g, f in zip(self.genres, self.files)}
 
+    def small_genres(self, minimum: int = MIN_TRACKS) -> dict[str, int]:
+        """Genres with fewer than ``minimum`` selected files: too few to learn or to test honestly."""
+        return {g: n for g, n in self.counts().items() if n < minimum}
+
 
 def scan_dataset(root: str | Path, *, files_per_genre: int = -1,
-                 genres: Sequence[str] | None = None) -> Dataset:
+                 genres: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> Dataset:
     """Find the genres and audio files of a GTZAN-shaped folder.
 
     Parameters
@@ -65,6 +70,8 @@ def scan_dataset(root: str | Path, *, files_per_genre: int = -1,
         -1 for all files, else at most this many (the first ones in sorted order).
     genres : sequence of str, optional
         Only these genre folders, in this order (a model's genres, for evaluation). Each must exist.
+    exclude : sequence of str
+        Folders that are not genres (``unlabelled/``, ``misc/``): left out. Each must exist.
 
     Raises
     ------
@@ -79,6 +86,11 @@ def scan_dataset(root: str | Path, *, files_per_genre: int = -1,
     if not root.is_dir():
         raise DatasetError(f"dataset path is a file, not a folder: {root}")
     found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    unknown = sorted(set(exclude) - set(found))
+    if unknown:
+        raise DatasetError(f"no folder to exclude named {', '.join(unknown)} in {root} (its folders: "
+                           f"{', '.join(found) or 'none'})")
+    found = [name for name in found if name not in set(exclude)]
     if genres is None:
         names = found
         if not names:

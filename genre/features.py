@@ -95,6 +95,36 @@ def kept_segments(n_samples: int, params: FeatureParams) -> list[int]:
     return keep
 
 
+def excerpt(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray, list[int]]:
+    """The part of a decoded track its segments come from, and the segments of it to compute.
+
+    ``params.excerpt``: ``"start"`` (the notebook's) takes the first ``duration`` seconds and
+    ``"middle"`` the ``duration`` seconds around the middle, each cut into ``num_segments``
+    segments; ``"whole"`` cuts the whole track into segments of that same length and keeps at most
+    ``max_segments`` of them, evenly spread, so a 5-minute song is not represented by its intro.
+
+    Returns
+    -------
+    part : np.ndarray [shape=(m,)]
+    segments : list of int
+        Segment indices into ``part`` (segment ``d`` is ``part[d*seg:(d+1)*seg]``).
+    """
+    n = params.samples_per_track
+    if params.excerpt == "start":
+        part = y[:n]
+    elif params.excerpt == "middle":
+        first = max(0, (len(y) - n) // 2)
+        part = y[first:first + n]
+    else:
+        full = len(y) // params.segment_samples  # a partial last segment would have too few frames
+        if params.frames_of(params.segment_samples) != params.frames_per_segment or full == 0:
+            return y, []
+        if full <= params.max_segments:
+            return y, list(range(full))
+        return y, sorted({int(round(i)) for i in np.linspace(0, full - 1, params.max_segments)})
+    return part, kept_segments(len(part), params)
+
+
 def segment_mfccs(y: np.ndarray, *, params: FeatureParams,
                   segments: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """MFCCs of the notebook's segments of one track, in one batched pass.

@@ -53,5 +53,5 @@ def ensure_demo_dataset(on_progress=None, **overrides) -> Path:
 
 def features_path(dataset_root: str | Path, params: FeatureParams) -> Path:
     """Where the feature store of ``dataset_root`` with ``params`` is cached."""
-    ident = json.dumps({"root": str(Path(dataset_root).expanduser().resolve()), **params.to_dict()}, sort_keys=True)
+    ident = json.dumps({"root": str(Path(dataset_root).expanduser().resolve()), **params.identity()}, sort_keys=True)
     return home() / "features" / f"{hashlib.sha256(ident.encode()).hexdigest()[:20]}.npz"

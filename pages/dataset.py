@@ -7,10 +7,11 @@ import streamlit as st
 
 from genre import plots, workspace
 from genre.audio import find_unreadable, load_audio
+from genre.dataset import MIN_TRACKS
 from genre.config import FeatureParams
 from genre.errors import GenreError
 from genre.store import cache_key
-from workbench import state, ui
+from workbench import settings, state, ui
 
 PREVIEW_SR = 22050
 
@@ -48,6 +49,17 @@ def folder_ui() -> str:
     return root.strip()
 
 
+def exclude_ui(root: str) -> tuple[str, ...]:
+    """Folders that are not genres (``unlabelled/``, ``misc/``), left out of everything."""
+    names = ui.folders(root)
+    settings.seed(settings.DATASET_KEYS)
+    st.session_state["exclude"] = [g for g in st.session_state.get("exclude", []) if g in names]
+    chosen = st.multiselect("Leave out folders", names, **settings.keep("exclude"),
+                            help="Folders that are not genres. Left out of features, training and evaluation.")
+    settings.remember(settings.DATASET_KEYS)
+    return tuple(chosen)
+
+
 def overview_ui(dataset) -> None:
     table = pd.DataFrame({"genre": dataset.genres, "label": range(len(dataset.genres)), "clips": dataset.available})
     left, right = st.columns([2, 3])
@@ -55,6 +67,10 @@ def overview_ui(dataset) -> None:
     right.bar_chart(table, x="genre", y="clips", height=260)
     st.caption(f"{ui.count(len(dataset.genres), 'genre')}, {ui.count(sum(dataset.available), 'clip')} in `{dataset.root}`. "
                "Labels are the genres' indices in sorted order.")
+    small = dataset.small_genres()
+    if small:
+        st.warning("Few tracks: " + ", ".join(f"{g} ({n})" for g, n in small.items()) + f". A genre needs at least "
+                   f"{MIN_TRACKS} tracks to be learnt and tested honestly; leave it out or add clips.", icon="⚠️")
 
 
 def clip_ui(dataset) -> None:
@@ -86,7 +102,7 @@ def clip_ui(dataset) -> None:
 
 
 root = folder_ui()
-dataset, error = ui.try_scan(root)
+dataset, error = ui.try_scan(root, exclude=exclude_ui(root))
 if error:
     st.error(error)
     st.stop()

@@ -7,17 +7,17 @@ import streamlit as st
 
 from genre import plots, workspace
 from genre.audio import load_audio
-from genre.config import FeatureParams
+from genre.config import EXCERPTS, FeatureParams
 from genre.errors import Cancelled, GenreError
 from genre.extract import extract_to_store
-from genre.features import kept_segments, segment_mfccs
+from genre.features import excerpt, kept_segments, segment_mfccs
 from workbench import settings, state, ui
 
 st.title("🎛️ Features")
 strip = ui.status_strip()
 
 
-def params_ui() -> tuple[FeatureParams | None, str | None]:
+def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | None]:
     settings.seed(settings.FEATURE_KEYS)
     c1, c2, c3 = st.columns(3)
     n_mfcc = c1.slider("n_mfcc (coefficients)", 1, 40, **settings.keep("n_mfcc"))
@@ -29,13 +29,22 @@ def params_ui() -> tuple[FeatureParams | None, str | None]:
     c4, c5, c6, c7 = st.columns(4)
     segments = c4.slider("Segments per track", 1, 30, **settings.keep("segments"))
     sr = c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"))
-    duration = c6.slider("Duration used (s)", 1, 30, **settings.keep("duration"))
+    duration = c6.slider("Duration used (s)", 1, settings.MAX_DURATION, **settings.keep("duration"),
+                         help="Seconds cut into the segments. GTZAN's clips are 30 s; songs are minutes long.")
     files = c7.number_input("Files per genre (-1 = all)", min_value=-1, step=1, **settings.keep("files"))
+    c8, c9 = st.columns([3, 1])
+    where = c8.radio("Where the segments come from", list(EXCERPTS), horizontal=True, **settings.keep("excerpt"),
+                     format_func=lambda e: {"start": "Start (the notebook's)", "middle": "Middle",
+                                            "whole": "Whole track"}[e],
+                     help="; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()).replace("`", ""))
+    most = c9.number_input("At most, per track", 1, 200, disabled=where != "whole", **settings.keep("max_segments"),
+                           help="With the whole track: segments evenly spread over it, at most this many.")
     st.button("Reset to the notebook's defaults", on_click=settings.reset, args=(settings.FEATURE_KEYS,), icon="↩️")
     settings.remember(settings.FEATURE_KEYS)
     try:
         params = FeatureParams(sample_rate=sr, duration=float(duration), num_segments=segments, n_mfcc=n_mfcc,
-                               n_fft=n_fft, hop_length=hop, files_per_genre=int(files)).validate()
+                               n_fft=n_fft, hop_length=hop, files_per_genre=int(files), excerpt=where,
+                               max_segments=int(most), exclude=exclude).validate()
     except GenreError as exc:
         return None, str(exc)
     problems = params.problems()
@@ -53,31 +62,38 @@ def preview_ui(dataset, params: FeatureParams) -> None:
     chosen = st.session_state.get("preview_clip")
     default = next((i for i, p in enumerate(clips) if str(p) == chosen), 0)
     path = st.selectbox("Clip", clips, index=default, format_func=lambda p: f"{p.parent.name}/{p.name}")
-    per_track = len(kept_segments(params.samples_per_track, params))
+    per_track = (len(kept_segments(params.samples_per_track, params)) if params.excerpt != "whole"
+                 else params.max_segments)
     frames, n = params.input_shape
     m1, m2, m3 = st.columns(3)
     m1.metric("Input shape (frames × coefficients)", f"{frames} × {n}")
     m2.metric("Segment length", f"{params.segment_samples / params.sample_rate:.2f} s")
     fpg = params.files_per_genre
     n_files = sum(len(f) if fpg == -1 else min(len(f), fpg) for f in dataset.files)
-    m3.metric("Training rows (if every clip is long enough)", f"{n_files * per_track:,}")
+    m3.metric("Training rows (if every clip is long enough)" if params.excerpt != "whole" else "Training rows (at most)",
+              f"{n_files * per_track:,}")
     try:
         y = clip_at(str(path), params.sample_rate)
     except GenreError as exc:
         st.error(str(exc))
         return
-    if len(y) < params.segment_samples:
+    part, segments = excerpt(y, params)
+    if not segments:
         st.warning(f"This clip ({len(y) / params.sample_rate:.1f} s) is shorter than one segment.")
         return
-    mfcc, _ = segment_mfccs(y, params=params, segments=[0])
+    mfcc, _ = segment_mfccs(part, params=params, segments=segments[:1])
     st.pyplot(plots.mfcc_figure(mfcc[0], sample_rate=params.sample_rate, hop_length=params.hop_length,
-                                title=f"{path.name}, segment 1 of {params.num_segments}: {frames} frames × {n} MFCCs"))
+                                title=f"{path.name}, first of its {len(segments)} segment(s): {frames} frames × {n} MFCCs"))
 
 
 def describe(params: FeatureParams) -> str:
-    return (f"{params.n_mfcc} MFCCs, n_fft {params.n_fft}, hop {params.hop_length}, {params.num_segments} segments "
-            f"of the first {params.duration:g} s at {params.sample_rate} Hz, "
-            + ("all files" if params.files_per_genre == -1 else f"{params.files_per_genre} files per genre"))
+    where = {"start": f"{params.num_segments} segments of the first {params.duration:g} s",
+             "middle": f"{params.num_segments} segments of the middle {params.duration:g} s",
+             "whole": f"up to {params.max_segments} segments of {params.segment_samples / params.sample_rate:.2f} s "
+                      "over the whole track"}[params.excerpt]
+    return (f"{params.n_mfcc} MFCCs, n_fft {params.n_fft}, hop {params.hop_length}, {where} at {params.sample_rate} Hz, "
+            + ("all files" if params.files_per_genre == -1 else f"{params.files_per_genre} files per genre")
+            + (f", without {', '.join(params.exclude)}" if params.exclude else ""))
 
 
 def extract_ui(dataset, params: FeatureParams) -> None:
@@ -133,12 +149,13 @@ def summary_ui() -> None:
     st.page_link("pages/train.py", label="Next: train a model", icon="🧠")
 
 
-dataset, error = ui.try_scan(state.dataset_root())
+exclude = ui.excluded(state.dataset_root())
+dataset, error = ui.try_scan(state.dataset_root(), exclude=exclude)
 if error:
     st.error(f"{error} — choose a dataset on the Dataset page.")
     st.page_link("pages/dataset.py", label="Dataset", icon="📁")
     st.stop()
-params, problem = params_ui()
+params, problem = params_ui(exclude)
 if problem:
     st.error(problem)
 else:

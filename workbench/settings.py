@@ -18,7 +18,7 @@ import streamlit as st
 
 from genre import workspace
 from genre.atomic import write_text
-from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
 from genre.runs import BACKENDS
 
 F, M, T = FeatureParams(), ModelConfig(), TrainConfig()
@@ -29,6 +29,7 @@ LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 L2S = [0.0, 1e-4, 1e-3, 1e-2]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 SPLITS = ["track", "segment"]
+MAX_DURATION = 300  # s: real songs are 3-5 minutes
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Setting:
         if type(value) is not type(self.default) and not (isinstance(self.default, float) and isinstance(value, int)
                                                            and not isinstance(value, bool)):
             return False
+        if isinstance(value, list):
+            return all(isinstance(v, str) for v in value)
         if self.options is not None:
             return value in self.options
         if self.low is not None:
@@ -56,8 +59,10 @@ SETTINGS: dict[str, Setting] = {
     "hop": Setting(F.hop_length, tuple(HOPS)),
     "segments": Setting(F.num_segments, low=1, high=30),
     "sr": Setting(F.sample_rate, tuple(SAMPLE_RATES)),
-    "duration": Setting(int(F.duration), low=1, high=30),
+    "duration": Setting(int(F.duration), low=1, high=MAX_DURATION),
     "files": Setting(F.files_per_genre, low=-1, high=10**6),
+    "excerpt": Setting(F.excerpt, tuple(EXCERPTS)),
+    "max_segments": Setting(F.max_segments, low=1, high=200),
     # Train page
     "layers": Setting(", ".join(map(str, M.hidden_units))),
     "dropout": Setting(M.dropout, low=0.0, high=0.8),
@@ -71,9 +76,12 @@ SETTINGS: dict[str, Setting] = {
     "early": Setting(False),
     "patience": Setting(5, low=1, high=100),
     "backend": Setting("tensorflow", tuple(BACKENDS)),
+    # Dataset page
+    "exclude": Setting([]),
 }
-FEATURE_KEYS = ("n_mfcc", "n_fft", "hop", "segments", "sr", "duration", "files")
-TRAIN_KEYS = tuple(k for k in SETTINGS if k not in FEATURE_KEYS)
+FEATURE_KEYS = ("n_mfcc", "n_fft", "hop", "segments", "sr", "duration", "files", "excerpt", "max_segments")
+DATASET_KEYS = ("exclude",)
+TRAIN_KEYS = tuple(k for k in SETTINGS if k not in FEATURE_KEYS + DATASET_KEYS)
 _SAVED = "_settings_saved"  # what this session last wrote to settings.json
 
 

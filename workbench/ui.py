@@ -13,13 +13,26 @@ from . import state
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _scan(root: str, files_per_genre: int, _stamp: tuple):
+def _scan(root: str, files_per_genre: int, exclude: tuple, stamp: tuple):
     from genre.dataset import scan_dataset
 
-    return scan_dataset(root, files_per_genre=files_per_genre)
+    return scan_dataset(root, files_per_genre=files_per_genre, exclude=exclude)
 
 
-def try_scan(root: str, files_per_genre: int = -1):
+def folders(root: str) -> list[str]:
+    """The visible sub-folders of ``root`` (candidate genres), or none when it cannot be read."""
+    try:
+        return sorted(p.name for p in Path(root).expanduser().iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def excluded(root: str) -> tuple[str, ...]:
+    """The folders of ``root`` the user chose to leave out (the setting, less what is not there)."""
+    return tuple(g for g in st.session_state.get("exclude", []) if g in set(folders(root)))
+
+
+def try_scan(root: str, files_per_genre: int = -1, exclude: tuple = ()):
     """``(dataset, None)`` or ``(None, message)``; never raises for bad input.
 
     Cached per folder; the folder's and its genre folders' mtimes key the cache, so adding or
@@ -32,7 +45,7 @@ def try_scan(root: str, files_per_genre: int = -1):
         if not path.is_dir():
             scan_dataset(path)  # raises the DatasetError that says what is wrong
         stamp = tuple(p.stat().st_mtime_ns for p in [path, *sorted(path.iterdir())] if p.is_dir())
-        return _scan(str(path), files_per_genre, stamp), None
+        return _scan(str(path), files_per_genre, tuple(exclude), stamp), None
     except GenreError as exc:
         return None, str(exc)
     except OSError as exc:
