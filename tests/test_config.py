@@ -135,3 +135,30 @@ def test_cache_key_ignores_files_per_genre_but_not_feature_parameters():
     base = FeatureParams()
     assert base.cache_key() == base.replace(files_per_genre=3).cache_key()
     assert base.cache_key() != base.replace(n_mfcc=20).cache_key()
+
+
+def test_new_parameters_at_their_defaults_leave_cache_keys_and_store_names_unchanged(tmp_path, monkeypatch):
+    import hashlib
+    import json
+
+    from genre import workspace
+
+    monkeypatch.setenv("GENRE_HOME", str(tmp_path))
+    old = {"sample_rate": 22050, "duration": 30.0, "num_segments": 5, "n_mfcc": 13, "n_fft": 2048,
+           "hop_length": 512, "files_per_genre": -1}  # FeatureParams.to_dict() before excerpt/exclude existed
+    assert FeatureParams().identity() == old
+    ident = json.dumps({"root": str(tmp_path.resolve()), **old}, sort_keys=True)
+    assert workspace.features_path(tmp_path, FeatureParams()).stem == hashlib.sha256(ident.encode()).hexdigest()[:20]
+    assert FeatureParams(excerpt="whole").cache_key() != FeatureParams().cache_key()
+    assert FeatureParams(max_segments=7).cache_key() == FeatureParams().cache_key()  # only matters for "whole"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"excerpt": "end"}, "excerpt must be one of start, middle, whole"),
+    ({"max_segments": 0}, "max_segments must be an integer from 1"),
+    ({"exclude": ["a"]}, "exclude must be a tuple"),
+    ({"exclude": ("",)}, "exclude must be a tuple"),
+])
+def test_bad_excerpt_and_exclude_are_parameter_errors(changes, message):
+    with pytest.raises(ParameterError, match=message):
+        FeatureParams(**changes).validate()

@@ -158,3 +158,44 @@ def test_mel_filterbank_equals_librosa(sr, n_fft):
 def test_mel_filterbank_is_read_only():
     with pytest.raises(ValueError):
         mel_filterbank(8000, 512)[0, 0] = 1.0
+
+
+# --- where the segments come from (FeatureParams.excerpt) -------------------------------------
+
+def _ramp(seconds: float, sr: int = 1000) -> np.ndarray:
+    return np.arange(int(seconds * sr), dtype=np.float32)
+
+
+@pytest.mark.parametrize("where, first_sample, segments", [
+    ("start", 0, [0, 1, 2, 3, 4]),  # the notebook's: the first 30 s
+    ("middle", 135_000, [0, 1, 2, 3, 4]),  # 30 s around the middle of 300 s
+])
+def test_start_and_middle_take_duration_seconds(where, first_sample, segments):
+    from genre.features import excerpt
+
+    params = FeatureParams(sample_rate=1000, duration=30.0, num_segments=5, n_fft=256, hop_length=128,
+                           excerpt=where)
+    part, kept = excerpt(_ramp(300), params)
+    assert len(part) == 30_000 and part[0] == first_sample and kept == segments
+
+
+def test_whole_spreads_at_most_max_segments_over_a_long_track():
+    from genre.features import excerpt
+
+    params = FeatureParams(sample_rate=1000, duration=30.0, num_segments=5, n_fft=256, hop_length=128,
+                           excerpt="whole", max_segments=10)
+    part, kept = excerpt(_ramp(300), params)  # 50 segments of 6 s
+    assert len(part) == 300_000 and len(kept) == 10 and kept[0] == 0 and kept[-1] == 49
+    assert kept == sorted(set(kept))
+    _, few = excerpt(_ramp(20), params)  # 3 whole segments, the partial 4th dropped
+    assert few == [0, 1, 2]
+    assert excerpt(_ramp(5), params)[1] == []  # shorter than a segment
+
+
+def test_a_short_track_gives_the_segments_it_has():
+    from genre.features import excerpt
+
+    params = FeatureParams(sample_rate=1000, duration=30.0, num_segments=5, n_fft=256, hop_length=128,
+                           excerpt="middle")
+    part, kept = excerpt(_ramp(13), params)  # shorter than duration: all of it, 2 whole segments
+    assert len(part) == 13_000 and kept == [0, 1]
