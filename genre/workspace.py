@@ -17,6 +17,28 @@ DEMO_NAME = "demo-synthetic"
 DEMO_ARGS = {"genres": 6, "clips_per_genre": 12, "duration": 30.0, "seed": 0}
 
 
+def data_roots() -> list[Path] | None:
+    """The folders datasets may come from (``$GENRE_DATA_ROOTS``, separated by ``os.pathsep``), or
+    None: unrestricted, as for a local run. Set it when the app is shared, so that no visitor can
+    make the server scan any folder it can read. The workspace itself (the demo) is always allowed."""
+    value = os.environ.get("GENRE_DATA_ROOTS", "").strip()
+    if not value:
+        return None
+    return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()] + [home()]
+
+
+def check_data_root(path: str | Path) -> Path:
+    """``path`` resolved, when datasets may be read there; else a :class:`DatasetError` that says where they may."""
+    from .errors import DatasetError
+
+    resolved = Path(path).expanduser().resolve()
+    roots = data_roots()
+    if roots is not None and not any(resolved == r or r in resolved.parents for r in roots):
+        raise DatasetError(f"{path} is outside the folders this server reads datasets from "
+                           f"({', '.join(map(str, roots[:-1]))}; set by GENRE_DATA_ROOTS)")
+    return resolved
+
+
 def home() -> Path:
     return Path(os.environ.get("GENRE_HOME", "workspace")).expanduser().resolve()
 

@@ -101,3 +101,11 @@ def test_a_folder_that_is_not_a_genre_can_be_left_out_everywhere(home, dataset_c
     assert not at.exception
     clips = at.selectbox[0].options  # the preview's clips
     assert clips and not [c for c in clips if c.startswith("unlabelled/")]
+
+
+def test_a_folder_outside_the_allowed_roots_is_refused(home, tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENRE_DATA_ROOTS", str(tmp_path / "elsewhere"))
+    at = open_page("dataset", dataset_root=str(tiny.root)).run()
+    assert not at.exception
+    assert "outside the folders this server reads datasets from" in at.error[0].value
+    assert not at.dataframe

@@ -68,3 +68,23 @@ def test_a_failed_demo_generation_leaves_nothing_behind(genre_home, monkeypatch)
         workspace.ensure_demo_dataset()
     assert not workspace.demo_ready()
     assert list(genre_home.iterdir()) == []
+
+
+def test_data_roots_are_unrestricted_by_default(genre_home, tmp_path, monkeypatch):
+    monkeypatch.delenv("GENRE_DATA_ROOTS", raising=False)
+    assert workspace.data_roots() is None
+    assert workspace.check_data_root(tmp_path / "anywhere") == (tmp_path / "anywhere").resolve()
+
+
+def test_data_roots_refuse_other_folders_with_a_clear_message(genre_home, tmp_path, monkeypatch):
+    import os
+
+    from genre.errors import DatasetError
+
+    allowed, other = tmp_path / "music", tmp_path / "secret"
+    monkeypatch.setenv("GENRE_DATA_ROOTS", f"{allowed}{os.pathsep}{tmp_path / 'more'}")
+    assert workspace.check_data_root(allowed / "gtzan") == (allowed / "gtzan").resolve()
+    assert workspace.check_data_root(workspace.demo_dir()) == workspace.demo_dir()  # the workspace is allowed
+    for bad in (other, allowed / ".." / "secret", tmp_path / "musicx"):
+        with pytest.raises(DatasetError, match="outside the folders this server reads datasets from"):
+            workspace.check_data_root(bad)

@@ -22,8 +22,9 @@ def _scan(root: str, files_per_genre: int, exclude: tuple, stamp: tuple):
 def folders(root: str) -> list[str]:
     """The visible sub-folders of ``root`` (candidate genres), or none when it cannot be read."""
     try:
+        workspace.check_data_root(root)
         return sorted(p.name for p in Path(root).expanduser().iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
+    except (GenreError, OSError):
         return []
 
 
@@ -41,6 +42,7 @@ def try_scan(root: str, files_per_genre: int = -1, exclude: tuple = ()):
     from genre.dataset import scan_dataset
 
     try:
+        workspace.check_data_root(root)
         path = Path(root).expanduser()
         if not path.is_dir():
             scan_dataset(path)  # raises the DatasetError that says what is wrong
