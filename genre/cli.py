@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import FeatureParams, ModelConfig, TrainConfig
 from .runs import BACKENDS
-from .errors import GenreError, TrainingError
+from .errors import GenreError, ParameterError, TrainingError
 
 
 def _progress(desc: str, unit: str):
@@ -42,17 +42,23 @@ def cmd_demo_data(a) -> int:
     return 0
 
 
+def _dask_client(address: str):
+    from dask.distributed import Client
+
+    try:
+        return Client(address)
+    except (ValueError, TypeError, OSError) as exc:  # malformed, unknown protocol, unreachable
+        raise ParameterError(f"cannot use the Dask scheduler {address!r}: {exc} (expected e.g. "
+                             "tcp://host:8786)") from None
+
+
 def cmd_extract(a) -> int:
     from .extract import extract_to_store
     from .store import export_json
 
     params = FeatureParams(sample_rate=a.sample_rate, duration=a.duration, num_segments=a.segments, n_mfcc=a.n_mfcc,
                            n_fft=a.n_fft, hop_length=a.hop_length, files_per_genre=a.files_per_genre).validate()
-    client = None
-    if a.dask_scheduler:
-        from dask.distributed import Client
-
-        client = Client(a.dask_scheduler)
+    client = _dask_client(a.dask_scheduler) if a.dask_scheduler else None
     bar, update = _progress("extracting", "file")
     with bar:
         fs, hit = extract_to_store(a.dataset_dir, params, a.out, jobs=a.jobs, on_progress=update, dask_client=client)
@@ -71,12 +77,13 @@ def cmd_train(a) -> int:
     from . import workspace
     from .runs import create_run, execute
     from .store import load_features
-    from .training import SEGMENT_SPLIT_NOTE
+    from .training import SEGMENT_SPLIT_NOTE, split_rows
 
     fs = load_features(a.features)
     mc = ModelConfig(learning_rate=a.lr).validate()
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, test_size=a.test_size, split=a.split, seed=a.seed,
                      patience=a.patience).validate()
+    split_rows(fs, tc)  # a split that cannot work fails here, before a run record and TensorFlow
     if tc.split == "segment":
         print(f"note: {SEGMENT_SPLIT_NOTE}", file=sys.stderr)
     # The same record as the app's runs, so a CLI run appears on the app's Runs page.

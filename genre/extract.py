@@ -19,7 +19,7 @@ import numpy as np
 from .audio import load_audio
 from .config import FeatureParams
 from .dataset import Dataset, scan_dataset
-from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError
+from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError, ParameterError
 from .features import segment_mfccs
 from .store import FeatureSet, cache_key, load_features, save_features
 
@@ -68,6 +68,11 @@ def _results(paths: list[Path], params: FeatureParams, jobs: int, dask_client):
         yield from parallel(tasks)
 
 
+def _check_jobs(jobs: int) -> None:
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs == 0:
+        raise ParameterError(f"jobs must be a number of threads (1 or more), or -1 for one per core, got {jobs!r}")
+
+
 def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
                      on_progress: ProgressFn | None = None, stop: threading.Event | None = None,
                      dask_client=None) -> FeatureSet:
@@ -79,7 +84,7 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
     Parameters
     ----------
     jobs : int
-        Worker threads (joblib); -1 for one per core.
+        Worker threads (joblib); -1 for one per core (-2: all but one, and so on).
     on_progress : callable(done, total), optional
     stop : threading.Event, optional
         When set, extraction stops and :class:`~genre.errors.Cancelled` is raised.
@@ -87,6 +92,7 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
         Run on this cluster instead of local processes.
     """
     params.validate()
+    _check_jobs(jobs)
     paths = [p for paths in dataset.files for p in paths]
     labels = np.asarray([label for label, paths in enumerate(dataset.files) for _ in paths], dtype=np.int64)
     total, per = len(paths), params.num_segments
@@ -140,6 +146,7 @@ def extract_to_store(root: str | Path, params: FeatureParams, out: str | Path, *
         drop every segment).
     """
     params.validate()
+    _check_jobs(jobs)
     dataset = scan_dataset(root, files_per_genre=params.files_per_genre)
     key = cache_key(params, [p for paths in dataset.files for p in paths], dataset.root)
     out = Path(out)

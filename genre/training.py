@@ -50,22 +50,40 @@ def _split_ids(ids: np.ndarray, labels: np.ndarray, size: float, seed: int) -> t
         return a, b, False
 
 
+def _held_out(n: int, size: float) -> int:
+    """How many of ``n`` ids a split holds out for a fraction ``size`` (train_test_split's rounding)."""
+    return int(np.ceil(size * n))
+
+
 def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
     """Train/test (and, with early stopping, validation) rows of ``fs``.
 
     ``split="track"`` keeps all segments of a track on one side; ``"segment"`` splits rows
     at random, like the notebook.
+
+    Raises
+    ------
+    TrainingError
+        ``fs`` is not trainable (:func:`check_trainable`), or the split would leave no
+        training data, or training data of a single genre.
     """
     check_trainable(fs, config)
     rows = np.arange(len(fs))
     if config.split == "segment":
-        ids, labels, row_id = rows, fs.y, rows
+        ids, labels, row_id, unit = rows, fs.y, rows, "rows"
     else:
         ids, first = np.unique(fs.track, return_index=True)
-        labels, row_id = fs.y[first], fs.track
+        labels, row_id, unit = fs.y[first], fs.track, "tracks"
+    if _held_out(len(ids), config.test_size) >= len(ids):
+        raise TrainingError(f"test_size={config.test_size:g} holds out all {len(ids)} {unit}, leaving none to "
+                            "train on: use a smaller test_size or more files")
     train_ids, test_ids, stratified = _split_ids(ids, labels, config.test_size, config.seed)
     val_ids = None
     if config.patience is not None:
+        if _held_out(len(train_ids), config.val_size) >= len(train_ids):
+            raise TrainingError(f"early stopping holds out val_size={config.val_size:g} of the {len(train_ids)} "
+                                f"training {unit[:-1] if len(train_ids) == 1 else unit} for validation, leaving "
+                                "none to train on: use a smaller test_size, more files, or no patience")
         lab = dict(zip(ids.tolist(), labels.tolist()))
         train_ids, val_ids, s2 = _split_ids(train_ids, np.array([lab[i] for i in train_ids]),
                                             config.val_size, config.seed + 1)
@@ -73,8 +91,12 @@ def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
     pick = lambda chosen: rows[np.isin(row_id, chosen)]  # noqa: E731
     split = Split(train=pick(train_ids), test=pick(test_ids), val=None if val_ids is None else pick(val_ids),
                   stratified=stratified)
-    if not len(split.train) or not len(split.test):
-        raise TrainingError("the split left the training or test set empty: use more files or change test_size")
+    present = np.unique(fs.y[split.train])
+    if len(present) < 2:
+        after = " after holding out validation data for early stopping" if val_ids is not None else ""
+        raise TrainingError(f"the training split has {unit} of one genre only ({fs.genres[present[0]]}){after}, "
+                            "nothing to tell apart: use a smaller test_size"
+                            f"{', no patience' if val_ids is not None else ''} or more files")
     return split
 
 

@@ -141,6 +141,17 @@ def _prepare(work: Path, name: str) -> None:
         (work / name).mkdir(exist_ok=True)
     elif name == "clip.wav":
         make_wav(work / name, 2.0, 8000)
+    elif name == "few.npz":  # 4 tracks: a test split of 2 leaves 2, and early stopping takes 1 of those
+        from dataclasses import replace
+
+        import numpy as np
+
+        from genre.store import load_features, save_features
+
+        fs = load_features(work / "features.npz")
+        keep = np.isin(fs.track, [0, 1, 4, 8])
+        save_features(replace(fs, X=fs.X[keep], y=fs.y[keep], track=fs.track[keep], segment=fs.segment[keep]),
+                      work / name)
 
 
 BAD_INPUTS = {
@@ -159,6 +170,15 @@ BAD_INPUTS = {
     "missing-model": (["predict", "no-such-model", "clip.wav"], "model bundle not found"),
     "model-without-bundle-json": (["predict", "empty-model", "clip.wav"], "bundle.json is missing"),
     "evaluate-missing-model": (["evaluate", "no-such-model", "data"], "model bundle not found"),
+    "jobs-0": (["extract", "data", "--out", "f.npz", *EXTRACT_ARGS, "--jobs", "0"], "jobs must be"),
+    "evaluate-jobs-0": (["evaluate", "model", "data", "--jobs", "0"], "jobs must be"),
+    "malformed-dask-scheduler": (["extract", "data", "--out", "f.npz", *EXTRACT_ARGS, "--dask-scheduler",
+                                  "not-an-address"], "cannot use the Dask scheduler 'not-an-address'"),
+    "test-size-leaves-one-track": (["train", "features.npz", "--out", "m", "--test-size", "0.9"],
+                                   "use a smaller test_size"),
+    "test-size-leaves-no-track": (["train", "features.npz", "--out", "m", "--test-size", "0.95"],
+                                  "holds out all 12 tracks"),
+    "patience-with-few-tracks": (["train", "few.npz", "--out", "m", "--patience", "3"], "no patience"),
 }
 
 
@@ -166,7 +186,7 @@ BAD_INPUTS = {
 def test_bad_input_is_one_error_line_and_exit_code_2(flow, case):
     work, home, _ = flow
     args, message = BAD_INPUTS[case]
-    for name in ("a-file.wav", "garbage.npz", "empty-model", "clip.wav"):
+    for name in ("a-file.wav", "garbage.npz", "empty-model", "clip.wav", "few.npz"):
         _prepare(work, name)
     proc = run_cli(*args, home=home, cwd=work)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)

@@ -240,3 +240,15 @@ def test_extraction_reads_the_start_of_a_file_longer_than_the_decoding_cap(tmp_p
         load_audio(path, sample_rate=params.sample_rate)
     rows, index = extract_file(path, params=params)
     assert rows.shape == (3, 32, 13) and index.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("jobs", [0, 1.5, "2", True])
+def test_a_bad_number_of_jobs_is_a_parameter_error_even_on_a_cache_hit(gtzan, tmp_path, params, jobs):
+    from genre.errors import ParameterError
+
+    out = tmp_path / "f.npz"
+    with pytest.raises(ParameterError, match="jobs must be"):
+        extract_features(scan_dataset(gtzan), params, jobs=jobs)
+    extract_to_store(gtzan, params, out)
+    with pytest.raises(ParameterError, match="jobs must be"):
+        extract_to_store(gtzan, params, out, jobs=jobs)

@@ -220,3 +220,19 @@ def test_trained_result_scores_the_held_out_tracks(trained, features):
     assert np.array(m["confusion"]).shape == (3, 3) and np.sum(m["confusion"]) == m["n_tracks"]
     assert result.model.output_shape == (None, 3)
     assert result.seconds > 0
+
+
+# --- splits that leave nothing to learn from --------------------------------------------------
+
+@pytest.mark.parametrize("config, message", [
+    (TrainConfig(test_size=0.95), r"test_size=0\.95 holds out all 12 tracks.*smaller test_size"),
+    (TrainConfig(test_size=0.99, split="segment"), r"test_size=0\.99 holds out all 36 rows"),
+    (TrainConfig(test_size=0.9), r"training split has tracks of one genre only.*smaller test_size"),
+    (TrainConfig(test_size=0.9, patience=3), r"early stopping.*1 training track.*none to train on.*patience"),
+    (TrainConfig(test_size=0.8, patience=3, val_size=0.5),
+     r"training split has tracks of one genre only.*validation"),
+], ids=["test-takes-all", "test-takes-all-rows", "one-training-track", "validation-takes-the-last-track",
+        "validation-leaves-one-genre"])
+def test_splits_that_leave_nothing_to_train_on_are_training_errors(features, config, message):
+    with pytest.raises(TrainingError, match=message):
+        split_rows(features, config)
