@@ -72,10 +72,27 @@ class FeatureSet:
         """Whether each row's source track is known (False for the notebook's JSON)."""
         return bool(len(self.track)) and bool(np.all(self.track >= 0))
 
+    def segments_per_file(self) -> np.ndarray:
+        """Rows each of ``files`` gave [shape=(len(files),)] (0 for a skipped file)."""
+        if not self.has_tracks:
+            return np.zeros(len(self.files), dtype=np.int64)
+        return np.bincount(self.track, minlength=len(self.files))
+
+    def short_files(self) -> list[tuple[str, int]]:
+        """``(file, segments)`` of the readable files that gave fewer segments than asked for.
+
+        Asked for: ``num_segments`` of the excerpt, or ``max_segments`` of a whole track.
+        """
+        asked = self.params.max_segments if self.params.excerpt == "whole" else self.params.num_segments
+        skipped = {name for name, _ in self.skipped}
+        return [(f, int(n)) for f, n in zip(self.files, self.segments_per_file())
+                if n < asked and f not in skipped]
+
     def summary(self) -> dict:
         counts = np.bincount(self.y, minlength=len(self.genres)) if len(self.y) else np.zeros(len(self.genres), int)
         return {
             "rows": len(self), "tracks": len(self.files), "skipped": len(self.skipped),
+            "short": len(self.short_files()),
             "input_shape": list(self.X.shape[1:]), "rows_per_genre": dict(zip(self.genres, counts.tolist())),
         }
 

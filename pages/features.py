@@ -136,15 +136,23 @@ def summary_ui() -> None:
         return
     s = fs.summary()
     st.subheader("Current features")
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric("Rows (segments)", f"{s['rows']:,}")
     c2.metric("Tracks", s["tracks"])
     c3.metric("Skipped files", s["skipped"])
+    c4.metric("Files with fewer segments", s["short"])
     st.bar_chart(pd.DataFrame({"genre": list(s["rows_per_genre"]), "rows": list(s["rows_per_genre"].values())}),
                  x="genre", y="rows", height=220)
     if fs.skipped:
         st.warning("These files could not be read and were skipped:")
         st.dataframe(pd.DataFrame(fs.skipped, columns=["file", "reason"]), hide_index=True)
+    short = fs.short_files()
+    if short:
+        p = fs.params
+        asked, why = ((p.max_segments, f"shorter than {p.max_segments} segments of {p.segment_samples / p.sample_rate:.2f} s")
+                      if p.excerpt == "whole" else (p.num_segments, f"shorter than {p.duration:g} s"))
+        with st.expander(f"{ui.count(len(short), 'file')} gave fewer segments than the {asked} asked for: {why}"):
+            st.dataframe(pd.DataFrame(short, columns=["file", "segments"]), hide_index=True)
     st.caption(f"From `{fs.root}`: {describe(fs.params)}.")
     st.page_link("pages/train.py", label="Next: train a model", icon="🧠")
 

@@ -301,3 +301,15 @@ def test_summary_counts_rows_per_genre(features):
     s = features.summary()
     assert s["rows"] == 36 and s["tracks"] == 12 and s["input_shape"] == [32, 13]
     assert s["rows_per_genre"] == {"blues": 12, "metal": 12, "rock": 12}
+
+
+def test_segments_per_file_and_the_files_that_gave_fewer(features):
+    from dataclasses import replace
+
+    counts = features.segments_per_file()
+    assert counts.tolist() == [3] * len(features.files) and features.short_files() == []
+    keep = ~((features.track == 0) & (features.segment > 0))  # file 0 gave one segment of three
+    fewer = replace(features, X=features.X[keep], y=features.y[keep], track=features.track[keep],
+                    segment=features.segment[keep])
+    assert fewer.short_files() == [(features.files[0], 1)]
+    assert fewer.summary()["short"] == 1
