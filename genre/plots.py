@@ -318,10 +318,13 @@ def confusion_figure(confusion, *, genres, normalize: bool = True,
                  shrink=0.8)
     integral = np.array_equal(counts, np.round(counts))
     count_format = "{:.0f}" if integral else "{:.3g}"
-    fontsize = 9 if n <= 6 else 7 if n <= 12 else 5
+    fontsize = 9 if n <= 6 else 8 if n <= 12 else 7
+    many = n > 10  # past ten genres a cell holds its count only (the colour gives the fraction), zeros left blank
     for i in range(n):
         for j in range(n):
-            text = count_format.format(counts[i, j]) + (f"\n{fractions[i, j]:.0%}" if normalize else "")
+            if many and counts[i, j] == 0:
+                continue
+            text = count_format.format(counts[i, j]) + (f"\n{fractions[i, j]:.0%}" if normalize and not many else "")
             dark = shown[i, j] > 0.6 * vmax
             ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
                     color="white" if dark else "black")
