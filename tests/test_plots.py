@@ -247,7 +247,7 @@ def test_a_confusion_matrix_of_many_genres_stays_readable():
     n = 14
     counts = np.eye(n, dtype=int) * 5
     counts[0, 3] = 2
-    fig = confusion_figure(counts, genres=[f"g{i}" for i in range(n)])
+    fig = plots.confusion_figure(counts, genres=[f"g{i}" for i in range(n)])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert sorted(texts) == sorted(["5"] * n + ["2"])  # counts only, zeros left blank: 15 labels, not 196
     assert all(t.get_fontsize() >= 7 for t in fig.axes[0].texts)
