@@ -1,6 +1,8 @@
 """Atomic writes: a temp file (or folder) beside the target, then ``os.replace``.
 
-An interrupted write leaves the old target (or none), never a half-written one.
+An interrupted write leaves the old target (or none), never a half-written one. The result gets
+the mode any new file (0o666) or folder (0o777) gets under the umask, not the private 0o600/0o700
+of ``tempfile``'s temp files.
 """
 
 from __future__ import annotations
@@ -9,8 +11,26 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+_umask_lock = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux reports it (/proc/self/status)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:  # elsewhere the only way is to set it and put it back (briefly process-wide)
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -21,6 +41,7 @@ def atomic_path(target: str | Path, *, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())
         yield Path(tmp)
         os.replace(tmp, target)
     finally:
@@ -40,6 +61,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())
         yield tmp
         old = None
         if target.exists():

@@ -159,3 +159,14 @@ def bundle(bundle_dir):
     from genre.bundle import load_bundle
 
     return load_bundle(bundle_dir)
+
+
+@pytest.fixture
+def umask():
+    """``umask(mask)`` sets the process's umask for the rest of the test; the old one is restored after."""
+    import os
+
+    old = os.umask(0o022)
+    os.umask(old)
+    yield os.umask
+    os.umask(old)

@@ -225,3 +225,10 @@ def test_unique_bundle_path_never_reuses_a_folder(tmp_path):
     second = unique_bundle_path(tmp_path, "run")
     second.mkdir()
     assert (first.name, second.name, unique_bundle_path(tmp_path, "run").name) == ("run", "run-2", "run-3")
+
+
+def test_a_bundle_folder_and_its_files_follow_the_umask(tmp_path, umask):
+    umask(0o022)
+    path = _fake_bundle(tmp_path / "models" / "run")
+    assert path.stat().st_mode & 0o777 == 0o755
+    assert {p.name: p.stat().st_mode & 0o777 for p in path.iterdir()} == {MODEL_FILE: 0o644, INFO_FILE: 0o644}

@@ -313,3 +313,35 @@ def test_segments_per_file_and_the_files_that_gave_fewer(features):
                     segment=features.segment[keep])
     assert fewer.short_files() == [(features.files[0], 1)]
     assert fewer.summary()["short"] == 1
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_follow_the_umask_like_any_new_file(features, tmp_path, umask, mask, mode):
+    from genre.atomic import write_text
+
+    umask(mask)
+    (tmp_path / "plain.txt").write_text("x")
+    assert (tmp_path / "plain.txt").stat().st_mode & 0o777 == mode  # what a user's own files get
+    assert save_features(features, tmp_path / "f.npz").stat().st_mode & 0o777 == mode
+    assert export_json(features, tmp_path / "f.json").stat().st_mode & 0o777 == mode
+    write_text(tmp_path / "status.json", "{}")
+    assert (tmp_path / "status.json").stat().st_mode & 0o777 == mode
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o755), (0o077, 0o700)])
+def test_atomic_folders_follow_the_umask_like_any_new_folder(tmp_path, umask, mask, mode):
+    from genre.atomic import atomic_dir
+
+    umask(mask)
+    with atomic_dir(tmp_path / "out") as tmp:
+        (tmp / "inside.txt").write_text("x")
+    assert (tmp_path / "out").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "out" / "inside.txt").stat().st_mode & 0o777 == mode & 0o666
+
+
+def test_reading_the_umask_leaves_it_unchanged(umask):
+    from genre.atomic import current_umask
+
+    umask(0o027)
+    assert current_umask() == 0o027
+    assert umask(0o027) == 0o027

@@ -88,3 +88,10 @@ def test_data_roots_refuse_other_folders_with_a_clear_message(genre_home, tmp_pa
     for bad in (other, allowed / ".." / "secret", tmp_path / "musicx"):
         with pytest.raises(DatasetError, match="outside the folders this server reads datasets from"):
             workspace.check_data_root(bad)
+
+
+def test_the_demo_folder_follows_the_umask(genre_home, umask):
+    umask(0o022)
+    root = workspace.ensure_demo_dataset(genres=2, clips_per_genre=1, duration=1.0, sample_rate=8000)
+    assert root.stat().st_mode & 0o777 == 0o755
+    assert {p.stat().st_mode & 0o777 for p in root.rglob("*")} <= {0o755, 0o644}
