@@ -21,7 +21,7 @@ from .config import FeatureParams
 from .dataset import Dataset, scan_dataset
 from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError, ParameterError
 from .features import segment_mfccs
-from .store import FeatureSet, cache_key, load_features, save_features
+from .store import FeatureSet, cache_key, file_stamp, load_features, save_features
 
 log = logging.getLogger("genre")
 
@@ -78,8 +78,10 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
                      dask_client=None) -> FeatureSet:
     """MFCC rows of every selected file of ``dataset``.
 
-    Unreadable files are skipped, logged with their name, and listed in ``FeatureSet.skipped``.
-    Memory holds the features once: rows are written into one preallocated array.
+    Unreadable files are skipped, logged with their name, and listed in ``FeatureSet.skipped``
+    (so is a file deleted before it was read). Memory holds the features once: rows are written
+    into one preallocated array. The cache key is taken before any file is read, so a file
+    edited meanwhile makes the next extraction read it again (and is logged).
 
     Parameters
     ----------
@@ -100,6 +102,9 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
     rows = np.full((total, per), -1, dtype=np.int32)  # row of (track, segment), -1 when dropped
     skipped: list[tuple[str, str]] = []
     filled = 0
+    # Key first, stamps second: a file changed between the two still leaves a key that is not its new content's.
+    key = cache_key(params, paths, dataset.root)
+    stamps = [file_stamp(p) for p in paths]
     gen = _results(paths, params, jobs, dask_client)
     try:
         for done, (i, (mfcc, index, error)) in enumerate(gen, start=1):
@@ -121,10 +126,14 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
     order = rows[track, segment]
     X = X[:filled][order] if not np.array_equal(order, np.arange(filled)) else X[:filled]
     skipped.sort()
+    changed = [p.relative_to(dataset.root).as_posix() for p, st in zip(paths, stamps) if file_stamp(p) != st]
+    if changed:
+        log.warning("%d file(s) changed during extraction (%s): the next extraction reads them again",
+                    len(changed), ", ".join(changed[:5]) + (", ..." if len(changed) > 5 else ""))
     return FeatureSet(X=X, y=labels[track], genres=dataset.genres,
                       files=tuple(p.relative_to(dataset.root).as_posix() for p in paths),
                       track=track.astype(np.int32), segment=segment.astype(np.int32), params=params,
-                      skipped=tuple(skipped), key=cache_key(params, paths, dataset.root),
+                      skipped=tuple(skipped), key=key,
                       root=str(dataset.root))
 
 

@@ -98,12 +98,24 @@ class FeatureSet:
 
 
 def cache_key(params: FeatureParams, files: list[Path], root: Path) -> str:
-    """Digest of everything that determines the features: parameters, file names, sizes, mtimes."""
+    """Digest of everything that determines the features: parameters, file names, sizes, mtimes.
+
+    A file that has gone missing counts as size and mtime -1 (it is skipped, and the key differs).
+    """
     h = hashlib.sha256(json.dumps({"v": FEATURES_VERSION, "params": params.cache_key()}, sort_keys=True).encode())
     for path in files:
-        st = path.stat()
-        h.update(f"{path.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        size, mtime = file_stamp(path) or (-1, -1)
+        h.update(f"{path.relative_to(root).as_posix()}\0{size}\0{mtime}\n".encode())
     return h.hexdigest()[:24]
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """``(size, mtime_ns)`` of ``path``, or None when it does not exist (any more)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _from_byte_planes(planes: np.ndarray, shape: list[int]) -> np.ndarray:

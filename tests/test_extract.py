@@ -252,3 +252,68 @@ def test_a_bad_number_of_jobs_is_a_parameter_error_even_on_a_cache_hit(gtzan, tm
     extract_to_store(gtzan, params, out)
     with pytest.raises(ParameterError, match="jobs must be"):
         extract_to_store(gtzan, params, out, jobs=jobs)
+
+
+# --- files that change while they are extracted -----------------------------------------------------
+
+def _edit(path, make_wav_file):
+    """Give ``path`` other content (a different signal) and a later mtime."""
+    st = path.stat()
+    make_wav_file(path, 3.0, 8000, "square", freq=1234.0)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+@pytest.mark.parametrize("when", ["before-its-read", "after-its-read"])
+def test_a_file_edited_during_extraction_is_read_again_next_time(gtzan_copy, tmp_path, params, make_wav_file, when):
+    out = tmp_path / "f.npz"
+    edited = gtzan_copy / "blues" / ("blues.00003.wav" if when == "before-its-read" else "blues.00000.wav")
+
+    def progress(done, total):
+        if done == 2:
+            _edit(edited, make_wav_file)
+
+    first, _ = extract_to_store(gtzan_copy, params, out, jobs=1, on_progress=progress)
+    again, hit = extract_to_store(gtzan_copy, params, out)
+    fresh = extract_features(scan_dataset(gtzan_copy), params)
+    np.testing.assert_array_equal(again.X, fresh.X)  # never the stale features from before the edit
+    assert again.key == fresh.key and hit is False
+    assert extract_to_store(gtzan_copy, params, out)[1] is True  # and from then on, a hit again
+
+
+def test_a_file_changed_during_extraction_is_logged(gtzan_copy, params, make_wav_file, caplog):
+    def progress(done, total):
+        if done == 2:
+            _edit(gtzan_copy / "blues" / "blues.00000.wav", make_wav_file)
+
+    with caplog.at_level(logging.WARNING, logger="genre"):
+        extract_features(scan_dataset(gtzan_copy), params, jobs=1, on_progress=progress)
+    assert any("changed during extraction" in r.getMessage() and "blues.00000.wav" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_a_file_deleted_during_extraction_is_skipped_and_reported(gtzan_copy, tmp_path, params):
+    out = tmp_path / "f.npz"
+    gone = gtzan_copy / "metal" / "metal.00002.wav"
+
+    def progress(done, total):
+        if done == 2:
+            gone.unlink()
+
+    fs, _ = extract_to_store(gtzan_copy, params, out, jobs=1, on_progress=progress)
+    assert [name for name, _ in fs.skipped] == ["metal/metal.00002.wav"]
+    assert "not found" in fs.skipped[0][1]
+    assert len(fs) == 33 and fs.files.index("metal/metal.00002.wav") not in fs.track
+    again, hit = extract_to_store(gtzan_copy, params, out)
+    assert hit is False and len(again.files) == 11 and again.skipped == ()
+
+
+def test_a_file_deleted_after_it_was_read_does_not_break_extraction(gtzan_copy, tmp_path, params):
+    out = tmp_path / "f.npz"
+
+    def progress(done, total):
+        if done == total:
+            (gtzan_copy / "blues" / "blues.00000.wav").unlink()
+
+    fs, _ = extract_to_store(gtzan_copy, params, out, jobs=2, on_progress=progress)
+    assert len(fs) == 36
+    assert extract_to_store(gtzan_copy, params, out)[1] is False  # the folder changed: read again
