@@ -66,15 +66,22 @@ def controls_ui():
 
 
 def new_run_ui(fs) -> None:
-    st.caption(f"Features: {len(fs):,} rows of {fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs, "
-               f"{ui.count(len(fs.genres), 'genre')}, {ui.count(len(fs.files), 'track')}.")
+    """The settings (always: they can be chosen before features exist) and Start (once they do)."""
+    if fs is None:
+        st.info("Extract features first to start a new run. Runs already started are listed below.")
+        st.page_link("pages/features.py", label="Features", icon="🎛️")
+    else:
+        st.caption(f"Features: {len(fs):,} rows of {fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs, "
+                   f"{ui.count(len(fs.genres), 'genre')}, {ui.count(len(fs.files), 'track')}.")
     mc, tc, name, backend, problem = controls_ui()
-    if problem is None:
+    if fs is None:
+        problem = problem or "no features yet"
+    elif problem is None:
         try:
             check_trainable(fs, tc)
         except GenreError as exc:
             problem = str(exc)
-    if problem:
+    if problem and fs is not None:
         st.error(problem)
     busy = [r for r in state.runs() if r.running]
     if busy:
@@ -198,12 +205,7 @@ def pick_run_ui():
     return run
 
 
-fs = state.features()
-if fs is None or not state.features_path():
-    st.info("Extract features first to start a new run. Runs already started are listed below.")
-    st.page_link("pages/features.py", label="Features", icon="🎛️")
-else:
-    new_run_ui(fs)
+new_run_ui(state.features() if state.features_path() else None)
 st.divider()
 shown = pick_run_ui()
 if shown is None:

@@ -252,6 +252,12 @@ class Tab:
         shown = slider.locator('[data-testid="stSliderThumbValue"]')
         assert shown.inner_text().strip() == str(value), f"{label}: the app did not keep {value}"
 
+    def slider_value(self, label: str) -> str:
+        """The value a slider shows."""
+        slider = self.page.locator('[data-testid="stSlider"]').filter(
+            has=self.page.get_by_text(label, exact=True)).first
+        return slider.locator('[data-testid="stSliderThumbValue"]').inner_text().strip()
+
     def set_number(self, label: str, value: int) -> None:
         self._type(self.page.get_by_role("spinbutton", name=label, exact=True), label, str(value))
 

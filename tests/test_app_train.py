@@ -43,11 +43,12 @@ def running_run(home, tiny):
     wait(run, timeout=120)
 
 
-def test_without_features_the_page_says_so(home):
+def test_without_features_the_settings_are_there_but_start_is_disabled(home):
     at = open_page("train").run()
-    assert not at.exception
+    assert not at.exception and not at.error
     assert "Extract features first" in at.info[0].value
-    assert not at.text_input
+    assert by_label(at.text_input, "Hidden layers (units)").value == "512, 256, 64"
+    assert button(at, "Start training").disabled
 
 
 def test_controls_exist_and_start_is_enabled(at):

@@ -256,3 +256,33 @@ def test_a_run_survives_a_reload_and_any_tab_can_watch_and_stop_it(app, browser)
         assert stopped_after == int(b.metric("Epochs"))
         assert "Training · stopped" in a.strip()
         a.step("stopped")
+
+
+def test_settings_stick_across_pages_reloads_and_new_tabs(app, browser):
+    """Sliders keep their values after a visit elsewhere and a reload; the URL holds them; a new tab starts
+    from the last values chosen."""
+    with tabs(browser, "settings-a", "settings-b") as (a, b):
+        set_up_demo(a, app["url"])
+        a.nav("Features")
+        a.text("Input shape", where='[data-testid="stMetric"]')
+        a.set_slider("n_mfcc (coefficients)", 20)
+        a.set_slider("Segments per track", 6)
+        assert "n_mfcc=20" in a.page.url and "segments=6" in a.page.url, a.page.url
+        a.nav("Train")
+        a.set_number("Epochs", 7)
+        a.nav("Features")
+        a.text("Input shape", where='[data-testid="stMetric"]')
+        assert a.slider_value("n_mfcc (coefficients)") == "20" and a.slider_value("Segments per track") == "6"
+        a.page.reload()
+        a.text("Input shape", where='[data-testid="stMetric"]')
+        a.settle()
+        assert a.slider_value("n_mfcc (coefficients)") == "20" and a.slider_value("Segments per track") == "6"
+        a.step("features-after-reload")
+
+        b.page.goto(app["url"] + "/train")  # a new session on another page: no URL settings, the last ones
+        b.text("Train", where="h1")
+        b.settle()
+        assert b.page.get_by_role("spinbutton", name="Epochs", exact=True).input_value() == "7"
+        b.nav("Features")
+        assert b.slider_value("n_mfcc (coefficients)") == "20"
+        b.step("features-in-a-new-tab")
