@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import FeatureParams, ModelConfig, TrainConfig
+from .config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
 from .runs import BACKENDS
 from .errors import GenreError, ParameterError, TrainingError
 
@@ -57,7 +57,8 @@ def cmd_extract(a) -> int:
     from .store import export_json
 
     params = FeatureParams(sample_rate=a.sample_rate, duration=a.duration, num_segments=a.segments, n_mfcc=a.n_mfcc,
-                           n_fft=a.n_fft, hop_length=a.hop_length, files_per_genre=a.files_per_genre).validate()
+                           n_fft=a.n_fft, hop_length=a.hop_length, files_per_genre=a.files_per_genre,
+                           excerpt=a.excerpt, max_segments=a.max_segments, exclude=tuple(a.exclude)).validate()
     client = _dask_client(a.dask_scheduler) if a.dask_scheduler else None
     bar, update = _progress("extracting", "file")
     with bar:
@@ -65,6 +66,12 @@ def cmd_extract(a) -> int:
     for name, why in fs.skipped:
         print(f"warning: skipped {name}: {why}", file=sys.stderr)
     s = fs.summary()
+    short = fs.short_files()
+    if short:
+        asked = params.max_segments if params.excerpt == "whole" else params.num_segments
+        print(f"note: {len(short)} file(s) gave fewer segments than the {asked} asked for (shorter than the "
+              f"excerpt): {', '.join(f'{f} ({n})' for f, n in short[:5])}{', ...' if len(short) > 5 else ''}",
+              file=sys.stderr)
     print(f"{'cache hit: ' if hit else ''}{s['rows']} rows of {tuple(s['input_shape'])} from {s['tracks']} files "
           f"({s['skipped']} skipped) -> {a.out}", file=sys.stderr)
     if a.json:
@@ -143,7 +150,7 @@ def cmd_evaluate(a) -> int:
     bundle = load_bundle(a.model_dir)
     bar, update = _progress("evaluating", "file")
     with bar:
-        result = evaluate_dataset(bundle, a.dataset_dir, jobs=a.jobs, on_progress=update)
+        result = evaluate_dataset(bundle, a.dataset_dir, jobs=a.jobs, on_progress=update, exclude=tuple(a.exclude))
     if a.json:
         print(json.dumps(result))
     else:
@@ -197,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-rate", type=int, default=d.sample_rate)
     s.add_argument("--duration", type=float, default=d.duration)
     s.add_argument("--files-per-genre", type=int, default=d.files_per_genre, help="-1: all files")
+    s.add_argument("--excerpt", choices=list(EXCERPTS), default=d.excerpt,
+                   help="where the segments come from: " + "; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()))
+    s.add_argument("--max-segments", type=int, default=d.max_segments, help="with --excerpt whole: at most this "
+                   "many segments per track")
+    s.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
+                   help="a folder that is not a genre (e.g. unlabelled); repeat for more")
     s.add_argument("--jobs", type=int, default=-1, help="worker threads (-1: one per core)")
     s.add_argument("--json", type=Path, help="also write the notebook's JSON here")
     s.add_argument("--dask-scheduler", help="run on this Dask cluster (e.g. tcp://host:8786)")
@@ -229,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dataset_dir", type=Path)
     s.add_argument("--json", action="store_true")
     s.add_argument("--jobs", type=int, default=1)
+    s.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
+                   help="a folder that is not a genre (e.g. unlabelled); repeat for more")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("warmup", help="one-time set-up for the app: numba compile, demo dataset")

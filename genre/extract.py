@@ -20,7 +20,7 @@ from .audio import load_audio
 from .config import FeatureParams
 from .dataset import Dataset, scan_dataset
 from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError, ParameterError
-from .features import segment_mfccs
+from .features import excerpt, segment_mfccs
 from .store import FeatureSet, cache_key, file_stamp, load_features, save_features
 
 log = logging.getLogger("genre")
@@ -32,9 +32,15 @@ _READ_MARGIN_S = 0.25
 
 
 def extract_file(path: str | Path, *, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """MFCC rows and segment indices of one file (see :func:`genre.features.segment_mfccs`)."""
-    y = load_audio(path, sample_rate=params.sample_rate, max_seconds=params.duration + _READ_MARGIN_S)
-    return segment_mfccs(y[:params.samples_per_track], params=params)
+    """MFCC rows and segment indices of one file's excerpt (see :func:`genre.features.excerpt`).
+
+    The notebook's ``"start"`` reads only the first ``duration`` seconds; ``"middle"`` and
+    ``"whole"`` decode the whole file (up to :data:`genre.audio`'s cap on decoded length).
+    """
+    limit = params.duration + _READ_MARGIN_S if params.excerpt == "start" else None
+    y = load_audio(path, sample_rate=params.sample_rate, max_seconds=limit)
+    part, segments = excerpt(y, params)
+    return segment_mfccs(part, params=params, segments=segments)
 
 
 def _extract_safe(path: Path, params: FeatureParams):
@@ -97,9 +103,11 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
     _check_jobs(jobs)
     paths = [p for paths in dataset.files for p in paths]
     labels = np.asarray([label for label, paths in enumerate(dataset.files) for _ in paths], dtype=np.int64)
-    total, per = len(paths), params.num_segments
+    total = len(paths)
+    per = params.max_segments if params.excerpt == "whole" else params.num_segments
     X = np.empty((total * per, *params.input_shape), dtype=np.float32)
-    rows = np.full((total, per), -1, dtype=np.int32)  # row of (track, segment), -1 when dropped
+    rows = np.full((total, per), -1, dtype=np.int32)  # row of a track's k-th segment, -1 when dropped
+    seg_index = np.zeros((total, per), dtype=np.int32)  # which segment of the track that is
     skipped: list[tuple[str, str]] = []
     filled = 0
     # Key first, stamps second: a file changed between the two still leaves a key that is not its new content's.
@@ -113,7 +121,8 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
                 skipped.append((paths[i].relative_to(dataset.root).as_posix(), error))
             else:
                 X[filled:filled + len(mfcc)] = mfcc
-                rows[i, index] = np.arange(filled, filled + len(mfcc))
+                rows[i, :len(index)] = np.arange(filled, filled + len(mfcc))
+                seg_index[i, :len(index)] = index
                 filled += len(mfcc)
             if on_progress is not None:
                 on_progress(done, total)
@@ -122,8 +131,8 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
     finally:
         getattr(gen, "close", lambda: None)()
     # Rows in (track, segment) order whatever order the workers finished in.
-    track, segment = np.nonzero(rows >= 0)
-    order = rows[track, segment]
+    track, k = np.nonzero(rows >= 0)
+    order, segment = rows[track, k], seg_index[track, k]
     X = X[:filled][order] if not np.array_equal(order, np.arange(filled)) else X[:filled]
     skipped.sort()
     changed = [p.relative_to(dataset.root).as_posix() for p, st in zip(paths, stamps) if file_stamp(p) != st]
@@ -156,7 +165,7 @@ def extract_to_store(root: str | Path, params: FeatureParams, out: str | Path, *
     """
     params.validate()
     _check_jobs(jobs)
-    dataset = scan_dataset(root, files_per_genre=params.files_per_genre)
+    dataset = scan_dataset(root, files_per_genre=params.files_per_genre, exclude=params.exclude)
     key = cache_key(params, [p for paths in dataset.files for p in paths], dataset.root)
     out = Path(out)
     if not force and out.is_file():

@@ -116,7 +116,8 @@ def predict_file(bundle: Bundle, source: str | Path | bytes | BinaryIO, *, name:
     return predict_signal(bundle, y, name=name)
 
 
-def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_progress=None) -> dict:
+def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_progress=None,
+                     exclude: tuple[str, ...] = ()) -> dict:
     """Score ``bundle`` on every readable file of a GTZAN-shaped folder with the model's genres.
 
     Features are extracted exactly as for training (the bundle's parameters, all files).
@@ -131,7 +132,7 @@ def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_prog
     from .training import score
 
     root = Path(root)
-    found = scan_dataset(root)  # validates the folder and lists its genres
+    found = scan_dataset(root, exclude=exclude)  # validates the folder and lists its genres
     unknown = sorted(set(found.genres) - set(bundle.genres))
     if unknown:
         raise DatasetError(f"{root} has genre folder(s) the model does not know: {', '.join(unknown)} "
@@ -140,7 +141,7 @@ def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_prog
     files = tuple(found.files[found.genres.index(g)] if g in found.genres else () for g in bundle.genres)
     dataset = dataclasses.replace(found, genres=bundle.genres, files=files,
                                   available=tuple(len(f) for f in files))
-    params = bundle.params.replace(files_per_genre=-1)
+    params = bundle.params.replace(files_per_genre=-1, exclude=())
     fs = extract_features(dataset, params, jobs=jobs, on_progress=on_progress)
     result = {"genres": list(bundle.genres), "n_tracks": 0, "skipped": [s[0] for s in fs.skipped],
               "track_accuracy": 0.0, "segment_accuracy": 0.0,

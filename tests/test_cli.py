@@ -235,3 +235,24 @@ def test_the_cli_turns_genre_errors_into_exit_code_2_in_process(tmp_path, capsys
 def test_an_unknown_command_is_an_argparse_error(tmp_path):
     proc = run_cli("fly", home=tmp_path, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_extract_with_excerpt_exclude_and_short_files_in_process(gtzan_copy, tmp_path, capsys):
+    """--excerpt whole --max-segments N --exclude FOLDER; files that gave fewer segments are noted."""
+    from genre.cli import main
+    from genre.store import load_features
+
+    (gtzan_copy / "unlabelled").mkdir()
+    (gtzan_copy / "unlabelled" / "x.wav").write_bytes((gtzan_copy / "rock" / "rock.00000.wav").read_bytes())
+    out = tmp_path / "f.npz"
+    code = main(["extract", str(gtzan_copy), "--out", str(out), "--sample-rate", "8000", "--duration", "1",
+                 "--segments", "1", "--n-fft", "512", "--hop-length", "256", "--excerpt", "whole",
+                 "--max-segments", "5", "--exclude", "unlabelled", "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    fs = load_features(out)
+    assert fs.genres == ("blues", "metal", "rock") and fs.params.excerpt == "whole" and fs.params.max_segments == 5
+    assert fs.segments_per_file().tolist() == [3] * len(fs.files)  # 3 s clips: 3 whole 1 s segments each
+    assert f"note: {len(fs.files)} file(s) gave fewer segments than the 5 asked for" in err
+    assert main(["extract", str(gtzan_copy), "--out", str(out), "--exclude", "jazz"]) == 2
+    assert "no folder to exclude named jazz" in capsys.readouterr().err

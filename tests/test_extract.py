@@ -317,3 +317,46 @@ def test_a_file_deleted_after_it_was_read_does_not_break_extraction(gtzan_copy, 
     fs, _ = extract_to_store(gtzan_copy, params, out, jobs=2, on_progress=progress)
     assert len(fs) == 36
     assert extract_to_store(gtzan_copy, params, out)[1] is False  # the folder changed: read again
+
+
+# --- real tracks: excerpts, folders left out, files shorter than asked --------------------------
+
+def _long_dataset(root, make_wav_file, seconds=(12.0, 2.0)):
+    """Two genres of one track each: a long one and one shorter than the excerpt."""
+    for genre, length in zip(("blues", "rock"), seconds):
+        make_wav_file(root / genre / f"{genre}.00000.wav", seconds=length, kind="chirp", freq=300.0)
+    return root
+
+
+@pytest.mark.parametrize("where", ["start", "middle"])
+def test_start_and_middle_excerpts_are_the_mfccs_of_those_seconds(tmp_path, make_wav_file, params, where):
+    from genre.audio import load_audio
+    from genre.features import segment_mfccs
+
+    root = _long_dataset(tmp_path / "data", make_wav_file)
+    p = params.replace(excerpt=where)  # 3 s in 3 segments
+    fs = extract_features(scan_dataset(root), p)
+    y = load_audio(root / "blues" / "blues.00000.wav", sample_rate=p.sample_rate)
+    first = 0 if where == "start" else (len(y) - p.samples_per_track) // 2
+    want, _ = segment_mfccs(y[first:first + p.samples_per_track], params=p)
+    np.testing.assert_array_equal(fs.X[fs.track == 0], want)
+    assert fs.segment[fs.track == 0].tolist() == [0, 1, 2]
+
+
+def test_the_whole_excerpt_spreads_max_segments_over_each_track(tmp_path, make_wav_file, params):
+    root = _long_dataset(tmp_path / "data", make_wav_file)
+    p = params.replace(excerpt="whole", max_segments=5)  # 1 s segments: 12 in the long track, 2 in the short
+    fs = extract_features(scan_dataset(root), p)
+    assert fs.segment[fs.track == 0].tolist() == [0, 3, 6, 8, 11]  # spread over all 12 s, not the first 5
+    assert fs.segment[fs.track == 1].tolist() == [0, 1]
+    assert fs.short_files() == [("rock/rock.00000.wav", 2)]
+
+
+def test_a_folder_left_out_is_not_a_genre(gtzan_copy, params):
+    (gtzan_copy / "unlabelled").mkdir()
+    (gtzan_copy / "unlabelled" / "x.wav").write_bytes((gtzan_copy / "rock" / "rock.00000.wav").read_bytes())
+    assert "unlabelled" in scan_dataset(gtzan_copy).genres
+    fs, _ = extract_to_store(gtzan_copy, params.replace(exclude=("unlabelled",)), gtzan_copy.parent / "f.npz")
+    assert fs.genres == ("blues", "metal", "rock") and not any(f.startswith("unlabelled/") for f in fs.files)
+    with pytest.raises(DatasetError, match="no folder to exclude named jazz"):
+        scan_dataset(gtzan_copy, exclude=("jazz",))
