@@ -32,22 +32,44 @@ class Split:
     train: np.ndarray
     test: np.ndarray
     val: np.ndarray | None = None
-    stratified: bool = True
+    untested: tuple[int, ...] = ()  # genres with no test (or validation) data: too few tracks to stratify
+
+    @property
+    def stratified(self) -> bool:
+        return not self.untested
 
     @property
     def validation_name(self) -> str:
         return "held-out part of the training tracks" if self.val is not None else "the test split"
 
 
-def _split_ids(ids: np.ndarray, labels: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray, bool]:
+def _split_ids(ids: np.ndarray, labels: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """Two sides of ``ids``, stratified by ``labels`` wherever possible.
+
+    Returns the two sides and the labels that could not be stratified (no member on the second side):
+    a label with one id only goes to the first side, and the others are still split label by label,
+    so one small genre never turns stratification off for all of them.
+    """
     from sklearn.model_selection import train_test_split
 
     try:
         a, b = train_test_split(ids, test_size=size, random_state=seed, stratify=labels)
-        return a, b, True
-    except ValueError:  # a genre with too few tracks to stratify: fall back to a plain random split
-        a, b = train_test_split(ids, test_size=size, random_state=seed)
-        return a, b, False
+        return a, b, []
+    except ValueError:  # a label with one id, or fewer held-out ids than labels
+        pass
+    firsts, seconds = [], []
+    for label in np.unique(labels):
+        members = ids[labels == label]
+        if len(members) < 2:
+            firsts.append(members)
+            continue
+        held = min(int(np.ceil(size * len(members))), len(members) - 1)  # one stays on the first side
+        a, b = train_test_split(members, test_size=held, random_state=seed)
+        firsts.append(a)
+        seconds.append(b)
+    a, b = np.concatenate(firsts), np.concatenate(seconds) if seconds else ids[:0]
+    missing = sorted(set(labels.tolist()) - set(labels[np.isin(ids, b)].tolist()))
+    return a, b, missing
 
 
 def _held_out(n: int, size: float) -> int:
@@ -77,7 +99,9 @@ def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
     if _held_out(len(ids), config.test_size) >= len(ids):
         raise TrainingError(f"test_size={config.test_size:g} holds out all {len(ids)} {unit}, leaving none to "
                             "train on: use a smaller test_size or more files")
-    train_ids, test_ids, stratified = _split_ids(ids, labels, config.test_size, config.seed)
+    train_ids, test_ids, untested = _split_ids(ids, labels, config.test_size, config.seed)
+    if not len(test_ids):
+        raise TrainingError(f"every genre has a single {unit[:-1]}: none can be held out for testing; add files")
     val_ids = None
     if config.patience is not None:
         if _held_out(len(train_ids), config.val_size) >= len(train_ids):
@@ -85,12 +109,15 @@ def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
                                 f"training {unit[:-1] if len(train_ids) == 1 else unit} for validation, leaving "
                                 "none to train on: use a smaller test_size, more files, or no patience")
         lab = dict(zip(ids.tolist(), labels.tolist()))
-        train_ids, val_ids, s2 = _split_ids(train_ids, np.array([lab[i] for i in train_ids]),
-                                            config.val_size, config.seed + 1)
-        stratified &= s2
+        train_ids, val_ids, unvalidated = _split_ids(train_ids, np.array([lab[i] for i in train_ids]),
+                                                     config.val_size, config.seed + 1)
+        if not len(val_ids):
+            raise TrainingError("early stopping needs validation tracks held out of the training tracks, but no "
+                                "genre has two training tracks: use a smaller test_size, more files, or no patience")
+        untested = sorted(set(untested) | set(unvalidated))
     pick = lambda chosen: rows[np.isin(row_id, chosen)]  # noqa: E731
     split = Split(train=pick(train_ids), test=pick(test_ids), val=None if val_ids is None else pick(val_ids),
-                  stratified=stratified)
+                  untested=tuple(int(g) for g in untested))
     present = np.unique(fs.y[split.train])
     if len(present) < 2:
         after = " after holding out validation data for early stopping" if val_ids is not None else ""
@@ -145,15 +172,16 @@ def score(probabilities: np.ndarray, y: np.ndarray, track: np.ndarray, genres: t
     track_true = y[[first[t] for t in tracks.tolist()]]
     track_pred = mean.argmax(axis=1)
     report = classification_report(track_true, track_pred, labels=labels, target_names=list(genres),
-                                   output_dict=True, zero_division=0)
+                                   output_dict=True, zero_division=np.nan)
+    defined = lambda v: None if v is None or np.isnan(v) else float(v)  # noqa: E731  (undefined: no tracks / no votes)
     return {
         "segment_accuracy": float(accuracy_score(y, seg_pred)),
         "track_accuracy": float(accuracy_score(track_true, track_pred)),
         "n_segments": int(len(y)), "n_tracks": int(len(tracks)),
         "confusion": confusion_matrix(track_true, track_pred, labels=labels).tolist(),
         "confusion_segments": confusion_matrix(y, seg_pred, labels=labels).tolist(),
-        "per_genre": {g: {"precision": report[g]["precision"], "recall": report[g]["recall"],
-                          "f1": report[g]["f1-score"], "support": int(report[g]["support"])} for g in genres},
+        "per_genre": {g: {"precision": defined(report[g]["precision"]), "recall": defined(report[g]["recall"]),
+                          "f1": defined(report[g]["f1-score"]), "support": int(report[g]["support"])} for g in genres},
     }
 
 
@@ -215,6 +243,7 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
     track = fs.track[split.test] if config.split == "track" or fs.has_tracks else split.test
     metrics = score(probabilities, fs.y[split.test], track, fs.genres)
     metrics.update(split=config.split, validation=split.validation_name, stratified=split.stratified,
+                   untested_genres=[fs.genres[g] for g in split.untested],
                    n_train_segments=int(len(split.train)), epochs_run=len(history.get("loss", [])))
     return TrainResult(model=model, history=history, metrics=metrics, split=split,
                        seconds=time.perf_counter() - start, stopped=bool(stop is not None and stop.is_set()))

@@ -164,14 +164,15 @@ def results_ui(run) -> None:
     c4.metric("Time", ui.fmt_seconds(result["seconds"]), help=f"Build, fit and test on {spec.get('backend')}, "
               "in the run's own process")
     st.caption(f"Test split: {split}, {spec['train_config']['test_size']:.0%} held out"
-               f"{'' if m['stratified'] else ' (not stratified: too few tracks per genre)'}; "
+               f"{'' if m['stratified'] else '; stratified by genre except ' + ', '.join(m.get('untested_genres') or ['some genres']) + ' (too few tracks to test)'}; "
                f"validation curve: {m['validation']}. Backend: {spec.get('backend')}.")
     curves(result["history"])
     left, right = st.columns([3, 2])
     genres = spec["genres"]
     left.pyplot(plots.confusion_figure(m["confusion"], genres=genres, title="Confusion matrix (test tracks)"))
     right.caption("Per genre (test tracks)")
-    right.dataframe(pd.DataFrame(m["per_genre"]).T.round(3),
+    table = pd.DataFrame(m["per_genre"]).T.astype(float).round(3)
+    right.dataframe(table.astype(object).where(table.notna(), "–"),  # undefined: no test tracks, or never predicted
                     column_config={"support": st.column_config.NumberColumn(format="%d")})
     with st.expander("Model summary"):
         st.code(result.get("summary", ""), language=None)

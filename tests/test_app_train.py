@@ -155,3 +155,28 @@ def test_the_url_chooses_the_run_to_show(home, tiny, running_run):
     assert not at.exception
     assert by_label(at.selectbox, "Show run").value == done.id
     assert "Run “short”: done" in [h.value for h in at.subheader]
+
+
+def test_a_genre_without_test_tracks_shows_dashes_and_is_named(home, tiny):
+    import json
+
+    from genre.atomic import write_text
+
+    run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
+                     model_config=ModelConfig(hidden_units=(8,)), train_config=TrainConfig(epochs=1), name="made")
+    per = {"ambient": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2},
+           "chiptune": {"precision": 0.5, "recall": 1.0, "f1": 0.667, "support": 1},
+           "rock": {"precision": None, "recall": None, "f1": None, "support": 0}}
+    metrics = {"segment_accuracy": 0.75, "track_accuracy": 1.0, "n_segments": 6, "n_tracks": 3, "epochs_run": 1,
+               "confusion": [[2, 0, 0], [0, 1, 0], [0, 0, 0]], "per_genre": per, "split": "track",
+               "validation": "the test split", "stratified": False, "untested_genres": ["rock"]}
+    write_text(run.path / "result.json", json.dumps({"metrics": metrics, "history": {"loss": [1.0]}, "seconds": 1.0,
+                                                     "stopped": False, "summary": ""}))
+    write_text(run.path / "status.json", json.dumps({"state": "done"}))
+    at = open_page("train")
+    at.query_params["run"] = run.id
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.loc["rock", ["precision", "recall", "f1"]]) == ["–", "–", "–"]
+    assert "stratified by genre except rock (too few tracks to test)" in texts(at.caption)

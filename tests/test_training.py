@@ -76,12 +76,34 @@ def test_patience_carves_validation_from_training_tracks(features, split_by):
     np.testing.assert_array_equal(np.sort(split.test), np.sort(without.test))  # test side is unchanged
 
 
-def test_unstratifiable_genres_fall_back_to_a_plain_split(features):
-    keep = np.isin(features.track, [0, 1, 2, 3, 4])  # 4 blues tracks and 1 metal track
+def _genre_of(fs, tracks):
+    return {int(fs.y[fs.track == t][0]) for t in tracks}
+
+
+def test_one_small_genre_does_not_turn_stratification_off_for_the_others(features):
+    keep = np.isin(features.track, [0, 1, 2, 3, 4, 8, 9, 10, 11])  # 4 blues, 1 metal, 4 rock tracks
     fs = _subset(features, keep)
-    split = split_rows(fs, TrainConfig(test_size=0.4))
-    assert split.stratified is False
-    assert _tracks(fs, split.train).isdisjoint(_tracks(fs, split.test))
+    split = split_rows(fs, TrainConfig(test_size=0.3))
+    assert split.untested == (1,) and split.stratified is False  # metal's one track can only train
+    test_tracks = _tracks(fs, split.test)
+    assert _genre_of(fs, test_tracks) == {0, 2}  # blues and rock are both tested
+    assert [len([t for t in test_tracks if _genre_of(fs, [t]) == {g}]) for g in (0, 2)] == [2, 2]  # ceil(0.3*4)
+    assert 4 in _tracks(fs, split.train)
+    assert _tracks(fs, split.train).isdisjoint(test_tracks)
+
+
+def test_a_test_size_too_large_to_stratify_globally_still_keeps_a_training_track_per_genre(features):
+    split = split_rows(features, TrainConfig(test_size=0.9))  # 11 of 12 held out would leave 1 training track
+    assert split.stratified
+    assert _genre_of(features, _tracks(features, split.train)) == {0, 1, 2}
+    assert _genre_of(features, _tracks(features, split.test)) == {0, 1, 2}
+
+
+def test_precision_and_recall_of_a_genre_without_test_tracks_are_undefined_not_zero():
+    probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0]])
+    m = score(probs, np.array([0, 1]), np.array([0, 1]), ("a", "b", "c"))
+    assert m["per_genre"]["c"] == {"precision": None, "recall": None, "f1": None, "support": 0}
+    assert m["per_genre"]["a"]["recall"] == 1.0
 
 
 def _one_genre(fs):
@@ -227,12 +249,9 @@ def test_trained_result_scores_the_held_out_tracks(trained, features):
 @pytest.mark.parametrize("config, message", [
     (TrainConfig(test_size=0.95), r"test_size=0\.95 holds out all 12 tracks.*smaller test_size"),
     (TrainConfig(test_size=0.99, split="segment"), r"test_size=0\.99 holds out all 36 rows"),
-    (TrainConfig(test_size=0.9), r"training split has tracks of one genre only.*smaller test_size"),
-    (TrainConfig(test_size=0.9, patience=3), r"early stopping.*1 training track.*none to train on.*patience"),
-    (TrainConfig(test_size=0.8, patience=3, val_size=0.5),
-     r"training split has tracks of one genre only.*validation"),
-], ids=["test-takes-all", "test-takes-all-rows", "one-training-track", "validation-takes-the-last-track",
-        "validation-leaves-one-genre"])
+    (TrainConfig(test_size=0.9, patience=3), r"early stopping needs validation tracks.*no genre has two training"),
+    (TrainConfig(test_size=0.8, patience=3, val_size=0.5), r"early stopping needs validation tracks"),
+], ids=["test-takes-all", "test-takes-all-rows", "validation-takes-the-last-tracks", "validation-leaves-nothing"])
 def test_splits_that_leave_nothing_to_train_on_are_training_errors(features, config, message):
     with pytest.raises(TrainingError, match=message):
         split_rows(features, config)
