@@ -19,7 +19,7 @@ import numpy as np
 from .audio import load_audio
 from .config import FeatureParams
 from .dataset import Dataset, scan_dataset
-from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError, ParameterError
+from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError, GenreError, ParameterError
 from .features import excerpt, segment_mfccs
 from .store import FeatureSet, cache_key, file_stamp, load_features, save_features
 
@@ -166,18 +166,36 @@ def extract_to_store(root: str | Path, params: FeatureParams, out: str | Path, *
     params.validate()
     _check_jobs(jobs)
     dataset = scan_dataset(root, files_per_genre=params.files_per_genre, exclude=params.exclude)
-    key = cache_key(params, [p for paths in dataset.files for p in paths], dataset.root)
-    out = Path(out)
-    if not force and out.is_file():
-        try:
-            cached = load_features(out)
-        except FeatureStoreError:
-            cached = None
-        if cached is not None and cached.key == key:
-            return cached, True
+    cached = None if force else _cached(dataset, params, Path(out))
+    if cached is not None:
+        return cached, True
     fs = extract_features(dataset, params, jobs=jobs, on_progress=on_progress, stop=stop, dask_client=dask_client)
     if len(fs) == 0:
         why = " ".join(params.problems()) or f"all {len(fs.skipped)} file(s) were unreadable or too short"
         raise DatasetError(f"no MFCC rows were extracted: {why}")
     save_features(fs, out)
     return fs, False
+
+
+def _cached(dataset: Dataset, params: FeatureParams, out: Path) -> FeatureSet | None:
+    if not out.is_file():
+        return None
+    key = cache_key(params, [p for paths in dataset.files for p in paths], dataset.root)
+    try:
+        cached = load_features(out)
+    except FeatureStoreError:
+        return None
+    return cached if cached.key == key else None
+
+
+def load_cached(root: str | Path, params: FeatureParams, out: str | Path) -> FeatureSet | None:
+    """The features in ``out`` when they are ``root``'s with ``params``, files unchanged; else None.
+
+    Never extracts (cheap: a scan, a stat per file, one load), so an app can bring back a session's
+    features after a reload. Never raises for a missing or changed folder either.
+    """
+    try:
+        dataset = scan_dataset(root, files_per_genre=params.validate().files_per_genre, exclude=params.exclude)
+        return _cached(dataset, params, Path(out))
+    except (GenreError, OSError):
+        return None

@@ -89,3 +89,24 @@ def test_the_dataset_folder_and_the_chosen_model_outlive_the_session(home, tiny,
     assert not fresh.exception
     assert fresh.session_state["dataset_root"] == str(tiny.root)
     assert fresh.session_state["bundle_path"] == str(saved_bundle)
+
+
+def test_after_a_reload_the_features_the_settings_name_come_back_from_the_cache(home, tiny):
+    from genre import workspace
+    from genre.extract import extract_to_store
+
+    first = open_page("dataset", dataset_root="/nowhere").run()
+    first.text_input(key="dataset_input").set_value(str(tiny.root)).run()  # as a user chooses the folder
+    first.switch_page("pages/features.py").run()
+    keys = {"sr": ("selectbox", 8000), "duration": ("slider", 4), "segments": ("slider", 2),
+            "n_fft": ("select_slider", 512), "hop": ("select_slider", 256)}
+    for key, (kind, value) in keys.items():
+        getattr(first, kind)(key=key).set_value(value)
+    first.run()
+    assert "features" not in first.session_state or first.session_state["features"] is None  # nothing to bring back yet
+    extract_to_store(tiny.root, tiny.params, workspace.features_path(tiny.root, tiny.params))
+    fresh = open_page("train").run()  # a reload: a new session with no state but the workspace's
+    assert not fresh.exception
+    assert fresh.session_state["features"] is not None and len(fresh.session_state["features"]) == len(tiny.features)
+    assert "Features: 24 rows" in texts(fresh.caption)
+    assert not [b for b in fresh.button if b.label == "Start training"][0].disabled

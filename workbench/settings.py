@@ -126,6 +126,22 @@ def remember_value(key: str, value) -> None:
         write_text(workspace.home() / "settings.json", json.dumps({**last_used(), key: value}, indent=1))
 
 
+def feature_params(exclude: tuple[str, ...] = ()) -> FeatureParams:
+    """The Features page's settings (seeded first when this session has none) as validated parameters.
+
+    Raises
+    ------
+    genre.errors.ParameterError
+        When the settings do not make valid parameters (e.g. hop_length above n_fft).
+    """
+    seed(FEATURE_KEYS)
+    v = {k: st.session_state.get(k, st.query_params.get(k, SETTINGS[k].default)) for k in FEATURE_KEYS}
+    return FeatureParams(sample_rate=int(v["sr"]), duration=float(v["duration"]), num_segments=int(v["segments"]),
+                         n_mfcc=int(v["n_mfcc"]), n_fft=int(v["n_fft"]), hop_length=int(v["hop"]),
+                         files_per_genre=int(v["files"]), excerpt=str(v["excerpt"]),
+                         max_segments=int(v["max_segments"]), exclude=tuple(exclude)).validate()
+
+
 def reset(keys) -> None:
     """Back to the notebook's defaults (a callback: it runs before the widgets are drawn)."""
     for key in keys:

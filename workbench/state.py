@@ -43,7 +43,32 @@ def set_dataset_root(path: str) -> None:
 
 
 def features():
+    """This session's features; after a reload (a new session), the ones its settings name, when they are
+    already extracted for the current dataset and its files are unchanged (never extracts)."""
+    if st.session_state.get(FEATURES) is None:
+        _restore_features()
     return st.session_state.get(FEATURES)
+
+
+def _restore_features() -> None:
+    from genre.errors import GenreError
+    from genre.extract import load_cached
+
+    from . import ui
+
+    root = dataset_root()
+    try:
+        params = settings.feature_params(ui.excluded(root))
+    except GenreError:
+        return
+    attempt = (root, repr(params))
+    if st.session_state.get("_restore_tried") == attempt:  # once per dataset and settings, not every rerun
+        return
+    st.session_state["_restore_tried"] = attempt
+    path = workspace.features_path(root, params)
+    fs = load_cached(root, params, path)
+    if fs is not None:
+        set_features(fs, path)
 
 
 def features_path() -> str | None:
