@@ -360,3 +360,16 @@ def test_a_folder_left_out_is_not_a_genre(gtzan_copy, params):
     assert fs.genres == ("blues", "metal", "rock") and not any(f.startswith("unlabelled/") for f in fs.files)
     with pytest.raises(DatasetError, match="no folder to exclude named jazz"):
         scan_dataset(gtzan_copy, exclude=("jazz",))
+
+
+def test_load_cached_gives_a_stores_features_only_while_they_are_current(gtzan_copy, params, tmp_path):
+    from genre.extract import load_cached
+
+    out = tmp_path / "f.npz"
+    assert load_cached(gtzan_copy, params, out) is None  # nothing extracted
+    fs, _ = extract_to_store(gtzan_copy, params, out)
+    assert load_cached(gtzan_copy, params, out).key == fs.key
+    assert load_cached(gtzan_copy, params.replace(n_mfcc=20), out) is None  # other parameters
+    os.utime(gtzan_copy / "rock" / "rock.00000.wav", ns=(0, 0))  # a file changed since
+    assert load_cached(gtzan_copy, params, out) is None
+    assert load_cached(tmp_path / "gone", params, out) is None  # never raises
