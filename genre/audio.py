@@ -24,7 +24,16 @@ import numpy as np
 from .dataset import AUDIO_EXTENSIONS
 from .errors import AudioError
 
-MAX_DECODED_SECONDS = 600.0  # 10 minutes: any song; longer files are refused unless asked for
+def _max_decoded_seconds() -> float:
+    """``$GENRE_MAX_AUDIO_SECONDS`` (a shared server may want less), else 600: 10 minutes, any song."""
+    value = os.environ.get("GENRE_MAX_AUDIO_SECONDS", "")
+    try:
+        return float(value) if value.strip() and float(value) > 0 else 600.0
+    except ValueError:
+        return 600.0
+
+
+MAX_DECODED_SECONDS = _max_decoded_seconds()  # longer files are refused unless asked for
 MAX_SAMPLE_RATE = 768_000  # the highest rate audio interfaces record at; beyond it a header is corrupt
 _BLOCK_SAMPLES = 1 << 22  # samples read at a time, each block mixed to mono: memory holds the mono signal
 

@@ -310,3 +310,11 @@ def test_bytes_whose_header_makes_the_decoder_seek_before_the_start_decode_like_
                 load_audio(source, sample_rate=8000)
         else:
             np.testing.assert_array_equal(load_audio(source, sample_rate=8000), expected)
+
+
+@pytest.mark.parametrize("value, expected", [("", 600.0), ("120", 120.0), ("-5", 600.0), ("lots", 600.0)])
+def test_the_cap_on_decoded_length_is_a_setting(monkeypatch, value, expected):
+    from genre import audio
+
+    monkeypatch.setenv("GENRE_MAX_AUDIO_SECONDS", value)
+    assert audio._max_decoded_seconds() == expected
