@@ -420,22 +420,32 @@ def segment_votes_figure(segment_probabilities, *, genres, segment_seconds: floa
     return fig
 
 
-def curves_spec(history, metric: str, *, height: int = 260) -> dict:
-    """A Vega-Lite spec (a plain dict, data inline) of ``metric`` and ``val_<metric>`` per epoch.
+def curves_rows(history, metric: str) -> list[dict]:
+    """``metric`` and ``val_<metric>`` per epoch as long rows (epoch, value, split), epoch by epoch.
 
-    For live views: drawing it needs no Altair and no DataFrame, so redrawing it every second
-    costs the server almost nothing (``st.vega_lite_chart(spec=...)``).
+    Epoch by epoch, so the rows of a later call extend those of an earlier one: a live chart fed
+    these rows receives each epoch as an append (Vega inserts them) instead of a new dataset.
     """
     curves = _curves(history)
+    train, val = curves.get(metric, np.zeros(0)), curves.get(f"val_{metric}", np.zeros(0))
     rows = []
-    for key, label in ((metric, "train"), (f"val_{metric}", "validation")):
-        for epoch, value in enumerate(curves.get(key, ()), start=1):
-            if np.isfinite(value):
-                rows.append({"epoch": epoch, "value": float(value), "split": label})
+    for i in range(max(len(train), len(val))):
+        for values, label in ((train, "train"), (val, "validation")):
+            if i < len(values) and np.isfinite(values[i]):
+                rows.append({"epoch": i + 1, "value": float(values[i]), "split": label})
+    return rows
+
+
+def curves_spec(metric: str, *, points: bool = True, height: int = 260) -> dict:
+    """A Vega-Lite spec (a plain dict, no data) drawing :func:`curves_rows` of ``metric``.
+
+    For live views: it needs no Altair, and it stays the same from one redraw to the next, so the
+    browser keeps its chart and only takes in the new rows (``st.vega_lite_chart(rows, spec)``).
+    """
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "data": {"values": rows}, "height": height, "width": "container",
-        "mark": {"type": "line", "point": len(rows) <= 60},
+        "height": height, "width": "container",
+        "mark": {"type": "line", "point": points},
         "encoding": {
             "x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1}},
             "y": {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}},

@@ -95,7 +95,7 @@ def new_run_ui(fs) -> None:
         except (GenreError, OSError) as exc:
             st.error(f"Could not start the run: {exc}")
             return
-        state.set_run(run)
+        state.set_run(run, started_here=True)
         st.rerun()
 
 
@@ -103,11 +103,11 @@ def curves(history: dict) -> None:
     if not history:
         st.caption("Waiting for the first epoch...")
         return
-    left, right = st.columns(2)
-    left.caption("Accuracy")
-    left.vega_lite_chart(spec=plots.curves_spec(history, "accuracy"), width="stretch")
-    right.caption("Loss")
-    right.vega_lite_chart(spec=plots.curves_spec(history, "loss"), width="stretch")
+    points = len(history.get("loss", ())) <= 60  # dots on short curves only
+    for column, metric in zip(st.columns(2), ("accuracy", "loss")):
+        column.caption(metric.capitalize())
+        column.vega_lite_chart(pd.DataFrame(plots.curves_rows(history, metric), columns=["epoch", "value", "split"]),
+                               plots.curves_spec(metric, points=points), width="stretch")
 
 
 def validation_note(tc: dict) -> str:
@@ -143,6 +143,15 @@ def live_ui(run) -> None:
     st.caption(validation_note(spec["train_config"]))
 
 
+def per_genre_table(per_genre: dict) -> pd.DataFrame:
+    """Precision, recall and F1 as text, "–" where undefined (no test tracks, or never predicted)."""
+    table = pd.DataFrame(per_genre).T
+    for column in ("precision", "recall", "f1"):
+        table[column] = [("–" if v is None or pd.isna(v) else f"{float(v):.3f}") for v in table[column]]
+    table["support"] = table["support"].astype(int)
+    return table
+
+
 def results_ui(run) -> None:
     status, spec = run.status(), run.spec
     st.subheader(f"Run “{run.name}”: {status.get('state')}")
@@ -153,6 +162,9 @@ def results_ui(run) -> None:
             curves(run.history())
         return
     m = result["metrics"]
+    bundle = run.bundle_path
+    if bundle is not None and bundle.is_dir() and state.adopt_model(run):
+        ui.status_strip(strip)  # the model this tab just trained is now the one Classify uses
     if result.get("stopped"):
         st.info(f"Stopped on request after {m['epochs_run']} epoch(s); the model learned so far was kept.")
     split = "by track" if m["split"] == "track" else "by random segments (overstates accuracy)"
@@ -171,16 +183,12 @@ def results_ui(run) -> None:
     genres = spec["genres"]
     left.pyplot(plots.confusion_figure(m["confusion"], genres=genres, title="Confusion matrix (test tracks)"))
     right.caption("Per genre (test tracks)")
-    table = pd.DataFrame(m["per_genre"]).T.astype(float).round(3)
-    right.dataframe(table.astype(object).where(table.notna(), "–"),  # undefined: no test tracks, or never predicted
-                    column_config={"support": st.column_config.NumberColumn(format="%d")})
+    right.dataframe(per_genre_table(m["per_genre"]), column_config={
+        "support": st.column_config.NumberColumn(format="%d", help="Test tracks of the genre")})
     with st.expander("Model summary"):
         st.code(result.get("summary", ""), language=None)
     bundle = run.bundle_path
     if bundle is not None and bundle.is_dir():
-        if state.bundle_path() is None or not state.bundle_path_exists():
-            state.set_bundle_path(bundle)  # the model just saved is the one to classify with, until one is chosen
-            ui.status_strip(strip)
         st.success(f"Saved as model bundle `{bundle.name}`.", icon="💾")
         if st.button("Classify with it", icon="🎧", key=f"classify-{run.id}"):
             state.set_bundle_path(bundle)

@@ -155,6 +155,8 @@ def test_the_url_chooses_the_run_to_show(home, tiny, running_run):
     assert not at.exception
     assert by_label(at.selectbox, "Show run").value == done.id
     assert "Run “short”: done" in [h.value for h in at.subheader]
+    # Looking at a run started elsewhere does not make its model the chosen one; only a run this tab started does.
+    assert "bundle_path" not in at.session_state or at.session_state["bundle_path"] is None
 
 
 def test_a_genre_without_test_tracks_shows_dashes_and_is_named(home, tiny):

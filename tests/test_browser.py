@@ -212,8 +212,9 @@ def test_a_run_survives_a_reload_and_any_tab_can_watch_and_stop_it(app, browser)
         # The fixture model cuts 6 s into 3 segments: a 30 s clip gives 15 x 2.00 s.
         assert b.metric("Segments") == "15 × 2.00 s"
         strip = b.strip()
-        # B has no features of its own; the run is the workspace's, so every tab's strip shows it.
-        assert "Features · not extracted" in strip and "Training · running" in strip, strip
+        # B's features came back from the cache (the workspace's last settings name A's extraction); the run is
+        # the workspace's, so every tab's strip shows it.
+        assert "Features · 288 rows" in strip and "Training · running" in strip, strip
         assert f"Model · {FIXTURE_MODEL}" in strip, strip
         b.step("classify")
 
@@ -236,10 +237,10 @@ def test_a_run_survives_a_reload_and_any_tab_can_watch_and_stop_it(app, browser)
             time.sleep(0.3)
         a.shot("after-reload")
 
-        # B opens Train: with no features of its own it still sees A's run live, and stops it.
+        # B opens Train: it sees A's run live (and could start its own), and stops A's.
         b.nav("Train", settle=False)
         b.text(re.compile(r"Epoch \d+/%d" % epochs), where=progress)
-        b.text("Extract features first", where='[data-testid="stAlert"]')
+        b.page.get_by_role("button", name="Start training").wait_for()
         b.shot("watching-a")
         b.page.get_by_role("button", name="Stop").click()
         b.text(re.compile(r"Run “.+”: stopped"), where="h3")

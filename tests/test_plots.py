@@ -251,3 +251,20 @@ def test_a_confusion_matrix_of_many_genres_stays_readable():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert sorted(texts) == sorted(["5"] * n + ["2"])  # counts only, zeros left blank: 15 labels, not 196
     assert all(t.get_fontsize() >= 7 for t in fig.axes[0].texts)
+
+
+def test_live_curve_rows_of_a_later_epoch_extend_the_earlier_rows():
+    """Each redraw's rows start with the previous redraw's, so the browser receives an append."""
+    history = {"accuracy": [0.2, 0.5, 0.7], "val_accuracy": [0.1, 0.4, float("nan")], "loss": [3.0, 2.0, 1.0]}
+    earlier = plots.curves_rows({k: v[:2] for k, v in history.items()}, "accuracy")
+    later = plots.curves_rows(history, "accuracy")
+    assert later[:len(earlier)] == earlier
+    assert later[-1] == {"epoch": 3, "value": 0.7, "split": "train"}  # a NaN is left out, not drawn as 0
+    assert [r["split"] for r in earlier] == ["train", "validation", "train", "validation"]
+    assert plots.curves_rows({}, "loss") == []
+
+
+def test_the_live_curve_spec_carries_no_data_and_stays_the_same():
+    spec = plots.curves_spec("loss")
+    assert "data" not in spec and spec == plots.curves_spec("loss")
+    assert spec["encoding"]["y"]["title"] == "loss"

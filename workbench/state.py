@@ -23,6 +23,7 @@ FEATURES = "features"  # genre.store.FeatureSet
 FEATURES_PATH = "features_path"  # where that FeatureSet is stored (str): what a run trains on
 RUN = "run_id"  # the run this tab shows on Train
 BUNDLE = "bundle_path"  # the model chosen on Classify (str)
+STARTED = "runs_started"  # ids of the runs this tab started and has not yet adopted the model of
 
 
 def default_dataset() -> str:
@@ -91,8 +92,10 @@ def run() -> Run | None:
     return open_run(workspace.runs_dir(), wanted) if wanted else None
 
 
-def set_run(run: Run | None) -> None:
+def set_run(run: Run | None, *, started_here: bool = False) -> None:
     st.session_state[RUN] = None if run is None else run.id
+    if started_here:
+        st.session_state.setdefault(STARTED, []).append(run.id)
     if run is None:
         st.query_params.pop("run", None)
     else:
@@ -107,9 +110,14 @@ def bundle_path() -> str | None:
     return st.session_state[BUNDLE]
 
 
-def bundle_path_exists() -> bool:
-    path = bundle_path()
-    return bool(path) and Path(path).is_dir()
+def adopt_model(run: Run) -> bool:
+    """Make the model of a run this tab started the chosen one, once, when it is saved; whether it did."""
+    started = st.session_state.get(STARTED, [])
+    if run.id not in started or run.bundle_path is None:
+        return False
+    started.remove(run.id)
+    set_bundle_path(run.bundle_path)
+    return True
 
 
 def set_bundle_path(path: str | Path | None) -> None:
