@@ -1,18 +1,17 @@
 #!/usr/bin/env python
 """Benchmark: genre's pipeline against the notebook's, measured side by side in one run.
 
-Prints a table of ratios (ours vs the notebook's script; live training vs a bare fit) and
-writes the same figures as JSON. A benchmark, not a test: nothing here asserts on time.
+Prints a table of ratios (ours vs the notebook's script) and writes the same figures as JSON.
+A benchmark, not a test: nothing here asserts on time. Training in the app is measured by
+``bench_app.py``, in a real browser.
 
-    python benchmarks/bench.py --quick         # smoke run: 20 tracks, 5 epochs
-    python benchmarks/bench.py                 # 200 tracks, 20 epochs: several minutes
+    python benchmarks/bench.py --quick         # smoke run: 20 tracks
+    python benchmarks/bench.py                 # 200 tracks: several minutes
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import io
 import json
 import os
 import platform
@@ -26,36 +25,27 @@ import threading
 import time
 from pathlib import Path
 
-import altair as alt
 import librosa  # lazy: its submodules load on first use
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 import soundfile as sf
 
 from genre.audio import load_audio
-from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.config import FeatureParams
 from genre.demo import DEMO_GENRES, synth_clip
 from genre.features import notebook_segment_mfccs, segment_mfccs
-from genre.jobs import TrainingJob
-from genre.model import build_model, import_keras
-from genre.plots import history_figure
 from genre.store import load_features
-from genre.training import split_rows
+from table import print_table  # benchmarks/table.py, beside this script
 
 SAMPLE_RATE = 22050  # Hz, GTZAN's
 CLIP_SECONDS = 30.0
 N_GENRES = 10
 DEFAULT_TRACKS, QUICK_TRACKS = 200, 20
-DEFAULT_EPOCHS, QUICK_EPOCHS = 20, 5
 RUNS = 3  # fresh-process runs per command, and loads per store (median reported)
-FIT_RUNS = 5  # fits of each kind, interleaved (median reported): one fit varies by +-30% on a shared VM
 MFCC_TRACKS, WARMUP_TRACKS = 40, 3  # section 3: tracks timed in-process, after untimed warm-up ones
-BATCH_SIZE, SEED = 32, 0
-REDRAW_EVERY_S = 1.0  # the app's st.fragment(run_every=1)
+SEED = 0
 RSS_POLL_S, TREE_EVERY = 0.05, 5  # poll peak RSS every 50 ms; look for new processes every 5th poll
 MB = 1e6
-TARGETS = {"extract": 5.0, "store_size": 10.0, "store_load": 20.0, "train_overhead_pct": 15.0,
+TARGETS = {"extract": 5.0, "store_size": 10.0, "store_load": 20.0,
            "mfcc_relative_diff": 1e-5, "home_cold_s": 3.0}  # float32 agreement; Home page seconds
 
 # The notebook's extraction cell, as written but for paths from argv and keyword arguments
@@ -258,81 +248,7 @@ def bench_store(npz: Path, js: Path) -> dict:
             "json_load_s": json_s, "rows_npz": len(fs), "rows_json": len(X_json), "features_mb": fs.X.nbytes / MB}
 
 
-# --- 5. live training overhead ---------------------------------------------------------------
-
-def _bare_fit(fs, config: TrainConfig) -> float:
-    """Seconds from the start of training (split, seed, build, as ``train`` does) to the end of ``fit``."""
-    keras = import_keras()
-    start = time.perf_counter()
-    split = split_rows(fs, config)
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(fs.X.shape[1:], len(fs.genres), ModelConfig())
-    model.fit(fs.X[split.train], fs.y[split.train], validation_data=(fs.X[split.test], fs.y[split.test]),
-              epochs=config.epochs, batch_size=config.batch_size, verbose=0, shuffle=True)
-    return time.perf_counter() - start
-
-
-def _redraw(job: TrainingJob, png: bool) -> bool:
-    """One run of the app's live-curves fragment (pages/train.py): two line charts, each a
-    DataFrame that st.line_chart melts, turns into an Altair spec and sends as Arrow; with
-    ``png``, ``history_figure`` rendered too (a conservative upper bound). False before the first epoch."""
-    history = job.history()
-    if not history:
-        return False
-    epochs = range(1, len(history["loss"]) + 1)
-    for metric in ("accuracy", "loss"):
-        frame = pd.DataFrame({"epoch": epochs, "train": history[metric], "validation": history[f"val_{metric}"]})
-        long = frame.melt(id_vars="epoch", var_name="series", value_name=metric)
-        alt.Chart(long).mark_line().encode(x="epoch:Q", y=f"{metric}:Q", color="series:N").to_dict()
-        pa.Table.from_pandas(long)
-    if png:
-        history_figure(history).savefig(io.BytesIO(), format="png")
-    return True
-
-
-def _live_fit(fs, config: TrainConfig, png: bool) -> tuple[float, list[float]]:
-    """Seconds from ``start()`` to the last epoch's log, while this thread redraws every second."""
-    job = TrainingJob(fs, ModelConfig(), config, name="bench").start()
-    redraws: list[float] = []  # seconds of each redraw that drew curves
-    while job.running:
-        drew, seconds = timed(_redraw, job, png)
-        redraws += [seconds] if drew else []
-        job.join(timeout=max(0.0, REDRAW_EVERY_S - seconds))
-    if job.status != "done":
-        raise RuntimeError(f"training job {job.status}: {job.error}")
-    return job.logs[-1]["seconds"], redraws
-
-
-def bench_training(npz: Path, epochs: int) -> dict:
-    fs = load_features(npz)
-    config = TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, seed=SEED).validate()
-    _bare_fit(fs, config.replace(epochs=1))  # TensorFlow's one-time start-up, untimed
-    runs: dict[str, list[float]] = {"bare": [], "live": [], "live_charts": []}
-    redraws: dict[str, list[float]] = {"live": [], "live_charts": []}
-    kinds = [("bare", None), ("live", True), ("live_charts", False)]
-    for i in range(FIT_RUNS):  # a b c, b c a, c a b, ...: no kind always goes first; the median of each
-        for name, png in kinds[i % 3:] + kinds[:i % 3]:
-            # Each model built in a process leaves graphs behind, and the next fit runs slower (measured:
-            # 8.2, 10.0, 10.0, 11.8 s for the same fit); cleared, each starts alike (6.7 to 7.4 s).
-            import_keras().backend.clear_session()
-            gc.collect()
-            if png is None:
-                runs[name].append(_bare_fit(fs, config))
-            else:
-                seconds, ticks = _live_fit(fs, config, png)
-                runs[name].append(seconds)
-                redraws[name] += ticks
-    result = {"epochs": epochs, "rows": len(fs), "runs_s": runs,
-              **{f"{k}_s": statistics.median(v) for k, v in runs.items()},
-              **{f"{k}_min_s": min(v) for k, v in runs.items()}}
-    for name, ticks in redraws.items():
-        result[f"{name}_overhead_pct"] = (result[f"{name}_s"] / result["bare_s"] - 1) * 100
-        result[f"{name}_min_overhead_pct"] = (result[f"{name}_min_s"] / result["bare_min_s"] - 1) * 100
-        result[f"{name}_redraw_ms"] = statistics.median(ticks) * 1000 if ticks else 0.0
-    return result
-
-
-# --- 6. Home page cold start ------------------------------------------------------------------
+# --- 5. Home page cold start ------------------------------------------------------------------
 
 def bench_home(work: Path) -> dict:
     """A fresh process rendering the Home page, against a fresh process that only imports TensorFlow."""
@@ -350,7 +266,8 @@ def bench_home(work: Path) -> dict:
 
 def _row(metric: str, ours: float, theirs: float, ratio: float, target: float | None = None, *,
          fmt: str = "{:.2f}", kind: str = "x") -> dict:
-    """One summary row; ``kind`` "x": a ratio, higher is better; "%": an overhead; "rel": a relative error."""
+    """One summary row; ``kind`` "x": a ratio, higher is better; "s": the target is on our seconds;
+    "rel": a relative error, lower is better."""
     higher = kind == "x"
     if kind == "s":  # the target is on our own seconds, not on the ratio
         met = None if target is None else bool(ours <= target)
@@ -358,8 +275,8 @@ def _row(metric: str, ours: float, theirs: float, ratio: float, target: float | 
     else:
         met = None if target is None else bool(ratio >= target if higher else ratio <= target)
         target_text = "" if target is None else f"{'>=' if higher else '<='} {target:g}{'' if kind == 'rel' else kind}"
-    return {"metric": metric, "ours": fmt.format(ours), "notebook/bare": fmt.format(theirs),
-            "ratio": {"x": f"{ratio:.2f}x", "s": f"{ratio:.2f}x", "%": f"{ratio:+.1f}%", "rel": f"{ratio:.1e}"}[kind],
+    return {"metric": metric, "ours": fmt.format(ours), "baseline": fmt.format(theirs),
+            "ratio": {"x": f"{ratio:.2f}x", "s": f"{ratio:.2f}x", "rel": f"{ratio:.1e}"}[kind],
             "target": target_text, "met?": met, "values": [ours, theirs, ratio]}
 
 
@@ -388,12 +305,6 @@ def summary_rows(r: dict) -> list[dict]:
         h = r["home"]
         rows.append(_row("Home page, fresh process (s) vs import tensorflow", h["home_s"], h["import_tf_s"],
                          h["import_tf_s"] / h["home_s"], TARGETS["home_cold_s"], kind="s"))
-    if "training" in r:
-        tr = r["training"]
-        rows += [_row("fit: live job + PNG redraws vs bare (s)", tr["live_s"], tr["bare_s"], tr["live_overhead_pct"],
-                      TARGETS["train_overhead_pct"], kind="%"),
-                 _row("fit: live job + line charts only vs bare (s)", tr["live_charts_s"], tr["bare_s"],
-                      tr["live_charts_overhead_pct"], kind="%")]
     return rows
 
 
@@ -407,39 +318,24 @@ def print_report(r: dict) -> None:
               f"{e['peak_rss_mb']:4.0f} MB largest process, {e['tree_rss_mb']:4.0f} MB over {e['processes']} process(es)")
     print(f"  features: {st['features_mb']:.1f} MB in memory ({st['rows_npz']} rows; notebook JSON "
           f"{st['rows_json']}); MFCC over {mf['tracks']} tracks: same segments kept: {mf['same_segments']}")
-    if "training" in r:
-        tr = r["training"]
-        runs = "; ".join(f"{k} {' '.join(f'{s:.2f}' for s in v)}" for k, v in tr["runs_s"].items())
-        print(f"  training {tr['rows']} rows x {tr['epochs']} epochs, runs (s): {runs}\n  redraw median "
-              f"{tr['live_redraw_ms']:.0f} ms with PNG, {tr['live_charts_redraw_ms']:.0f} ms line charts only; "
-              f"overhead of the fastest runs: {tr['live_min_overhead_pct']:+.1f}% with PNG, "
-              f"{tr['live_charts_min_overhead_pct']:+.1f}% line charts only")
-    cols = ("metric", "ours", "notebook/bare", "ratio", "target", "met?")
-    table = [cols] + [tuple({None: "-", True: "yes", False: "NO"}[row[k]] if k == "met?" else row[k] for k in cols)
-                      for row in r["summary"]]
-    widths = [max(len(t[i]) for t in table) for i in range(len(cols))]
-    print()
-    for i, t in enumerate(table):
-        print(" | ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(t, widths))))
-        if i == 0:
-            print("-+-".join("-" * w for w in widths))
+    print_table(r["summary"], ("metric", "ours", "baseline", "ratio", "target", "met?"))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tracks", type=int, help=f"clips to generate (default {DEFAULT_TRACKS}; --quick {QUICK_TRACKS})")
-    p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_TRACKS} tracks, {QUICK_EPOCHS} epochs")
+    p.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_TRACKS} tracks")
     p.add_argument("--workdir", type=Path, help="keep data and stores here (default: a temp dir, deleted)")
-    p.add_argument("--skip-training", action="store_true")
+    p.add_argument("--skip-training", action="store_true",
+                   help="no effect, kept for old command lines: training is measured by bench_app.py")
     p.add_argument("--json-out", type=Path, default=Path(__file__).with_name("results.json"))
     a = p.parse_args(argv)
     tracks = a.tracks or (QUICK_TRACKS if a.quick else DEFAULT_TRACKS)
-    epochs = QUICK_EPOCHS if a.quick else DEFAULT_EPOCHS
     if tracks < N_GENRES:
         p.error(f"--tracks must be at least {N_GENRES} (one per genre)")
     work = a.workdir or Path(tempfile.mkdtemp(prefix="genre-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    r: dict = {"config": {"tracks": tracks, "epochs": epochs, "runs": RUNS, "cpus": os.cpu_count(),
+    r: dict = {"config": {"tracks": tracks, "runs": RUNS, "cpus": os.cpu_count(),
                           "python": platform.python_version(), "quick": a.quick, "load_before": os.getloadavg()[0]}}
     if r["config"]["load_before"] > (os.cpu_count() or 1) / 2:
         print(f"warning: load average {r['config']['load_before']:.1f} on {os.cpu_count()} CPUs: other work on this "
@@ -453,10 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         r["mfcc"] = bench_mfcc(paths)
         print("4. store ...", flush=True)
         r["store"] = bench_store(npz, js)
-        if not a.skip_training:
-            print("5. live training overhead ...", flush=True)
-            r["training"] = bench_training(npz, epochs)
-        print("6. Home page cold start ...", flush=True)
+        print("5. Home page cold start ...", flush=True)
         r["home"] = bench_home(work)
     finally:
         if a.workdir is None:
