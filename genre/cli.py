@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
 from .runs import BACKENDS
+from .splits import SPLIT_MODES
 from .errors import GenreError, ParameterError, TrainingError
 
 
@@ -84,15 +85,28 @@ def cmd_train(a) -> int:
     from . import workspace
     from .runs import create_run, execute
     from .store import load_features
-    from .training import SEGMENT_SPLIT_NOTE, split_rows
+    from .splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+    from .training import split_rows
 
     fs = load_features(a.features)
+    lists = a.lists
+    if a.split == "lists" and lists is None:
+        if not looks_like_gtzan(fs.genres, fs.files):
+            raise ParameterError("--split lists needs --lists DIR (a folder of train.txt, test.txt and optionally "
+                                 "valid.txt); only features of GTZAN default to its fault-filtered split")
+        lists = str(GTZAN_LISTS)
+        print(f"note: GTZAN's artist- and fault-filtered split (Kereliuk, Sturm & Larsen 2015), from {lists}",
+              file=sys.stderr)
     mc = ModelConfig(learning_rate=a.lr).validate()
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, test_size=a.test_size, split=a.split, seed=a.seed,
-                     patience=a.patience).validate()
-    split_rows(fs, tc)  # a split that cannot work fails here, before a run record and TensorFlow
-    if tc.split == "segment":
-        print(f"note: {SEGMENT_SPLIT_NOTE}", file=sys.stderr)
+                     patience=a.patience, folds=a.folds, fold=a.fold,
+                     lists=None if lists is None else str(Path(lists).resolve())).validate()
+    split = split_rows(fs, tc)  # a split that cannot work fails here, before a run record and TensorFlow
+    if SPLIT_MODES[tc.split].note and tc.split != "lists":
+        print(f"note: {SPLIT_MODES[tc.split].note}", file=sys.stderr)
+    if split.missing:
+        print(f"note: {len(split.missing)} listed file(s) are not in these features (left out): "
+              f"{', '.join(split.missing[:5])}{', ...' if len(split.missing) > 5 else ''}", file=sys.stderr)
     # The same record as the app's runs, so a CLI run appears on the app's Runs page.
     run = create_run(workspace.runs_dir(), features_path=a.features, features=fs, model_config=mc, train_config=tc,
                      name=a.name or Path(a.out).name, backend=a.backend, bundle_out=a.out, source="cli")
@@ -113,6 +127,48 @@ def cmd_train(a) -> int:
           f"track accuracy {m['track_accuracy']:.3f} ({m['n_tracks']} tracks, mean-probability vote); "
           f"{m['epochs_run']} epochs in {result['seconds']:.1f} s on {a.backend} -> {a.out} (run {run.id})",
           file=sys.stderr)
+    return 0
+
+
+def cmd_experiment(a) -> int:
+    import threading
+
+    from .experiment import parse_vary, run_experiment
+
+    varies = [parse_vary(v) for v in a.vary]  # every --vary checked before any work
+    if a.workers is not None and a.workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {a.workers}")
+    if a.workers is not None and a.dask_scheduler:
+        raise ParameterError("--workers and --dask-scheduler exclude each other: trials run locally or on the cluster")
+    client = _dask_client(a.dask_scheduler) if a.dask_scheduler else None
+    from tqdm import tqdm
+
+    stop = threading.Event()
+    with tqdm(desc="trials", unit="trial", disable=None, file=sys.stderr, leave=False) as bar:
+        def progress(done: int, total: int, row: dict) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            result = run_experiment(a.dataset_dir, a.out, varies, repeats=a.repeats, split=a.split, folds=a.folds,
+                                    lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers,
+                                    dask_client=client, on_progress=progress, stop=stop)
+        except KeyboardInterrupt:
+            stop.set()
+            raise
+    if a.json:
+        print(json.dumps(result, default=list))
+    else:
+        for row in result["summary"]:
+            settings = ", ".join(f"{k}={v}" for k, v in row["settings"].items()) or "(defaults)"
+            print(f"{settings}: track accuracy {row['track_accuracy_mean']:.3f} ± {row['track_accuracy_std']:.3f}, "
+                  f"segment {row['segment_accuracy_mean']:.3f} ± {row['segment_accuracy_std']:.3f} (n={row['n']})")
+    for name in result["missing"]:
+        print(f"warning: listed but missing: {name}", file=sys.stderr)
+    failed = [t for t in result["trials"] if t.get("error")]
+    for t in failed:
+        print(f"warning: trial {t['settings']} seed {t['seed']}: {t['error']}", file=sys.stderr)
+    print(f"{len(result['trials']) - len(failed)} of {len(result['trials'])} trials done -> {a.out}", file=sys.stderr)
     return 0
 
 
@@ -221,8 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, default=t.epochs)
     s.add_argument("--batch-size", type=int, default=t.batch_size)
     s.add_argument("--lr", type=float, default=ModelConfig().learning_rate)
-    s.add_argument("--split", choices=["track", "segment"], default=t.split,
-                   help="track (default): no track on both sides; segment: the notebook's, overstates accuracy")
+    s.add_argument("--split", choices=list(SPLIT_MODES), default=t.split,
+                   help="; ".join(f"{k}: {m.label}" for k, m in SPLIT_MODES.items()))
+    s.add_argument("--folds", type=int, default=t.folds, help="--split kfold: number of folds")
+    s.add_argument("--fold", type=int, default=t.fold, help="--split kfold: the fold this run tests (0-based)")
+    s.add_argument("--lists", help="--split lists: folder of train.txt, valid.txt (optional), test.txt "
+                   "(default for GTZAN: its fault-filtered split)")
     s.add_argument("--test-size", type=float, default=t.test_size)
     s.add_argument("--seed", type=int, default=t.seed)
     s.add_argument("--patience", type=int, default=None, help="early stopping patience (epochs)")
@@ -230,6 +290,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Keras backend: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
     s.add_argument("--name", help="the run's name on the app's Runs page (default: the --out folder's name)")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("experiment", help="a grid of settings x repeated seeds (x k folds): mean +- std per point")
+    s.add_argument("dataset_dir", type=Path)
+    s.add_argument("--out", type=Path, required=True, help="the experiment's folder (records, summary JSON and CSV)")
+    s.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2",
+                   help="a setting and its values (hidden_units as 512-256-64); several --vary make a grid")
+    s.add_argument("--repeats", type=int, default=3, help="seeds per grid point")
+    s.add_argument("--split", choices=list(SPLIT_MODES), default=t.split)
+    s.add_argument("--folds", type=int, default=t.folds, help="--split kfold: folds per repeat")
+    s.add_argument("--lists", help="--split lists: folder of train.txt, valid.txt, test.txt")
+    s.add_argument("--epochs", type=int, default=t.epochs)
+    s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow")
+    s.add_argument("--workers", type=int, help="trials at once on this machine (default: half the cores)")
+    s.add_argument("--dask-scheduler", help="run the trials on this Dask cluster (e.g. tcp://host:8786)")
+    s.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    s.set_defaults(func=cmd_experiment)
 
     s = sub.add_parser("predict", help="classify audio clips with a model bundle")
     s.add_argument("model_dir", type=Path)

@@ -173,9 +173,6 @@ class ModelConfig(_Config):
         return self
 
 
-SPLITS = ("track", "segment")
-
-
 @dataclass(frozen=True)
 class TrainConfig(_Config):
     """How the network is trained and evaluated."""
@@ -183,10 +180,13 @@ class TrainConfig(_Config):
     epochs: int = 50
     batch_size: int = 32
     test_size: float = 0.3  # fraction held out for testing (of tracks, or of segments)
-    split: str = "track"  # "track": all segments of a file on one side; "segment": the notebook's
+    split: str = "track"  # a mode of genre.splits.SPLIT_MODES: track (default), segment (the notebook's), kfold, lists
     seed: int = 0
     patience: int | None = None  # early stopping on validation loss; None: off
     val_size: float = 0.15  # with early stopping only: fraction of training tracks held out to stop on
+    folds: int = 5  # split="kfold": how many folds
+    fold: int = 0  # split="kfold": the fold this run tests (0 .. folds-1)
+    lists: str | None = None  # split="lists": folder of train.txt, valid.txt (optional), test.txt
 
     def validate(self) -> "TrainConfig":
         _require(_is_int(self.epochs) and 1 <= self.epochs <= 10000,
@@ -195,7 +195,14 @@ class TrainConfig(_Config):
                  f"batch_size must be an integer from 1 to 65536, got {self.batch_size!r}")
         _require(isinstance(self.test_size, (int, float)) and 0 < self.test_size < 1,
                  f"test_size must be a fraction in (0, 1), got {self.test_size!r}")
-        _require(self.split in SPLITS, f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        from .splits import SPLIT_MODES
+
+        _require(self.split in SPLIT_MODES, f"split must be one of {', '.join(SPLIT_MODES)}, got {self.split!r}")
+        _require(_is_int(self.folds) and 2 <= self.folds <= 100, f"folds must be an integer from 2 to 100, got {self.folds!r}")
+        _require(_is_int(self.fold) and 0 <= self.fold < self.folds,
+                 f"fold must be an integer from 0 to folds-1 ({self.folds - 1}), got {self.fold!r}")
+        _require(self.split != "lists" or (isinstance(self.lists, str) and self.lists),
+                 "split='lists' needs lists: a folder of train.txt, test.txt and optionally valid.txt")
         _require(_is_int(self.seed) and self.seed >= 0, f"seed must be a non-negative integer, got {self.seed!r}")
         _require(self.patience is None or (_is_int(self.patience) and self.patience >= 1),
                  f"patience must be a positive integer or None, got {self.patience!r}")
@@ -204,4 +211,4 @@ class TrainConfig(_Config):
         return self
 
 
-__all__ = ["EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig", "SPLITS"]
+__all__ = ["EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig"]

@@ -17,71 +17,18 @@ import numpy as np
 from .config import ModelConfig, TrainConfig
 from .errors import TrainingError
 from .model import build_model, import_keras
+from .splits import SEGMENT_SPLIT_NOTE, SPLIT_MODES, Split, held_out, stratified_holdout  # noqa: F401
 from .store import FeatureSet
 
 EpochFn = Callable[[int, dict], None]
 
-SEGMENT_SPLIT_NOTE = ("The random segment split (the notebook's) puts segments of the same track in both training "
-                      "and test sets, so its test accuracy overstates accuracy on unseen songs.")
-
-
-@dataclass
-class Split:
-    """Row indices of each side, and what the validation curve was computed on."""
-
-    train: np.ndarray
-    test: np.ndarray
-    val: np.ndarray | None = None
-    untested: tuple[int, ...] = ()  # genres with no test (or validation) data: too few tracks to stratify
-
-    @property
-    def stratified(self) -> bool:
-        return not self.untested
-
-    @property
-    def validation_name(self) -> str:
-        return "held-out part of the training tracks" if self.val is not None else "the test split"
-
-
-def _split_ids(ids: np.ndarray, labels: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray, list]:
-    """Two sides of ``ids``, stratified by ``labels`` wherever possible.
-
-    Returns the two sides and the labels that could not be stratified (no member on the second side):
-    a label with one id only goes to the first side, and the others are still split label by label,
-    so one small genre never turns stratification off for all of them.
-    """
-    from sklearn.model_selection import train_test_split
-
-    try:
-        a, b = train_test_split(ids, test_size=size, random_state=seed, stratify=labels)
-        return a, b, []
-    except ValueError:  # a label with one id, or fewer held-out ids than labels
-        pass
-    firsts, seconds = [], []
-    for label in np.unique(labels):
-        members = ids[labels == label]
-        if len(members) < 2:
-            firsts.append(members)
-            continue
-        held = min(int(np.ceil(size * len(members))), len(members) - 1)  # one stays on the first side
-        a, b = train_test_split(members, test_size=held, random_state=seed)
-        firsts.append(a)
-        seconds.append(b)
-    a, b = np.concatenate(firsts), np.concatenate(seconds) if seconds else ids[:0]
-    missing = sorted(set(labels.tolist()) - set(labels[np.isin(ids, b)].tolist()))
-    return a, b, missing
-
-
-def _held_out(n: int, size: float) -> int:
-    """How many of ``n`` ids a split holds out for a fraction ``size`` (train_test_split's rounding)."""
-    return int(np.ceil(size * n))
-
 
 def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
-    """Train/test (and, with early stopping, validation) rows of ``fs``.
+    """Train/test (and validation) rows of ``fs`` for the split mode ``config.split``.
 
-    ``split="track"`` keeps all segments of a track on one side; ``"segment"`` splits rows
-    at random, like the notebook.
+    The mode (:data:`genre.splits.SPLIT_MODES`) divides tracks (or, for ``segment``, rows). With
+    early stopping and no validation side of its own (lists' ``valid.txt``), a stratified part of
+    the training tracks is held out to stop on.
 
     Raises
     ------
@@ -90,34 +37,33 @@ def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
         training data, or training data of a single genre.
     """
     check_trainable(fs, config)
+    mode = SPLIT_MODES[config.split]
     rows = np.arange(len(fs))
-    if config.split == "segment":
-        ids, labels, row_id, unit = rows, fs.y, rows, "rows"
-    else:
+    if mode.by_track:
         ids, first = np.unique(fs.track, return_index=True)
         labels, row_id, unit = fs.y[first], fs.track, "tracks"
-    if _held_out(len(ids), config.test_size) >= len(ids):
-        raise TrainingError(f"test_size={config.test_size:g} holds out all {len(ids)} {unit}, leaving none to "
-                            "train on: use a smaller test_size or more files")
-    train_ids, test_ids, untested = _split_ids(ids, labels, config.test_size, config.seed)
+    else:
+        ids, labels, row_id, unit = rows, fs.y, rows, "rows"
+    train_ids, test_ids, val_ids, untested, missing = mode.divide(fs, config, ids, labels, unit)
     if not len(test_ids):
         raise TrainingError(f"every genre has a single {unit[:-1]}: none can be held out for testing; add files")
-    val_ids = None
-    if config.patience is not None:
-        if _held_out(len(train_ids), config.val_size) >= len(train_ids):
+    val_source = "the lists' validation files"
+    if val_ids is None and config.patience is not None:
+        val_source = "held-out part of the training tracks"
+        if held_out(len(train_ids), config.val_size) >= len(train_ids):
             raise TrainingError(f"early stopping holds out val_size={config.val_size:g} of the {len(train_ids)} "
                                 f"training {unit[:-1] if len(train_ids) == 1 else unit} for validation, leaving "
                                 "none to train on: use a smaller test_size, more files, or no patience")
         lab = dict(zip(ids.tolist(), labels.tolist()))
-        train_ids, val_ids, unvalidated = _split_ids(train_ids, np.array([lab[i] for i in train_ids]),
-                                                     config.val_size, config.seed + 1)
+        train_ids, val_ids, unvalidated = stratified_holdout(train_ids, np.array([lab[i] for i in train_ids]),
+                                                             config.val_size, config.seed + 1)
         if not len(val_ids):
             raise TrainingError("early stopping needs validation tracks held out of the training tracks, but no "
                                 "genre has two training tracks: use a smaller test_size, more files, or no patience")
         untested = sorted(set(untested) | set(unvalidated))
     pick = lambda chosen: rows[np.isin(row_id, chosen)]  # noqa: E731
     split = Split(train=pick(train_ids), test=pick(test_ids), val=None if val_ids is None else pick(val_ids),
-                  untested=tuple(int(g) for g in untested))
+                  untested=tuple(int(g) for g in untested), missing=tuple(missing), val_source=val_source)
     present = np.unique(fs.y[split.train])
     if len(present) < 2:
         after = " after holding out validation data for early stopping" if val_ids is not None else ""
@@ -135,7 +81,7 @@ def check_trainable(fs: FeatureSet, config: TrainConfig) -> None:
     if len(present) < 2:
         raise TrainingError(f"training needs at least two genres with data; these features have "
                             f"{len(present)} ({', '.join(fs.genres[i] for i in present)})")
-    if config.split == "track":
+    if SPLIT_MODES[config.split].by_track:
         if not fs.has_tracks:
             raise TrainingError("these features do not record which track each row came from (the notebook's "
                                 "JSON does not): use the segment split")
@@ -243,7 +189,8 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
     track = fs.track[split.test] if config.split == "track" or fs.has_tracks else split.test
     metrics = score(probabilities, fs.y[split.test], track, fs.genres)
     metrics.update(split=config.split, validation=split.validation_name, stratified=split.stratified,
-                   untested_genres=[fs.genres[g] for g in split.untested],
+                   untested_genres=[fs.genres[g] for g in split.untested], missing=list(split.missing),
+                   **({"fold": config.fold, "folds": config.folds} if config.split == "kfold" else {}),
                    n_train_segments=int(len(split.train)), epochs_run=len(history.get("loss", [])))
     return TrainResult(model=model, history=history, metrics=metrics, split=split,
                        seconds=time.perf_counter() - start, stopped=bool(stop is not None and stop.is_set()))

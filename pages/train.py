@@ -14,7 +14,8 @@ from genre import plots, workspace
 from genre.config import ModelConfig, TrainConfig
 from genre.errors import GenreError
 from genre.runs import BACKENDS, create_run, launch
-from genre.training import SEGMENT_SPLIT_NOTE, check_trainable
+from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+from genre.training import split_rows
 from workbench import settings, state, ui
 
 st.title("🧠 Train")
@@ -23,7 +24,35 @@ strip = ui.status_strip()
 STATE_ICONS = {"pending": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
 
-def controls_ui():
+def split_ui(fs):
+    """The split mode (genre.splits.SPLIT_MODES) and its own settings: ``(split, folds, fold, lists)``."""
+    keep = settings.keep
+    gtzan = fs is not None and looks_like_gtzan(fs.genres, fs.files)
+    if gtzan:
+        st.info("This looks like GTZAN: choose **Predefined lists** to train on its artist- and fault-filtered "
+                "split (Kereliuk, Sturm & Larsen 2015), comparable with published results.", icon="🎼")
+    split = st.radio("Split", list(SPLIT_MODES), horizontal=True, format_func=lambda m: SPLIT_MODES[m].label,
+                     **keep("split"))
+    note = SPLIT_MODES[split].note
+    if split == "segment":
+        st.warning(note, icon="⚠️")
+    elif note:
+        st.caption(note)
+    folds, fold, lists = settings.SETTINGS["folds"].default, 0, None
+    if split == "kfold":
+        c1, c2 = st.columns(2)
+        folds = c1.number_input("Folds", 2, 20, **keep("folds"))
+        fold = c2.number_input("Test fold", 0, int(folds) - 1, **keep("fold"), help="0-based")
+    elif split == "lists":
+        if not st.session_state.get("lists") and gtzan:
+            st.session_state["lists"] = str(GTZAN_LISTS)
+        lists = st.text_input("Lists folder", **keep("lists"),
+                              help="train.txt, test.txt and optionally valid.txt, one path relative to the dataset "
+                                   "folder per line (GTZAN's fault-filtered split is bundled: " + str(GTZAN_LISTS) + ")")
+    return split, folds, fold, (lists or "").strip() or None
+
+
+def controls_ui(fs):
     """The model and training settings; ``None`` configs with a message when invalid."""
     settings.seed(settings.TRAIN_KEYS)
     keep = settings.keep
@@ -40,11 +69,7 @@ def controls_ui():
         batch = c6.select_slider("Batch size", settings.BATCH_SIZES, **keep("batch"))
         test_size = c7.slider("Test size", 0.1, 0.5, step=0.05, **keep("test_size"))
         seed = c8.number_input("Seed", 0, 10**6, **keep("seed"))
-        split = st.radio("Split", settings.SPLITS, horizontal=True, **keep("split"),
-                         format_func=lambda s: {"track": "By track (honest, default)",
-                                                "segment": "Random segments (the notebook's)"}[s])
-        if split == "segment":
-            st.warning(SEGMENT_SPLIT_NOTE, icon="⚠️")
+        split, folds, fold, lists = split_ui(fs)
         c9, c10, c11 = st.columns([1, 1, 2], vertical_alignment="bottom")
         early = c9.checkbox("Early stopping", **keep("early"))
         patience = c10.number_input("Patience (epochs)", 1, 100, disabled=not early, **keep("patience"))
@@ -57,7 +82,8 @@ def controls_ui():
         hidden = tuple(int(u) for u in units.replace(" ", "").split(",") if u)
         mc = ModelConfig(hidden_units=hidden, dropout=dropout, l2=l2, learning_rate=lr).validate()
         tc = TrainConfig(epochs=int(epochs), batch_size=batch, test_size=test_size, split=split, seed=int(seed),
-                         patience=int(patience) if early else None).validate()
+                         patience=int(patience) if early else None, folds=int(folds),
+                         fold=min(int(fold), int(folds) - 1), lists=lists).validate()
     except GenreError as exc:  # first: ParameterError is a ValueError too, and its message is the precise one
         return None, None, name, backend, str(exc)
     except ValueError:  # int() of something that is not a number
@@ -73,14 +99,18 @@ def new_run_ui(fs) -> None:
     else:
         st.caption(f"Features: {len(fs):,} rows of {fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs, "
                    f"{ui.count(len(fs.genres), 'genre')}, {ui.count(len(fs.files), 'track')}.")
-    mc, tc, name, backend, problem = controls_ui()
+    mc, tc, name, backend, problem = controls_ui(fs)
     if fs is None:
         problem = problem or "no features yet"
     elif problem is None:
         try:
-            check_trainable(fs, tc)
+            split = split_rows(fs, tc)  # a split that cannot work is said here, not by a failed run
         except GenreError as exc:
             problem = str(exc)
+        else:
+            if split.missing:
+                st.warning(f"{ui.count(len(split.missing), 'listed file')} not in these features, left out: "
+                           + ", ".join(split.missing[:8]) + (", ..." if len(split.missing) > 8 else ""), icon="📋")
     if problem and fs is not None:
         st.error(problem)
     busy = [r for r in state.runs() if r.running]

@@ -20,6 +20,7 @@ from genre import workspace
 from genre.atomic import write_text
 from genre.config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
 from genre.runs import BACKENDS
+from genre.splits import SPLIT_MODES
 
 F, M, T = FeatureParams(), ModelConfig(), TrainConfig()
 N_FFTS = [256, 512, 1024, 2048, 4096, 8192]
@@ -28,7 +29,6 @@ SAMPLE_RATES = [8000, 11025, 16000, 22050, 32000, 44100]
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 L2S = [0.0, 1e-4, 1e-3, 1e-2]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
-SPLITS = ["track", "segment"]
 MAX_DURATION = 300  # s: real songs are 3-5 minutes
 
 
@@ -72,7 +72,10 @@ SETTINGS: dict[str, Setting] = {
     "batch": Setting(T.batch_size, tuple(BATCH_SIZES)),
     "test_size": Setting(T.test_size, low=0.1, high=0.5),
     "seed": Setting(T.seed, low=0, high=10**6),
-    "split": Setting(T.split, tuple(SPLITS)),
+    "split": Setting(T.split, tuple(SPLIT_MODES)),
+    "folds": Setting(T.folds, low=2, high=20),
+    "fold": Setting(T.fold, low=0, high=19),
+    "lists": Setting(""),
     "early": Setting(False),
     "patience": Setting(5, low=1, high=100),
     "backend": Setting("tensorflow", tuple(BACKENDS)),

@@ -1,0 +1,348 @@
+"""Experiments: a grid of settings × repeated seeds (× k folds), each trial a training run.
+
+One run answers nothing: the seed-to-seed spread of test accuracy is several points, larger than
+many effects a slider has. An experiment trains every point of a grid several times and reports
+the mean ± std of segment and track accuracy per point.
+
+An experiment lives in a folder::
+
+    experiment.json   what was asked: dataset, grid, repeats, split, backend
+    runs/<run-id>/    one run record per trial (genre.runs), so the app can show them
+    trials.csv, summary.json, summary.csv
+
+Trials run in local worker processes (``workers``), or on a Dask cluster (``dask_client``): the
+same supervisor and training processes as the app's runs, so a trial is exactly an app run.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import itertools
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_text
+from .config import FeatureParams, ModelConfig, TrainConfig
+from .errors import GenreError, ParameterError
+
+EXPERIMENT_FILE = "experiment.json"
+CONFIGS = {"features": FeatureParams, "model": ModelConfig, "train": TrainConfig}
+# Settings an experiment sets itself (or that would make the trials not comparable).
+NOT_VARIED = {"seed", "fold", "folds", "split", "lists", "files_per_genre", "exclude"}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A setting an experiment can vary: ``NAME=V1,V2`` on the command line."""
+
+    name: str
+    config: str  # a key of CONFIGS
+    parse: Callable[[str], Any]
+
+
+def _parse_for(field: dataclasses.Field) -> Callable[[str], Any]:
+    kind = str(field.type)
+    if "tuple[int" in kind:  # hidden_units: 512-256-64
+        return lambda text: tuple(int(u) for u in text.split("-"))
+    if kind.startswith("int"):
+        return int
+    if kind.startswith("float"):
+        return float
+    return str
+
+
+def _variables() -> dict[str, Variable]:
+    out = {}
+    for where, cls in CONFIGS.items():
+        for f in dataclasses.fields(cls):
+            if f.name not in NOT_VARIED:
+                out[f.name] = Variable(f.name, where, _parse_for(f))
+    return out
+
+
+VARIABLES: dict[str, Variable] = _variables()  # every FeatureParams/ModelConfig/TrainConfig field, but NOT_VARIED
+
+
+def parse_vary(text: str) -> tuple[str, list]:
+    """``"n_mfcc=13,20"`` -> ``("n_mfcc", [13, 20])``; each value checked by building its config.
+
+    Raises
+    ------
+    ParameterError
+        Unknown name, a value that does not parse, or one its config refuses.
+    """
+    name, sep, values = text.partition("=")
+    name = name.strip()
+    if not sep or not values.strip():
+        raise ParameterError(f"--vary takes NAME=V1,V2,...; got {text!r}")
+    if name not in VARIABLES:
+        raise ParameterError(f"cannot vary {name!r}: choose from {', '.join(sorted(VARIABLES))}")
+    var = VARIABLES[name]
+    parsed = []
+    for raw in values.split(","):
+        try:
+            value = var.parse(raw.strip())
+        except ValueError:
+            raise ParameterError(f"--vary {name}: {raw.strip()!r} is not a valid value") from None
+        try:
+            CONFIGS[var.config]().replace(**{name: value})
+        except GenreError as exc:
+            raise ParameterError(f"--vary {name}={raw.strip()}: {exc}") from None
+        except TypeError as exc:
+            raise ParameterError(f"--vary {name}={raw.strip()}: {exc}") from None
+        parsed.append(value)
+    if len(set(map(repr, parsed))) != len(parsed):
+        raise ParameterError(f"--vary {name}: a value is given twice")
+    return name, parsed
+
+
+def grid(varies: list[tuple[str, list]]) -> list[dict]:
+    """Every combination of the varied settings (one empty point when nothing varies)."""
+    names = [n for n, _ in varies]
+    if len(set(names)) != len(names):
+        raise ParameterError("a setting is varied twice: give all its values in one --vary")
+    return [dict(zip(names, combo)) for combo in itertools.product(*(values for _, values in varies))]
+
+
+def configs_for(point: dict, base: dict[str, Any]) -> tuple[FeatureParams, ModelConfig, TrainConfig]:
+    """The three configs of a grid point: ``base`` configs with the point's settings applied."""
+    parts = {where: {k: v for k, v in point.items() if VARIABLES[k].config == where} for where in CONFIGS}
+    return tuple(base[where].replace(**parts[where]) for where in CONFIGS)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Trial:
+    settings: dict
+    seed: int
+    fold: int | None
+
+
+def plan(points: list[dict], *, repeats: int, split: str, folds: int) -> list[Trial]:
+    """Every trial: each grid point × ``repeats`` seeds (0, 1, ...) × each fold when ``split="kfold"``."""
+    if not (isinstance(repeats, int) and 1 <= repeats <= 100):
+        raise ParameterError(f"repeats must be an integer from 1 to 100, got {repeats!r}")
+    fold_ids = list(range(folds)) if split == "kfold" else [None]
+    return [Trial(p, seed, fold) for p in points for seed in range(repeats) for fold in fold_ids]
+
+
+def summarize(trials: list[dict]) -> list[dict]:
+    """One row per grid point: n and mean ± std of track and segment accuracy, best mean first."""
+    groups: dict[str, list[dict]] = {}
+    for t in trials:
+        groups.setdefault(json.dumps(t["settings"], sort_keys=True, default=list), []).append(t)
+    rows = []
+    for key, members in groups.items():
+        row = {"settings": members[0]["settings"], "n": len(members)}
+        for metric in ("track_accuracy", "segment_accuracy"):
+            values = [m[metric] for m in members]
+            row[f"{metric}_mean"] = statistics.fmean(values)
+            row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append(row)
+    return sorted(rows, key=lambda r: -r["track_accuracy_mean"])
+
+
+def write_tables(folder: Path, trials: list[dict], summary: list[dict]) -> None:
+    """``summary.json``, ``summary.csv`` and ``trials.csv`` in ``folder`` (atomically)."""
+    write_text(folder / "summary.json", json.dumps({"trials": trials, "summary": summary}, indent=1, default=list))
+    names = sorted({k for row in summary for k in row["settings"]})
+    for filename, rows, fields in (
+        ("summary.csv", summary, ["n", "track_accuracy_mean", "track_accuracy_std", "segment_accuracy_mean",
+                                  "segment_accuracy_std"]),
+        ("trials.csv", trials, ["seed", "fold", "track_accuracy", "segment_accuracy", "epochs_run", "seconds",
+                                "run_id"]),
+    ):
+        lines = [names + fields] + [[_cell(r["settings"].get(n)) for n in names] + [_cell(r.get(f)) for f in fields]
+                                    for r in rows]
+        from io import StringIO
+
+        buf = StringIO()
+        csv.writer(buf).writerows(lines)
+        write_text(folder / filename, buf.getvalue())
+
+
+def _cell(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return "-".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else ""
+    return "" if value is None else str(value)
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- running --------------------------------------------------------------------------------------
+
+def default_workers() -> int:
+    """Trials at once on this machine: Keras already uses every core per fit, so half the cores, at least 1."""
+    import os
+
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def _run_in_process(run_dir: str) -> str:
+    """A trial on a Dask worker: the same supervisor and training processes as an app run; its final state."""
+    import subprocess
+    import sys
+
+    from .runs import Run, _child_env
+
+    run = Run(Path(run_dir))
+    subprocess.run([sys.executable, "-m", "genre.worker", "supervise", run_dir], env=_child_env(run),
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return run.state
+
+
+def run_experiment(dataset: str | Path, out: str | Path, varies: list[tuple[str, list]], *, repeats: int = 3,
+                   split: str = "track", folds: int = 5, lists: str | None = None, epochs: int | None = None,
+                   backend: str = "tensorflow", workers: int | None = None, dask_client=None,
+                   base: dict[str, Any] | None = None, on_progress=None, stop=None) -> dict:
+    """Run every trial of the grid and summarize; returns the ``--json`` object of the CLI.
+
+    Parameters
+    ----------
+    varies : list of (name, values)
+        From :func:`parse_vary`.
+    base : dict, optional
+        ``{"features": FeatureParams, "model": ModelConfig, "train": TrainConfig}`` that unvaried settings
+        come from (defaults: the notebook's).
+    on_progress : callable(done, total, trial_row), optional
+        After every finished trial.
+    stop : threading.Event, optional
+        When set, the trials in flight are stopped after their current batch (and kept); no more start.
+
+    Returns
+    -------
+    dict
+        ``{"trials": [...], "summary": [...], "missing": [...]}`` (see the CLI's contract).
+    """
+    from . import workspace
+    from .extract import extract_to_store
+    from .runs import create_run
+    from .training import split_rows
+
+    if split == "lists" and lists is None:  # GTZAN's own fault-filtered split, when this is GTZAN
+        from .dataset import scan_dataset
+        from .splits import GTZAN_LISTS, looks_like_gtzan
+
+        found = scan_dataset(dataset)
+        if looks_like_gtzan(found.genres, [p.name for files in found.files for p in files]):
+            lists = str(GTZAN_LISTS)
+    base = {**{k: cls() for k, cls in CONFIGS.items()}, **(base or {})}
+    if epochs is not None:
+        base["train"] = base["train"].replace(epochs=epochs)
+    base["train"] = base["train"].replace(split=split, folds=folds, lists=lists)
+    points = grid(varies)
+    trials = plan(points, repeats=repeats, split=split, folds=folds)
+    configs = [configs_for(t.settings, base) for t in trials]  # every point's settings checked before any work
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    write_text(out / EXPERIMENT_FILE, json.dumps({
+        "dataset": str(Path(dataset).resolve()), "varies": [[n, v] for n, v in varies], "repeats": repeats,
+        "split": split, "folds": folds, "lists": lists, "backend": backend, "created": now(), "trials": len(trials),
+        "base": {k: c.to_dict() for k, c in base.items()}}, indent=1, default=list))
+
+    stores: dict[str, tuple[Path, Any]] = {}  # one extraction per distinct feature setting (the store's cache)
+    missing: set[str] = set()
+    runs = []
+    for trial, (fp, mc, tc) in zip(trials, configs):
+        key = json.dumps(fp.identity(), sort_keys=True, default=list)
+        if key not in stores:
+            path = workspace.features_path(dataset, fp)
+            stores[key] = (path, extract_to_store(dataset, fp, path, jobs=-1)[0])
+        path, fs = stores[key]
+        tc = tc.replace(seed=trial.seed, fold=trial.fold or 0)
+        missing |= set(split_rows(fs, tc).missing)  # a trial that cannot split fails here, before any training
+        make = functools.partial(create_run, out / "runs", features_path=path, features=fs, model_config=mc,
+                                 train_config=tc, name=_label(trial), backend=backend, models_dir=out / "models",
+                                 source="experiment")
+        runs.append((trial, make))
+
+    rows = _execute(runs, workers or default_workers(), dask_client, on_progress, stop)
+    summary = summarize([r for r in rows if r["track_accuracy"] is not None])
+    write_tables(out, rows, summary)
+    return {"trials": rows, "summary": summary, "missing": sorted(missing)}
+
+
+def _label(trial: Trial) -> str:
+    parts = [f"{k}={_cell(v)}" for k, v in trial.settings.items()] + [f"seed={trial.seed}"]
+    return " ".join(parts + ([f"fold={trial.fold}"] if trial.fold is not None else []))
+
+
+def _row(trial: Trial, run) -> dict:
+    result = run.result() or {}
+    m = result.get("metrics", {})
+    return {"settings": trial.settings, "seed": trial.seed, "fold": trial.fold,
+            "segment_accuracy": m.get("segment_accuracy"), "track_accuracy": m.get("track_accuracy"),
+            "epochs_run": m.get("epochs_run", 0), "seconds": result.get("seconds", 0.0), "run_id": run.id,
+            **({} if result else {"error": run.status().get("message", "failed")})}
+
+
+def _died(status: dict) -> bool:
+    """A trial whose process was killed (or vanished), as opposed to one that failed with a reason."""
+    return bool(status.get("orphaned")) or (status.get("exit_code") or 0) < 0
+
+
+def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]:
+    """Run the trials (``(trial, make_run)``), ``workers`` at a time locally or on Dask; a trial whose
+    process dies is run once more, under a new run record (the dead one stays, failed)."""
+    from .runs import launch
+
+    rows: dict[int, dict] = {}
+    total = len(trials)
+
+    def finished(i: int, run) -> None:
+        rows[i] = _row(trials[i][0], run)
+        if on_progress is not None:
+            on_progress(len(rows), total, rows[i])
+
+    if dask_client is not None:
+        from dask.distributed import as_completed
+
+        made = {i: make() for i, (_, make) in enumerate(trials)}
+        futures = {dask_client.submit(_run_in_process, str(run.path), pure=False, retries=1): i
+                   for i, run in made.items()}
+        for future in as_completed(futures):
+            finished(futures[future], made[futures[future]])
+            if stop is not None and stop.is_set():
+                for run in made.values():
+                    run.request_stop()
+        return [rows[i] for i in range(total)]
+
+    queue, flying, retried = list(range(total)), [], set()
+    while queue or flying:
+        while queue and len(flying) < workers and not (stop is not None and stop.is_set()):
+            i = queue.pop(0)
+            run = trials[i][1]()
+            launch(run)
+            flying.append((i, run))
+        time.sleep(0.2)
+        for i, run in list(flying):
+            status = run.status()
+            if status.get("state") not in ("done", "stopped", "failed"):
+                if stop is not None and stop.is_set() and not run.stop_requested:
+                    run.request_stop()
+                continue
+            flying.remove((i, run))
+            if _died(status) and i not in retried:
+                retried.add(i)
+                queue.insert(0, i)
+                continue
+            finished(i, run)
+        if stop is not None and stop.is_set() and not flying:
+            break
+    for i, (trial, _) in enumerate(trials):  # never started: the experiment was stopped first
+        if i not in rows:
+            rows[i] = {"settings": trial.settings, "seed": trial.seed, "fold": trial.fold, "segment_accuracy": None,
+                       "track_accuracy": None, "epochs_run": 0, "seconds": 0.0, "run_id": None,
+                       "error": "not run: the experiment was stopped"}
+    return [rows[i] for i in range(total)]

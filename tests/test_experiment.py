@@ -1,0 +1,124 @@
+"""Tests for genre.experiment: --vary parsing, the grid, trials, summaries, and whole experiments run
+locally (worker processes) and on a Dask LocalCluster."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import SMALL_PARAMS
+from genre.config import FeatureParams, ModelConfig
+from genre.errors import ParameterError
+from genre.experiment import VARIABLES, grid, parse_vary, plan, run_experiment, summarize
+
+BASE = {"features": FeatureParams(**SMALL_PARAMS), "model": ModelConfig(hidden_units=(16,), learning_rate=1e-2)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("n_mfcc=13,20,40", ("n_mfcc", [13, 20, 40])),
+    ("dropout=0,0.3,0.5", ("dropout", [0.0, 0.3, 0.5])),
+    ("hidden_units=512-256-64,256-64,64", ("hidden_units", [(512, 256, 64), (256, 64), (64,)])),
+    ("learning_rate=1e-4,1e-3", ("learning_rate", [1e-4, 1e-3])),
+    ("excerpt=start,whole", ("excerpt", ["start", "whole"])),
+])
+def test_vary_takes_any_setting_the_app_exposes(text, expected):
+    assert parse_vary(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("n_mfccs=13", "cannot vary 'n_mfccs': choose from"),
+    ("n_mfcc", "--vary takes NAME=V1,V2"),
+    ("n_mfcc=13,x", "'x' is not a valid value"),
+    ("dropout=0.3,1.5", "dropout must be in"),
+    ("seed=1,2", "cannot vary 'seed'"),
+    ("n_mfcc=13,13", "given twice"),
+])
+def test_bad_vary_is_a_parameter_error(text, message):
+    with pytest.raises(ParameterError, match=message):
+        parse_vary(text)
+
+
+def test_every_config_field_but_the_experiments_own_can_vary():
+    assert {"n_mfcc", "num_segments", "hidden_units", "dropout", "l2", "learning_rate", "batch_size",
+            "epochs"} <= set(VARIABLES)
+    assert not {"seed", "fold", "split"} & set(VARIABLES)
+
+
+def test_the_grid_and_the_trials():
+    points = grid([parse_vary("n_mfcc=13,20"), parse_vary("dropout=0,0.5")])
+    assert points == [{"n_mfcc": 13, "dropout": 0.0}, {"n_mfcc": 13, "dropout": 0.5},
+                      {"n_mfcc": 20, "dropout": 0.0}, {"n_mfcc": 20, "dropout": 0.5}]
+    assert grid([]) == [{}]
+    trials = plan(points, repeats=3, split="kfold", folds=5)
+    assert len(trials) == 4 * 3 * 5 and {t.fold for t in trials} == set(range(5)) and {t.seed for t in trials} == {0, 1, 2}
+    assert all(t.fold is None for t in plan(points, repeats=2, split="track", folds=5))
+    with pytest.raises(ParameterError, match="varied twice"):
+        grid([parse_vary("n_mfcc=13"), parse_vary("n_mfcc=20")])
+
+
+def test_summary_is_mean_and_std_per_point_best_first():
+    rows = [{"settings": {"d": 0}, "track_accuracy": 0.5, "segment_accuracy": 0.4},
+            {"settings": {"d": 0}, "track_accuracy": 0.7, "segment_accuracy": 0.6},
+            {"settings": {"d": 1}, "track_accuracy": 0.9, "segment_accuracy": 0.8}]
+    summary = summarize(rows)
+    assert [s["settings"] for s in summary] == [{"d": 1}, {"d": 0}]
+    assert summary[1]["n"] == 2 and summary[1]["track_accuracy_mean"] == pytest.approx(0.6)
+    assert summary[1]["track_accuracy_std"] == pytest.approx(0.1414, abs=1e-4) and summary[0]["track_accuracy_std"] == 0
+
+
+def _check_contract(result: dict, n_trials: int) -> None:
+    assert set(result) == {"trials", "summary", "missing"}
+    assert len(result["trials"]) == n_trials
+    for t in result["trials"]:
+        assert set(t) >= {"settings", "seed", "fold", "segment_accuracy", "track_accuracy", "epochs_run", "seconds",
+                          "run_id"}
+        assert 0 <= t["track_accuracy"] <= 1 and t["epochs_run"] == 1
+    means = [s["track_accuracy_mean"] for s in result["summary"]]
+    assert means == sorted(means, reverse=True)
+    json.dumps(result)  # JSON as it is
+
+
+def test_a_local_experiment_runs_every_trial_as_a_run_in_worker_processes(gtzan, tmp_path, genre_home):
+    from genre.runs import list_runs
+
+    seen = []
+    result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("dropout=0,0.5")], repeats=2, epochs=1, workers=2,
+                            base=BASE, on_progress=lambda done, total, row: seen.append((done, total)))
+    _check_contract(result, 4)
+    assert seen[-1] == (4, 4)
+    assert [(t["settings"], t["seed"]) for t in result["trials"]] == [
+        ({"dropout": 0.0}, 0), ({"dropout": 0.0}, 1), ({"dropout": 0.5}, 0), ({"dropout": 0.5}, 1)]
+    assert {s["n"] for s in result["summary"]} == {2}
+    runs = list_runs(tmp_path / "exp" / "runs")
+    assert {r.id for r in runs} == {t["run_id"] for t in result["trials"]} and all(r.state == "done" for r in runs)
+    assert (tmp_path / "exp" / "summary.csv").read_text().splitlines()[0].startswith("dropout,n,track_accuracy_mean")
+    assert json.loads((tmp_path / "exp" / "experiment.json").read_text())["trials"] == 4
+
+
+def test_kfold_trials_test_every_track_once_per_repeat_on_a_dask_cluster(gtzan, tmp_path, genre_home):
+    from dask.distributed import Client, LocalCluster
+
+    from genre.runs import Run
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        result = run_experiment(gtzan, tmp_path / "exp", [], repeats=1, split="kfold", folds=2, epochs=1, base=BASE,
+                                dask_client=client)
+    _check_contract(result, 2)
+    assert [t["fold"] for t in result["trials"]] == [0, 1]
+    tested = []
+    for t in result["trials"]:
+        run = Run(tmp_path / "exp" / "runs" / t["run_id"])
+        assert run.spec["train_config"]["fold"] == t["fold"]
+        tested.append(run.result()["metrics"]["n_tracks"])
+    assert sum(tested) == 12  # the 12 tracks, each tested once over the two folds
+
+
+def test_the_cli_checks_every_vary_before_any_work(tmp_path, capsys):
+    from genre.cli import main
+
+    assert main(["experiment", str(tmp_path), "--out", str(tmp_path / "exp"), "--vary", "n_mfcc=13",
+                 "--vary", "dropot=0.1"]) == 2
+    assert "cannot vary 'dropot'" in capsys.readouterr().err
+    assert not (tmp_path / "exp").exists()
