@@ -131,8 +131,6 @@ def cmd_train(a) -> int:
 
 
 def cmd_experiment(a) -> int:
-    import threading
-
     from .experiment import parse_vary, run_experiment
 
     varies = [parse_vary(v) for v in a.vary]  # every --vary checked before any work
@@ -143,19 +141,15 @@ def cmd_experiment(a) -> int:
     client = _dask_client(a.dask_scheduler) if a.dask_scheduler else None
     from tqdm import tqdm
 
-    stop = threading.Event()
     with tqdm(desc="trials", unit="trial", disable=None, file=sys.stderr, leave=False) as bar:
         def progress(done: int, total: int, row: dict) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        try:
-            result = run_experiment(a.dataset_dir, a.out, varies, repeats=a.repeats, split=a.split, folds=a.folds,
-                                    lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers,
-                                    dask_client=client, on_progress=progress, stop=stop)
-        except KeyboardInterrupt:
-            stop.set()
-            raise
+        # Ctrl-C stops the experiment like the app's Stop: trials in flight end after their batch, all are kept.
+        result = run_experiment(a.dataset_dir, a.out, varies, repeats=a.repeats, split=a.split, folds=a.folds,
+                                lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers,
+                                dask_client=client, on_progress=progress)
     if a.json:
         print(json.dumps(result, default=list))
     else:

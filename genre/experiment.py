@@ -23,6 +23,7 @@ import itertools
 import json
 import math
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -295,8 +296,6 @@ def _died(status: dict) -> bool:
 def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]:
     """Run the trials (``(trial, make_run)``), ``workers`` at a time locally or on Dask; a trial whose
     process dies is run once more, under a new run record (the dead one stays, failed)."""
-    from .runs import launch
-
     rows: dict[int, dict] = {}
     total = len(trials)
 
@@ -318,27 +317,14 @@ def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]
                     run.request_stop()
         return [rows[i] for i in range(total)]
 
+    stop = stop if stop is not None else threading.Event()
     queue, flying, retried = list(range(total)), [], set()
     while queue or flying:
-        while queue and len(flying) < workers and not (stop is not None and stop.is_set()):
-            i = queue.pop(0)
-            run = trials[i][1]()
-            launch(run)
-            flying.append((i, run))
-        time.sleep(0.2)
-        for i, run in list(flying):
-            status = run.status()
-            if status.get("state") not in ("done", "stopped", "failed"):
-                if stop is not None and stop.is_set() and not run.stop_requested:
-                    run.request_stop()
-                continue
-            flying.remove((i, run))
-            if _died(status) and i not in retried:
-                retried.add(i)
-                queue.insert(0, i)
-                continue
-            finished(i, run)
-        if stop is not None and stop.is_set() and not flying:
+        try:
+            _tick(trials, queue, flying, retried, workers, stop, finished)
+        except KeyboardInterrupt:  # Ctrl-C: as Stop; the trials in flight end after their batch and are kept
+            stop.set()
+        if stop.is_set() and not flying:
             break
     for i, (trial, _) in enumerate(trials):  # never started: the experiment was stopped first
         if i not in rows:
@@ -346,3 +332,27 @@ def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]
                        "track_accuracy": None, "epochs_run": 0, "seconds": 0.0, "run_id": None,
                        "error": "not run: the experiment was stopped"}
     return [rows[i] for i in range(total)]
+
+
+def _tick(trials, queue, flying, retried, workers: int, stop, finished) -> None:
+    """One turn of the local scheduler: start trials while workers are free, collect the ended ones."""
+    from .runs import launch
+
+    while queue and len(flying) < workers and not stop.is_set():
+        i = queue.pop(0)
+        run = trials[i][1]()
+        launch(run)
+        flying.append((i, run))
+    time.sleep(0.2)
+    for i, run in list(flying):
+        status = run.status()
+        if status.get("state") not in ("done", "stopped", "failed"):
+            if stop.is_set() and not run.stop_requested:
+                run.request_stop()
+            continue
+        flying.remove((i, run))
+        if _died(status) and i not in retried:  # its process was killed: once more, under a new record
+            retried.add(i)
+            queue.insert(0, i)
+            continue
+        finished(i, run)

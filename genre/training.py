@@ -17,7 +17,7 @@ import numpy as np
 from .config import ModelConfig, TrainConfig
 from .errors import TrainingError
 from .model import build_model, import_keras
-from .splits import SEGMENT_SPLIT_NOTE, SPLIT_MODES, Split, held_out, stratified_holdout  # noqa: F401
+from .splits import SPLIT_MODES, Split, held_out, stratified_holdout
 from .store import FeatureSet
 
 EpochFn = Callable[[int, dict], None]

@@ -10,7 +10,7 @@ import pytest
 from genre import workspace
 from genre.config import FeatureParams, ModelConfig, TrainConfig
 from genre.runs import create_run, open_run, wait
-from genre.training import SEGMENT_SPLIT_NOTE
+from genre.splits import SEGMENT_SPLIT_NOTE
 from tests.app_fixtures import TINY_PARAMS, button, by_label, home, open_page, texts, tiny  # noqa: F401
 
 CONTROLS = ["Hidden layers (units)", "Run name"]

@@ -122,3 +122,58 @@ def test_the_cli_checks_every_vary_before_any_work(tmp_path, capsys):
                  "--vary", "dropot=0.1"]) == 2
     assert "cannot vary 'dropot'" in capsys.readouterr().err
     assert not (tmp_path / "exp").exists()
+
+
+def test_a_trial_whose_process_is_killed_runs_once_more_under_a_new_record(gtzan, tmp_path, genre_home):
+    import os
+    import signal
+    import threading
+    import time
+
+    from genre.runs import Run, list_runs
+
+    killed = []
+
+    def kill_the_first_trial() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            for run in list_runs(tmp_path / "exp" / "runs"):
+                pid = run.raw_status().get("pid")
+                if run.epochs() and pid:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(run.id)
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_first_trial, daemon=True)
+    killer.start()
+    result = run_experiment(gtzan, tmp_path / "exp", [], repeats=1, epochs=400, workers=1, base=BASE)
+    killer.join()
+    assert killed, "no trial was running long enough to be killed"
+    (trial,) = result["trials"]
+    assert trial["run_id"] != killed[0] and trial["track_accuracy"] is not None and trial["epochs_run"] == 400
+    dead = Run(tmp_path / "exp" / "runs" / killed[0]).status()
+    assert dead["state"] == "failed" and dead["exit_code"] == -signal.SIGKILL  # kept, and honest
+
+
+def test_stop_ends_the_trials_in_flight_keeps_them_and_starts_no_more(gtzan, tmp_path, genre_home):
+    import threading
+    import time
+
+    from genre.runs import list_runs
+
+    stop = threading.Event()
+
+    def stop_after_an_epoch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(r.epochs() for r in list_runs(tmp_path / "exp" / "runs")):
+            time.sleep(0.05)
+        stop.set()
+
+    threading.Thread(target=stop_after_an_epoch, daemon=True).start()
+    result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("dropout=0,0.5")], repeats=1, epochs=10000,
+                            workers=1, base=BASE, stop=stop)
+    first, second = result["trials"]
+    assert first["track_accuracy"] is not None and 1 <= first["epochs_run"] < 10000  # stopped, kept, scored
+    assert second["run_id"] is None and "stopped" in second["error"]
+    assert [s["n"] for s in result["summary"]] == [1]
