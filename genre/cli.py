@@ -132,6 +132,7 @@ def cmd_train(a) -> int:
 
 def cmd_experiment(a) -> int:
     from .experiment import parse_vary, run_experiment
+    from .runs import StopFlag
 
     varies = [parse_vary(v) for v in a.vary]  # every --vary checked before any work
     if a.workers is not None and a.workers < 1:
@@ -147,9 +148,10 @@ def cmd_experiment(a) -> int:
             bar.update(done - bar.n)
 
         # Ctrl-C stops the experiment like the app's Stop: trials in flight end after their batch, all are kept.
+        # A stop file in the experiment's folder (the app's Stop) ends it like Ctrl-C does.
         result = run_experiment(a.dataset_dir, a.out, varies, repeats=a.repeats, split=a.split, folds=a.folds,
                                 lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers,
-                                dask_client=client, on_progress=progress)
+                                dask_client=client, on_progress=progress, stop=StopFlag(Path(a.out) / "stop"))
     if a.json:
         print(json.dumps(result, default=list))
     else:

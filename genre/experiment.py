@@ -356,3 +356,103 @@ def _tick(trials, queue, flying, retried, workers: int, stop, finished) -> None:
             queue.insert(0, i)
             continue
         finished(i, run)
+
+
+# --- an experiment's record, for the app ------------------------------------------------------------
+
+SUMMARY_FILE, STOP_FILE, PID_FILE, LOG_FILE = "summary.json", "stop", "pid", "log.txt"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A view of an experiment's folder; every read goes to disk."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def spec(self) -> dict:
+        try:
+            return json.loads((self.path / EXPERIMENT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def runs(self) -> list:
+        from .runs import list_runs
+
+        return list_runs(self.path / "runs")
+
+    def result(self) -> dict | None:
+        """``{"trials", "summary"}`` once the experiment has ended (stopped or not), else None."""
+        try:
+            return json.loads((self.path / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def running(self) -> bool:
+        from .runs import _alive
+
+        try:
+            pid = int((self.path / PID_FILE).read_text())
+        except (OSError, ValueError):
+            return False
+        return self.result() is None and _alive(pid)
+
+    def progress(self) -> tuple[int, int]:
+        """(finished trials, planned trials)."""
+        done = sum(1 for r in self.runs() if not r.running)
+        return done, int(self.spec.get("trials", 0) or 0)
+
+    def request_stop(self) -> None:
+        write_text(self.path / STOP_FILE, now())
+
+    def delete(self) -> None:
+        import shutil
+
+        if self.running:
+            self.request_stop()
+        for run in self.runs():
+            if run.running:
+                run.delete()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def list_experiments(folder: str | Path) -> list[Experiment]:
+    """Every experiment folder under ``folder``, newest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if (p / EXPERIMENT_FILE).is_file() or (p / PID_FILE).is_file()]
+    return [Experiment(p) for p in sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)]
+
+
+def launch_experiment(dataset: str | Path, out: str | Path, vary: list[str], *, repeats: int, split: str,
+                      folds: int, epochs: int, backend: str, workers: int | None = None,
+                      lists: str | None = None) -> Experiment:
+    """Start ``python -m genre experiment`` in a process of its own (it outlives the caller's), writing to ``out``.
+
+    Its Stop is the ``stop`` file in ``out`` (:meth:`Experiment.request_stop`).
+    """
+    import os
+    import subprocess
+    import sys
+
+    for text in vary:
+        parse_vary(text)  # a bad value is said here, not by a process that dies
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "genre", "experiment", str(dataset), "--out", str(out), "--repeats", str(repeats),
+           "--split", split, "--folds", str(folds), "--epochs", str(epochs), "--backend", backend, "--json"]
+    cmd += [a for v in vary for a in ("--vary", v)]
+    cmd += ["--workers", str(workers)] if workers else []
+    cmd += ["--lists", str(lists)] if lists else []
+    with open(out / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    write_text(out / PID_FILE, str(proc.pid))
+    threading.Thread(target=proc.wait, daemon=True).start()  # reaped: no zombie
+    return Experiment(out)

@@ -320,7 +320,7 @@ def reserve_bundle_path(models_dir: str | Path, name: str) -> Path:
 
 # --- training: in this process, or in a process of its own --------------------------------------
 
-class _StopFile:
+class StopFlag:
     """A stop flag with ``threading.Event``'s ``is_set``: set by the stop file, or by SIGTERM/SIGINT."""
 
     def __init__(self, path: Path):
@@ -350,7 +350,7 @@ def execute(run: Run, *, on_epoch=None) -> Run:
 
     spec = run.spec
     run._update_status(state="pending", pid=os.getpid(), message="importing Keras and loading the features")
-    stop = _StopFile(run.path / STOP_FILE)
+    stop = StopFlag(run.path / STOP_FILE)
     log = open(run.path / EPOCHS_FILE, "a", encoding="utf-8")
     try:
         import_keras(spec.get("backend", "tensorflow"))

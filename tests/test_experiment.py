@@ -177,3 +177,36 @@ def test_stop_ends_the_trials_in_flight_keeps_them_and_starts_no_more(gtzan, tmp
     assert first["track_accuracy"] is not None and 1 <= first["epochs_run"] < 10000  # stopped, kept, scored
     assert second["run_id"] is None and "stopped" in second["error"]
     assert [s["n"] for s in result["summary"]] == [1]
+
+
+def test_an_experiment_launched_for_the_app_outlives_it_reports_progress_and_stops_on_request(gtzan, tmp_path,
+                                                                                               genre_home):
+    """The Experiments page's path: a process of its own, read back from its folder, stopped by a file."""
+    import time
+
+    from genre.experiment import launch_experiment, list_experiments
+
+    # The CLI extracts with the default parameters: ask for ones that fit the tiny 3 s clips.
+    vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
+            "hidden_units=16"]
+    exp = launch_experiment(gtzan, tmp_path / "exps" / "e1", vary, repeats=1, split="track", folds=5, epochs=10000,
+                            backend="tensorflow", workers=1)
+    assert list_experiments(tmp_path / "exps") == [exp]
+    deadline = time.monotonic() + 180
+    while not any(r.epochs() for r in exp.runs()):
+        assert time.monotonic() < deadline, (exp.path / "log.txt").read_text()[-2000:]
+        time.sleep(0.1)
+    assert exp.running and exp.progress() == (0, 2)
+    exp.request_stop()
+    while exp.result() is None:
+        assert time.monotonic() < deadline, (exp.path / "log.txt").read_text()[-2000:]
+        time.sleep(0.1)
+    first, second = exp.result()["trials"]
+    assert first["track_accuracy"] is not None and second["run_id"] is None
+    deadline = time.monotonic() + 30
+    while exp.running:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert exp.progress() == (1, 2)
+    exp.delete()
+    assert list_experiments(tmp_path / "exps") == []
