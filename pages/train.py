@@ -42,6 +42,8 @@ def split_ui(fs):
     if split == "kfold":
         c1, c2 = st.columns(2)
         folds = c1.number_input("Folds", 2, 20, **keep("folds"))
+        if st.session_state.get("fold", 0) > folds - 1:  # fewer folds than before: the last one
+            st.session_state["fold"] = int(folds) - 1
         fold = c2.number_input("Test fold", 0, int(folds) - 1, **keep("fold"), help="0-based")
     elif split == "lists":
         if not st.session_state.get("lists") and gtzan:

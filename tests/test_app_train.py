@@ -182,3 +182,22 @@ def test_a_genre_without_test_tracks_shows_dashes_and_is_named(home, tiny):
     table = at.dataframe[0].value
     assert list(table.loc["rock", ["precision", "recall", "f1"]]) == ["–", "–", "–"]
     assert "stratified by genre except rock (too few tracks to test)" in texts(at.caption)
+
+
+def test_kfold_and_lists_show_their_own_settings_and_check_the_split(at, tiny, tmp_path):
+    by_label(at.radio, "Split").set_value("kfold").run()
+    assert not at.exception and not at.error
+    by_label(at.number_input, "Folds").set_value(4).run()
+    by_label(at.number_input, "Test fold").set_value(3).run()
+    by_label(at.number_input, "Folds").set_value(2).run()  # the test fold follows down
+    assert not at.exception and by_label(at.number_input, "Test fold").value == 1
+    by_label(at.radio, "Split").set_value("lists").run()
+    assert "split='lists' needs lists" in texts(at.error) and button(at, "Start training").disabled
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "train.txt").write_text("\n".join(tiny.features.files[::2]))
+    (lists / "test.txt").write_text("\n".join(tiny.features.files[1::2]) + "\nrock/missing.00009.wav\n")
+    by_label(at.text_input, "Lists folder").set_value(str(lists)).run()
+    assert not at.exception and not at.error
+    assert "1 listed file not in these features, left out: rock/missing.00009.wav" in texts(at.warning)
+    assert not button(at, "Start training").disabled
