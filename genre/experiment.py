@@ -456,3 +456,105 @@ def launch_experiment(dataset: str | Path, out: str | Path, vary: list[str], *, 
     write_text(out / PID_FILE, str(proc.pid))
     threading.Thread(target=proc.wait, daemon=True).start()  # reaped: no zombie
     return Experiment(out)
+
+
+# --- for the Experiments page -----------------------------------------------------------------------
+
+def fixed_vary(config, skip=()) -> list[str]:
+    """``--vary`` entries of one value for the fields of ``config`` that differ from its class's defaults.
+
+    The runner's base is the defaults; these carry another base (the app's current settings) to it.
+    Fields that cannot be varied (``NOT_VARIED``) and the names in ``skip`` (the ones varied) are left out.
+    """
+    default = type(config)()
+    return [f"{f.name}={_cell(getattr(config, f.name))}" for f in dataclasses.fields(config)
+            if f.name in VARIABLES and f.name not in skip and getattr(config, f.name) is not None
+            and getattr(config, f.name) != getattr(default, f.name)]
+
+
+def varied(spec: dict) -> list[str]:
+    """The settings an experiment varied over more than one value (its single-valued ``--vary`` were fixed)."""
+    return [name for name, values in spec.get("varies", []) if len(values) > 1]
+
+
+def state_of(exp: Experiment) -> str:
+    """``running``, ``done``, ``stopped`` (on request) or ``failed`` (its process ended without a summary)."""
+    if exp.running:
+        return "running"
+    if exp.result() is None:
+        return "failed"
+    return "stopped" if (exp.path / STOP_FILE).exists() else "done"
+
+
+def log_tail(exp: Experiment, lines: int = 20) -> str:
+    """The end of the experiment process's log (why it failed)."""
+    try:
+        text = (exp.path / LOG_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _last(values) -> float | None:
+    finite = [float(v) for v in values or () if v is not None and math.isfinite(float(v))]
+    return finite[-1] if finite else None
+
+
+def gaps(exp: Experiment) -> list[dict]:
+    """The summary's rows (best first), each with the train - validation accuracy gap of its trials.
+
+    A trial's gap is its run's last ``accuracy`` minus its last ``val_accuracy``: how much better the
+    model did on the data it learned from than on held-out data (large: it memorised). ``gap_mean`` and
+    ``gap_std`` are over the point's trials that have both curves (None when none has).
+    """
+    from .runs import Run
+
+    result = exp.result() or {}
+    per_point: dict[str, list[float]] = {}
+    for trial in result.get("trials", []):
+        if not trial.get("run_id"):
+            continue
+        history = (Run(exp.path / "runs" / trial["run_id"]).result() or {}).get("history", {})
+        train, val = _last(history.get("accuracy")), _last(history.get("val_accuracy"))
+        if train is not None and val is not None:
+            per_point.setdefault(_key(trial["settings"]), []).append(train - val)
+    rows = []
+    for row in result.get("summary", []):
+        found = per_point.get(_key(row["settings"]), [])
+        rows.append({**row, "gap_mean": statistics.fmean(found) if found else None,
+                     "gap_std": statistics.stdev(found) if len(found) > 1 else (0.0 if found else None)})
+    return rows
+
+
+def _key(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True, default=list)
+
+
+def seed_spread(summary: list[dict]) -> float | None:
+    """The typical seed-to-seed std of track accuracy: the median over the points trained more than once."""
+    stds = [row["track_accuracy_std"] for row in summary if row.get("n", 0) > 1]
+    return statistics.median(stds) if stds else None
+
+
+def estimate_seconds(runs, *, backend: str, epochs: list[int], workers: int) -> float | None:
+    """Roughly how long trials of ``epochs`` (one entry per trial) take, ``workers`` at a time.
+
+    From finished runs on ``backend``: the median seconds per epoch (build, fit and test, over the
+    epochs run) and the median start-up (the process importing Keras and loading the features).
+    None when no such run has finished. Feature extraction is not counted.
+    """
+    per_epoch, startup = [], []
+    for run in runs:
+        result = run.result()
+        if not result or run.spec.get("backend", "tensorflow") != backend:
+            continue
+        done = int(result.get("metrics", {}).get("epochs_run") or 0)
+        if done > 0 and result.get("seconds"):
+            per_epoch.append(float(result["seconds"]) / done)
+            status = run.raw_status()
+            if status.get("started") and status.get("created"):
+                startup.append(max(0.0, float(status["started"]) - float(status["created"])))
+    if not per_epoch or not epochs:
+        return None
+    each, start = statistics.median(per_epoch), statistics.median(startup) if startup else 0.0
+    return sum(start + each * e for e in epochs) / max(1, min(workers, len(epochs)))

@@ -210,3 +210,67 @@ def test_an_experiment_launched_for_the_app_outlives_it_reports_progress_and_sto
     assert exp.progress() == (1, 2)
     exp.delete()
     assert list_experiments(tmp_path / "exps") == []
+
+
+# --- the Experiments page's helpers ---------------------------------------------------------------
+
+def _record(path, **files) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (path / f"{name}.json").write_text(json.dumps(data))
+
+
+def test_fixed_vary_carries_only_the_settings_that_differ_from_the_defaults():
+    from genre.config import TrainConfig
+    from genre.experiment import fixed_vary
+
+    fp = FeatureParams(sample_rate=8000, duration=4.0, n_mfcc=20, files_per_genre=3, exclude=("x",))
+    assert fixed_vary(fp) == ["sample_rate=8000", "duration=4", "n_mfcc=20"]  # not the experiment's own settings
+    assert fixed_vary(fp, skip={"n_mfcc"}) == ["sample_rate=8000", "duration=4"]
+    assert fixed_vary(ModelConfig(hidden_units=(64, 32), learning_rate=1e-3)) == ["hidden_units=64-32",
+                                                                                  "learning_rate=0.001"]
+    assert fixed_vary(TrainConfig(patience=5, seed=3)) == ["patience=5"]
+    for text in fixed_vary(fp) + fixed_vary(ModelConfig(hidden_units=(64, 32))):
+        parse_vary(text)  # what the runner will be given parses back
+    assert fixed_vary(FeatureParams()) == []
+
+
+def test_gaps_are_last_train_minus_last_validation_accuracy_averaged_per_point(tmp_path):
+    from genre.experiment import Experiment, gaps, seed_spread, state_of, varied
+
+    trials = [{"settings": {"dropout": 0.0, "n_mfcc": 13}, "run_id": "a", "track_accuracy": 0.5, "segment_accuracy": 0.4},
+              {"settings": {"dropout": 0.0, "n_mfcc": 13}, "run_id": "b", "track_accuracy": 0.7, "segment_accuracy": 0.6},
+              {"settings": {"dropout": 0.5, "n_mfcc": 13}, "run_id": None, "track_accuracy": None,
+               "segment_accuracy": None, "error": "not run: the experiment was stopped"}]
+    summary = summarize(trials[:2])
+    _record(tmp_path / "e", experiment={"varies": [["dropout", [0.0, 0.5]], ["n_mfcc", [13]]]},
+            summary={"trials": trials, "summary": summary})
+    _record(tmp_path / "e" / "runs" / "a", result={"history": {"accuracy": [0.5, 0.9], "val_accuracy": [0.4, 0.6]}})
+    _record(tmp_path / "e" / "runs" / "b", result={"history": {"accuracy": [0.8, 1.0], "val_accuracy": [0.5, float("nan")]}})
+    exp = Experiment(tmp_path / "e")
+    (row,) = gaps(exp)
+    assert row["gap_mean"] == pytest.approx((0.3 + 0.5) / 2) and row["gap_std"] == pytest.approx(0.1414, abs=1e-4)
+    assert row["track_accuracy_mean"] == summary[0]["track_accuracy_mean"]
+    assert varied(exp.spec) == ["dropout"]  # n_mfcc had one value: fixed, not varied
+    assert state_of(exp) == "done"
+    assert seed_spread(summary) == pytest.approx(0.1414, abs=1e-4)
+    assert seed_spread([{**summary[0], "n": 1}]) is None  # one trial per point: no spread to judge by
+    (tmp_path / "e" / "summary.json").unlink()
+    assert state_of(exp) == "failed" and gaps(exp) == []
+
+
+def test_the_estimate_comes_from_finished_runs_of_the_same_backend(tmp_path):
+    from genre.experiment import estimate_seconds
+    from genre.runs import Run
+
+    def run(name, backend, seconds, epochs, created=100.0, started=110.0):
+        _record(tmp_path / name, run={"backend": backend}, status={"state": "done", "created": created, "started": started},
+                result={"seconds": seconds, "metrics": {"epochs_run": epochs}})
+        return Run(tmp_path / name)
+
+    runs = [run("a", "tensorflow", 10.0, 10), run("b", "tensorflow", 40.0, 10), run("c", "jax", 1.0, 10),
+            run("d", "tensorflow", 30.0, 10)]
+    # median 3 s per epoch + median 10 s start-up; 4 trials of 20 epochs, 2 at a time
+    assert estimate_seconds(runs, backend="tensorflow", epochs=[20] * 4, workers=2) == pytest.approx(4 * 70 / 2)
+    assert estimate_seconds(runs, backend="jax", epochs=[5], workers=2) == pytest.approx(10 + 0.5)
+    assert estimate_seconds(runs[:2], backend="jax", epochs=[5], workers=2) is None
