@@ -20,8 +20,8 @@ from matplotlib.ticker import MaxNLocator
 from .errors import ParameterError
 
 __all__ = [
-    "confusion_figure", "curves_overlay_figure", "history_figure", "melspectrogram_figure",
-    "mfcc_figure", "probabilities_figure", "segment_votes_figure", "waveform_figure",
+    "confusion_figure", "curves_overlay_figure", "heatmap_figure", "history_figure", "melspectrogram_figure",
+    "mfcc_figure", "probabilities_figure", "segment_votes_figure", "sweep_figure", "waveform_figure",
 ]
 
 ENVELOPE_POINTS = 2000  # waveforms longer than twice this are drawn as a min/max envelope
@@ -453,3 +453,144 @@ def curves_spec(metric: str, *, points: bool = True, height: int = 260) -> dict:
                       "scale": {"domain": ["train", "validation"], "range": ["#6d28d9", "#f59e0b"]}},
         },
     }
+
+
+# ---------------------------------------------------------------- experiments
+
+def _summary(summary, *names: str) -> list[dict]:
+    """An experiment's summary rows (genre.experiment.summarize), checked to have ``names`` in their settings."""
+    if isinstance(summary, Mapping) or not isinstance(summary, (list, tuple)) or not summary:
+        raise ParameterError("summary must be a non-empty list of genre.experiment.summarize rows")
+    for row in summary:
+        if not isinstance(row, Mapping) or not isinstance(row.get("settings"), Mapping):
+            raise ParameterError("every summary row must be a dict with a 'settings' dict")
+        for name in names:
+            if name not in row["settings"]:
+                raise ParameterError(f"{name!r} is not a setting of every summary row "
+                                     f"(settings: {', '.join(row['settings']) or 'none'})")
+        for key in ("track_accuracy_mean", "track_accuracy_std"):
+            if not isinstance(row.get(key), (int, float)):
+                raise ParameterError(f"every summary row needs a number {key!r}")
+    return list(summary)
+
+
+def setting_label(value) -> str:
+    """A setting's value as the CLI writes it: ``512-256-64`` for layers, ``0.0001`` for floats."""
+    if isinstance(value, (list, tuple)):
+        return "-".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _ordered(values) -> list:
+    """Distinct values, in numeric order when they are all numbers, else in order of appearance."""
+    seen = {}
+    for v in values:
+        seen.setdefault(setting_label(v), v)
+    distinct = list(seen.values())
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in distinct):
+        return sorted(distinct)
+    return distinct
+
+
+def sweep_figure(summary, setting: str, *, title: str | None = None) -> Figure:
+    """Mean ± std accuracy of an experiment's grid points against the values of one setting.
+
+    Parameters
+    ----------
+    summary : list of dict
+        ``genre.experiment.summarize`` rows: ``settings`` and ``track_accuracy_mean``/``_std``, and
+        ``segment_accuracy_mean``/``_std``; with ``gap_mean``/``gap_std`` (``genre.experiment.gaps``)
+        a third axes shows the train - validation gap.
+    setting : str
+        A key of every row's ``settings``.
+    title : str, optional
+        Defaults to the setting's name.
+
+    Returns
+    -------
+    Figure
+        Two or three axes (track accuracy, segment accuracy, gap) with the setting's values as
+        evenly spaced categories on x (numeric order for numbers); one line with ± std error bars
+        per combination of the other settings, labelled by them.
+    """
+    rows = _summary(summary, setting)
+    xs = _ordered(r["settings"][setting] for r in rows)
+    position = {setting_label(v): i for i, v in enumerate(xs)}
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        others = ", ".join(f"{k}={setting_label(v)}" for k, v in r["settings"].items() if k != setting)
+        groups.setdefault(others, []).append(r)
+    panels = [("track_accuracy", "Track accuracy"), ("segment_accuracy", "Segment accuracy")]
+    if any(r.get("gap_mean") is not None for r in rows):
+        panels.append(("gap", "Train − validation gap"))
+    fig, axes = _figure((3.6 * len(panels), 3.0), ncols=len(panels))
+    spread = 0.25 if len(groups) > 1 else 0.0  # side by side, so error bars do not hide each other
+    for ax, (metric, label) in zip(axes, panels):
+        for g, (others, members) in enumerate(groups.items()):
+            members = [m for m in members if m.get(f"{metric}_mean") is not None]
+            members.sort(key=lambda m: position[setting_label(m["settings"][setting])])
+            shift = (g / max(len(groups) - 1, 1) - 0.5) * spread
+            ax.errorbar([position[setting_label(m["settings"][setting])] + shift for m in members],
+                        [m[f"{metric}_mean"] for m in members], yerr=[m.get(f"{metric}_std") or 0.0 for m in members],
+                        marker="o", capsize=4, color=f"C{g % 10}", label=others or None)
+        ax.set_xticks(range(len(xs)), [setting_label(v) for v in xs])
+        ax.set_xlim(-0.5, len(xs) - 0.5)
+        ax.set_xlabel(setting)
+        ax.set_ylabel(f"{label} (mean ± std)")
+        ax.grid(alpha=0.3)
+        if metric == "gap":
+            ax.axhline(0, color="grey", linewidth=0.8)
+    if len(groups) > 1:
+        axes[-1].legend(fontsize="small", title="other settings", title_fontsize="small")
+    fig.suptitle(title or setting)
+    return fig
+
+
+def heatmap_figure(summary, x: str, y: str, *, title: str | None = None) -> Figure:
+    """Mean track accuracy over two settings of an experiment, as an annotated heatmap.
+
+    Parameters
+    ----------
+    summary : list of dict
+        ``genre.experiment.summarize`` rows; ``x`` and ``y`` keys of every row's ``settings``.
+    x, y : str
+        The settings on the columns and rows.
+    title : str, optional
+        Defaults to "Mean track accuracy".
+
+    Returns
+    -------
+    Figure
+        One axes of ``len(values of y) × len(values of x)`` cells and a colorbar. A cell holding one
+        grid point is annotated ``mean ± std``; several (other settings varied too) are averaged and
+        annotated with the mean only; a combination never trained is left blank.
+    """
+    if x == y:
+        raise ParameterError(f"x and y must be two different settings, got {x!r} twice")
+    rows = _summary(summary, x, y)
+    xs, ys = _ordered(r["settings"][x] for r in rows), _ordered(r["settings"][y] for r in rows)
+    col = {setting_label(v): i for i, v in enumerate(xs)}
+    line = {setting_label(v): i for i, v in enumerate(ys)}
+    cells: dict[tuple[int, int], list[dict]] = {}
+    for r in rows:
+        cells.setdefault((line[setting_label(r["settings"][y])], col[setting_label(r["settings"][x])]), []).append(r)
+    means = np.full((len(ys), len(xs)), np.nan)
+    for (i, j), members in cells.items():
+        means[i, j] = np.mean([m["track_accuracy_mean"] for m in members])
+    fig, (ax,) = _figure((max(4.0, 1.1 * len(xs) + 2.0), max(3.0, 0.6 * len(ys) + 1.6)))
+    low, high = np.nanmin(means), np.nanmax(means)
+    image = ax.imshow(np.ma.masked_invalid(means), cmap="viridis", vmin=low, vmax=high if high > low else low + 1e-9,
+                      aspect="auto", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="Mean track accuracy")
+    for (i, j), members in cells.items():
+        text = (f"{members[0]['track_accuracy_mean']:.3f}\n± {members[0]['track_accuracy_std']:.3f}"
+                if len(members) == 1 else f"{means[i, j]:.3f}")
+        dark = means[i, j] < low + 0.5 * (high - low) if high > low else True
+        ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.set_xticks(range(len(xs)), [setting_label(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [setting_label(v) for v in ys])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    averaged = any(len(m) > 1 for m in cells.values())
+    ax.set_title(title or ("Mean track accuracy" + (" (averaged over the other settings)" if averaged else "")))
+    return fig

@@ -268,3 +268,69 @@ def test_the_live_curve_spec_carries_no_data_and_stays_the_same():
     spec = plots.curves_spec("loss")
     assert "data" not in spec and spec == plots.curves_spec("loss")
     assert spec["encoding"]["y"]["title"] == "loss"
+
+
+# ---------------------------------------------------------------- experiments
+
+def _point(settings, track, track_std, segment=0.5, segment_std=0.02, **extra):
+    return {"settings": settings, "n": 3, "track_accuracy_mean": track, "track_accuracy_std": track_std,
+            "segment_accuracy_mean": segment, "segment_accuracy_std": segment_std, **extra}
+
+
+def test_a_sweep_draws_mean_and_std_against_the_settings_values_in_numeric_order():
+    summary = [_point({"dropout": 0.5}, 0.8, 0.05), _point({"dropout": 0.0}, 0.6, 0.1)]  # best first, as summarize
+    fig = plots.sweep_figure(summary, "dropout")
+    track, segment = _main_axes(fig)
+    assert [t.get_text() for t in track.get_xticklabels()] == ["0", "0.5"]
+    (bars,) = track.containers
+    line, _, (errors,) = bars
+    assert list(line.get_ydata()) == [0.6, 0.8]  # the values' order, not the summary's
+    spans = [np.ptp(seg[:, 1]) for seg in errors.get_segments()]
+    assert spans == pytest.approx([0.2, 0.1])  # ± std
+    assert track.get_legend() is None and segment.get_legend() is None  # nothing else varied
+    assert _png(fig)
+
+
+def test_a_sweep_draws_one_line_per_combination_of_the_other_settings_and_the_gap_when_given():
+    summary = [_point({"n_mfcc": m, "hidden_units": h}, 0.5 + m / 100, 0.02, gap_mean=0.1, gap_std=0.01)
+               for m in (13, 20) for h in ([64], [512, 256, 64])]
+    fig = plots.sweep_figure(summary, "n_mfcc")
+    track, segment, gap = _main_axes(fig)
+    assert len(track.containers) == 2
+    assert [t.get_text() for t in gap.get_legend().get_texts()] == ["hidden_units=64", "hidden_units=512-256-64"]
+    assert "gap" in gap.get_ylabel()
+    assert _png(fig)
+
+
+def test_a_heatmap_cell_per_pair_of_values_annotated_with_mean_and_std():
+    summary = [_point({"n_mfcc": m, "dropout": d}, 0.5 + m / 100 - d / 10, 0.03) for m in (13, 20, 40) for d in (0.0, 0.5)]
+    fig = plots.heatmap_figure(summary, "n_mfcc", "dropout")
+    (ax,) = _main_axes(fig)
+    assert ax.images[0].get_array().shape == (2, 3)
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 6 and "0.630\n± 0.030" in texts  # n_mfcc=13, dropout=0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["13", "20", "40"]
+    assert _png(fig)
+
+
+def test_a_heatmap_averages_over_a_third_setting_and_leaves_untrained_pairs_blank():
+    summary = [_point({"a": 1, "b": 1, "c": 0}, 0.6, 0.1), _point({"a": 1, "b": 1, "c": 1}, 0.8, 0.1),
+               _point({"a": 2, "b": 2, "c": 0}, 0.7, 0.1)]
+    fig = plots.heatmap_figure(summary, "a", "b")
+    (ax,) = _main_axes(fig)
+    assert sorted(t.get_text() for t in ax.texts) == ["0.700", "0.700\n± 0.100"]
+    assert "averaged" in ax.get_title()
+    assert ax.images[0].get_array().mask.sum() == 2  # (a=1, b=2) and (a=2, b=1) never trained
+
+
+@pytest.mark.parametrize("call", [
+    lambda: plots.sweep_figure([], "dropout"),
+    lambda: plots.sweep_figure({"settings": {}}, "dropout"),
+    lambda: plots.sweep_figure([_point({"n_mfcc": 13}, 0.5, 0.1)], "dropout"),
+    lambda: plots.sweep_figure([{"settings": {"dropout": 0.1}}], "dropout"),
+    lambda: plots.heatmap_figure([_point({"a": 1, "b": 2}, 0.5, 0.1)], "a", "a"),
+    lambda: plots.heatmap_figure([_point({"a": 1}, 0.5, 0.1)], "a", "b"),
+], ids=["empty", "not a list", "unknown setting", "no means", "same setting twice", "second setting missing"])
+def test_experiment_figures_reject_bad_summaries(call):
+    with pytest.raises(ParameterError):
+        call()
