@@ -511,28 +511,30 @@ def sweep_figure(summary, setting: str, *, title: str | None = None) -> Figure:
     Figure
         Two or three axes (track accuracy, segment accuracy, gap) with the setting's values as
         evenly spaced categories on x (numeric order for numbers); one line with ± std error bars
-        per combination of the other settings, labelled by them.
+        per combination of the other settings that take several values, named in a legend below.
     """
     rows = _summary(summary, setting)
     xs = _ordered(r["settings"][setting] for r in rows)
     position = {setting_label(v): i for i, v in enumerate(xs)}
+    # Lines by the other settings that take several values here (one-value settings distinguish nothing).
+    others = [k for k in rows[0]["settings"] if k != setting
+              and len({setting_label(r["settings"].get(k)) for r in rows}) > 1]
     groups: dict[str, list[dict]] = {}
     for r in rows:
-        others = ", ".join(f"{k}={setting_label(v)}" for k, v in r["settings"].items() if k != setting)
-        groups.setdefault(others, []).append(r)
+        groups.setdefault(", ".join(f"{k}={setting_label(r['settings'].get(k))}" for k in others), []).append(r)
     panels = [("track_accuracy", "Track accuracy"), ("segment_accuracy", "Segment accuracy")]
     if any(r.get("gap_mean") is not None for r in rows):
         panels.append(("gap", "Train − validation gap"))
-    fig, axes = _figure((3.6 * len(panels), 3.0), ncols=len(panels))
+    fig, axes = _figure((3.6 * len(panels), 3.0 + 0.25 * (len(groups) > 1) * min(len(groups), 8)), ncols=len(panels))
     spread = 0.25 if len(groups) > 1 else 0.0  # side by side, so error bars do not hide each other
     for ax, (metric, label) in zip(axes, panels):
-        for g, (others, members) in enumerate(groups.items()):
+        for g, (name, members) in enumerate(groups.items()):
             members = [m for m in members if m.get(f"{metric}_mean") is not None]
             members.sort(key=lambda m: position[setting_label(m["settings"][setting])])
             shift = (g / max(len(groups) - 1, 1) - 0.5) * spread
             ax.errorbar([position[setting_label(m["settings"][setting])] + shift for m in members],
                         [m[f"{metric}_mean"] for m in members], yerr=[m.get(f"{metric}_std") or 0.0 for m in members],
-                        marker="o", capsize=4, color=f"C{g % 10}", label=others or None)
+                        marker="o", capsize=4, color=f"C{g % 10}", label=name or None)
         ax.set_xticks(range(len(xs)), [setting_label(v) for v in xs])
         ax.set_xlim(-0.5, len(xs) - 0.5)
         ax.set_xlabel(setting)
@@ -541,7 +543,8 @@ def sweep_figure(summary, setting: str, *, title: str | None = None) -> Figure:
         if metric == "gap":
             ax.axhline(0, color="grey", linewidth=0.8)
     if len(groups) > 1:
-        axes[-1].legend(fontsize="small", title="other settings", title_fontsize="small")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(groups), 3), fontsize="small")
     fig.suptitle(title or setting)
     return fig
 

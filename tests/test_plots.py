@@ -287,17 +287,18 @@ def test_a_sweep_draws_mean_and_std_against_the_settings_values_in_numeric_order
     assert list(line.get_ydata()) == [0.6, 0.8]  # the values' order, not the summary's
     spans = [np.ptp(seg[:, 1]) for seg in errors.get_segments()]
     assert spans == pytest.approx([0.2, 0.1])  # ± std
-    assert track.get_legend() is None and segment.get_legend() is None  # nothing else varied
+    assert not fig.legends  # nothing else varied
     assert _png(fig)
 
 
 def test_a_sweep_draws_one_line_per_combination_of_the_other_settings_and_the_gap_when_given():
-    summary = [_point({"n_mfcc": m, "hidden_units": h}, 0.5 + m / 100, 0.02, gap_mean=0.1, gap_std=0.01)
-               for m in (13, 20) for h in ([64], [512, 256, 64])]
+    summary = [_point({"n_mfcc": m, "hidden_units": h, "sample_rate": 8000}, 0.5 + m / 100, 0.02, gap_mean=0.1,
+                      gap_std=0.01) for m in (13, 20) for h in ([64], [512, 256, 64])]
     fig = plots.sweep_figure(summary, "n_mfcc")
     track, segment, gap = _main_axes(fig)
     assert len(track.containers) == 2
-    assert [t.get_text() for t in gap.get_legend().get_texts()] == ["hidden_units=64", "hidden_units=512-256-64"]
+    (legend,) = fig.legends  # named by what differs: sample_rate has one value, it names no line
+    assert [t.get_text() for t in legend.get_texts()] == ["hidden_units=64", "hidden_units=512-256-64"]
     assert "gap" in gap.get_ylabel()
     assert _png(fig)
 
