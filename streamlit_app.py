@@ -18,5 +18,6 @@ pages = [
     st.Page("pages/train.py", title="Train", icon="🧠", url_path="train"),
     st.Page("pages/classify.py", title="Classify", icon="🎧", url_path="classify"),
     st.Page("pages/runs.py", title="Runs", icon="📊", url_path="runs"),
+    st.Page("pages/experiments.py", title="Experiments", icon="🧪", url_path="experiments"),
 ]
 st.navigation(pages).run()

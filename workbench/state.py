@@ -123,3 +123,37 @@ def adopt_model(run: Run) -> bool:
 def set_bundle_path(path: str | Path | None) -> None:
     st.session_state[BUNDLE] = None if path is None else str(path)
     settings.remember_value(BUNDLE, st.session_state[BUNDLE])
+
+
+EXPERIMENT = "experiment_id"  # the experiment this tab shows on Experiments (also the URL's ?exp=)
+
+
+def experiments_dir() -> Path:
+    return workspace.home() / "experiments"
+
+
+def experiments() -> list:
+    """Every experiment in the workspace (any tab's, the CLI's if written there), newest first."""
+    from genre.experiment import list_experiments
+
+    return list_experiments(experiments_dir())
+
+
+def experiment():
+    """The experiment this tab looks at: the URL's ``?exp=``, else the tab's last one; None if gone."""
+    wanted = st.query_params.get("exp") or st.session_state.get(EXPERIMENT)
+    return next((e for e in experiments() if e.id == wanted), None) if wanted else None
+
+
+def set_experiment(exp) -> None:
+    st.session_state[EXPERIMENT] = None if exp is None else exp.id
+    if exp is None:
+        st.query_params.pop("exp", None)
+    else:
+        st.query_params["exp"] = exp.id
+
+
+def forget_features() -> None:
+    """Drop this tab's features so the next page loads the ones its (changed) settings name, if extracted."""
+    set_features(None, None)
+    st.session_state.pop("_restore_tried", None)

@@ -1,0 +1,447 @@
+"""Experiments: a grid of settings × repeated seeds (× folds), every trial a training run; mean ± std per point.
+
+A thin page over ``genre.experiment``: an experiment runs in a process of its own (``launch_experiment``)
+and leaves a folder in the workspace that this page draws from, so a reload, another tab or an app
+restart shows it, and any tab can watch or stop it.
+"""
+
+import time
+from itertools import cycle
+
+import pandas as pd
+import streamlit as st
+
+from genre import plots
+from genre.config import ModelConfig, TrainConfig
+from genre.errors import GenreError
+from genre.experiment import (CONFIGS, PID_FILE, VARIABLES, configs_for, default_workers, estimate_seconds, fixed_vary,
+                              gaps, grid, launch_experiment, log_tail, parse_vary, plan, seed_spread, state_of, varied)
+from genre.runs import BACKENDS, new_run_id
+from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+from workbench import settings, state, ui
+
+st.title("🧪 Experiments")
+ui.status_strip()
+
+# Shown first among the settings to vary; any other of VARIABLES follows.
+FRIENDLY = ["n_mfcc", "num_segments", "n_fft", "hop_length", "duration", "excerpt", "hidden_units", "dropout", "l2",
+            "learning_rate", "batch_size", "epochs"]
+SUGGESTED = {"n_mfcc": "13, 20, 40", "num_segments": "5, 10", "n_fft": "1024, 2048", "hop_length": "256, 512",
+             "duration": "15, 30", "excerpt": "start, middle", "hidden_units": "512-256-64, 256-64",
+             "dropout": "0, 0.3, 0.5", "l2": "0, 0.001", "learning_rate": "0.0001, 0.001", "batch_size": "32, 64",
+             "epochs": "20, 50"}
+STATE_ICONS = {"running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
+# The Train and Features pages' settings (workbench/settings.py) that a grid point's configs set.
+TO_SETTINGS = {"features": {"sr": "sample_rate", "duration": "duration", "segments": "num_segments", "n_mfcc": "n_mfcc",
+                            "n_fft": "n_fft", "hop": "hop_length", "excerpt": "excerpt", "max_segments": "max_segments",
+                            "files": "files_per_genre"},
+               "model": {"dropout": "dropout", "l2": "l2", "lr": "learning_rate"},
+               "train": {"epochs": "epochs", "batch": "batch_size", "test_size": "test_size", "split": "split",
+                         "folds": "folds"}}
+
+
+def sticky(key: str, default) -> dict:
+    """Widget arguments for a setting of this page that outlives page switches (its first value: ``default``)."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    return {"key": key, "persist_state": "session"}
+
+
+def train_setting(key: str):
+    """A Train page setting as this session has it (seeded from the last used), else its default."""
+    return st.session_state.get(key, settings.SETTINGS[key].default)
+
+
+def base_ui(dataset) -> tuple[dict | None, str | None]:
+    """The settings nobody varies: the Features page's and the Train page's current ones."""
+    settings.seed(settings.TRAIN_KEYS)
+    s = {k: train_setting(k) for k in settings.TRAIN_KEYS}
+    try:
+        fp = settings.feature_params()
+        units = tuple(int(u) for u in str(s["layers"]).replace(" ", "").split(",") if u)
+        mc = ModelConfig(hidden_units=units, dropout=float(s["dropout"]), l2=float(s["l2"]),
+                         learning_rate=float(s["lr"])).validate()
+        tc = TrainConfig(batch_size=int(s["batch"]), test_size=float(s["test_size"]),
+                         patience=int(s["patience"]) if s["early"] else None).validate()
+    except GenreError as exc:
+        return None, f"The Features or Train page's settings are not valid: {exc}"
+    except ValueError:
+        return None, "The Train page's hidden layers must be whole numbers separated by commas."
+    st.caption(f"Unvaried settings come from the Features page ({fp.n_mfcc} MFCCs, n_fft {fp.n_fft}, hop "
+               f"{fp.hop_length}, {fp.num_segments} segments of {fp.duration:g} s at {fp.sample_rate} Hz) and the "
+               f"Train page (layers {'-'.join(map(str, mc.hidden_units))}, dropout {mc.dropout:g}, L2 {mc.l2:g}, "
+               f"learning rate {mc.learning_rate:g}, batch {tc.batch_size}).")
+    if dataset is not None and (ui.excluded(str(dataset.root)) or fp.files_per_genre != -1):
+        st.warning("An experiment uses every genre folder and every file: the Dataset page's left-out folders and "
+                   "the Features page's files per genre are not applied.", icon="📁")
+    return {"features": fp, "model": mc, "train": tc}, None
+
+
+def variables_ui(base: dict | None) -> tuple[list[tuple[str, list]], list[str], str | None]:
+    """The settings to vary and their values: ``(varies, --vary texts, problem)``."""
+    names = st.multiselect("Vary", FRIENDLY + sorted(set(VARIABLES) - set(FRIENDLY)), **sticky("exp_vary", []),
+                           help="Any setting of the Features and Train pages. Every combination of the values is "
+                                "a grid point; nothing varied repeats the current settings (their spread).")
+    varies, texts, problem = [], [], None
+    for name, column in zip(names, cycle(st.columns(3))):
+        now = getattr(base[VARIABLES[name].config], name) if base else None
+        text = column.text_input(f"{name} values", **sticky(f"exp_values_{name}", SUGGESTED.get(name, "" if now is None else plots.setting_label(now))),
+                                 help="Comma-separated" + (", layers as 512-256-64" if name == "hidden_units" else "")
+                                      + (f"; now {plots.setting_label(now)}" if now is not None else ""))
+        try:
+            varies.append(parse_vary(f"{name}={text}"))
+            texts.append(f"{name}={text.replace(' ', '')}")
+        except GenreError as exc:
+            problem = problem or str(exc)
+    return varies, texts, problem
+
+
+def how_ui(dataset) -> dict:
+    """Repeats, split, epochs, backend and workers."""
+    c1, c2, c3, c4 = st.columns(4)
+    how = {"repeats": int(c1.number_input("Repeats (seeds)", 1, 100, **sticky("exp_repeats", 3),
+                                          help="Each grid point is trained this many times, seeds 0, 1, ..."))}
+    how["epochs"] = int(c2.number_input("Epochs", 1, 10000, **sticky("exp_epochs", int(train_setting("epochs")))))
+    how["workers"] = int(c3.number_input("Workers", 1, 64, **sticky("exp_workers", default_workers()),
+                                         help="Trials at once; each fit already uses every core."))
+    how["backend"] = c4.radio("Backend", list(BACKENDS), format_func=lambda b: BACKENDS[b].split(" (")[0],
+                              **sticky("exp_backend", train_setting("backend")))
+    how["split"] = st.radio("Split", list(SPLIT_MODES), horizontal=True, format_func=lambda m: SPLIT_MODES[m].label,
+                            **sticky("exp_split", train_setting("split")))
+    how["folds"], how["lists"] = int(settings.SETTINGS["folds"].default), None
+    if how["split"] == "segment":
+        st.warning(SPLIT_MODES["segment"].note, icon="⚠️")
+    elif how["split"] == "kfold":
+        how["folds"] = int(st.number_input("Folds", 2, 20, **sticky("exp_folds", how["folds"]),
+                                           help="Every repeat trains each fold once: every track is tested once."))
+    elif how["split"] == "lists":
+        gtzan = dataset is not None and looks_like_gtzan(dataset.genres, [p for f in dataset.files for p in f])
+        how["lists"] = st.text_input("Lists folder", **sticky("exp_lists", str(GTZAN_LISTS) if gtzan else ""),
+                                     help="train.txt, test.txt and optionally valid.txt; GTZAN's fault-filtered "
+                                          "split is bundled: " + str(GTZAN_LISTS)).strip() or None
+    return how
+
+
+def check(base: dict, varies: list, how: dict) -> tuple[list, list[str]]:
+    """Every trial's configs (so a point that cannot work is said here) and the unvaried ``--vary`` texts.
+
+    Raises GenreError (ParameterError) with the problem.
+    """
+    names = {n for n, _ in varies}
+    train = base["train"].replace(epochs=how["epochs"], split=how["split"], folds=how["folds"], lists=how["lists"])
+    trials = plan(grid(varies), repeats=how["repeats"], split=how["split"], folds=how["folds"])
+    configs = [configs_for(t.settings, {**base, "train": train}) for t in trials]
+    for fp in {c[0] for c in configs}:
+        if fp.problems():
+            raise GenreError(" ".join(fp.problems()))
+    fixed = (fixed_vary(base["features"], names) + fixed_vary(base["model"], names)
+             + fixed_vary(base["train"], names | {"epochs"}))
+    return configs, fixed
+
+
+def estimate_ui(configs: list, how: dict) -> None:
+    past = state.runs() + [r for e in state.experiments() for r in e.runs()]
+    seconds = estimate_seconds(past, backend=how["backend"], epochs=[c[2].epochs for c in configs],
+                               workers=how["workers"])
+    c1, c2 = st.columns(2)
+    points = len({repr(c) for c in configs})
+    folds = f" × {how['folds']} folds" if how["split"] == "kfold" else ""
+    c1.metric("Trials", len(configs), help=f"{ui.count(points, 'grid point')} × {ui.count(how['repeats'], 'repeat')}"
+                                           f"{folds}")
+    c2.metric("Estimated time", "no estimate yet" if seconds is None else f"≈ {ui.fmt_seconds(seconds)}",
+              help="From the finished runs in the workspace on the same backend (median time per epoch and "
+                   "start-up), scaled by the trials' epochs and divided by the workers. Feature extraction is "
+                   "not counted." if seconds is not None else "No run on this backend has finished yet.")
+
+
+def new_experiment_ui() -> None:
+    dataset, unreadable = ui.try_scan(state.dataset_root())
+    if dataset is None:
+        st.info(f"Choose a dataset first ({unreadable}). Experiments already run are listed below.")
+        st.page_link("pages/dataset.py", label="Dataset", icon="📁")
+    else:
+        st.caption(f"Dataset: {dataset.root} · {ui.count(len(dataset.genres), 'genre')}, "
+                   f"{ui.count(dataset.n_files, 'track')}.")
+    base, problem = base_ui(dataset)
+    varies, texts, vary_problem = variables_ui(base)
+    how = how_ui(dataset)
+    problem = problem or vary_problem
+    fixed = []
+    if problem is None:
+        try:
+            configs, fixed = check(base, varies, how)
+        except GenreError as exc:
+            problem = str(exc)
+        else:
+            estimate_ui(configs, how)
+    if problem:
+        st.error(problem)
+    if st.button("Start experiment", type="primary", icon="▶️", disabled=bool(problem or unreadable)):
+        out = state.experiments_dir() / new_run_id()
+        try:
+            exp = launch_experiment(dataset.root, out, texts + fixed, repeats=how["repeats"], split=how["split"],
+                                    folds=how["folds"], epochs=how["epochs"], backend=how["backend"],
+                                    workers=how["workers"], lists=how["lists"])
+        except (GenreError, OSError) as exc:
+            st.error(f"Could not start the experiment: {exc}")
+            return
+        state.set_experiment(exp)
+        st.rerun()
+
+
+# --- one experiment -----------------------------------------------------------------------------------
+
+def title(exp) -> str:
+    """What an experiment varied: ``dropout × n_mfcc``."""
+    spec = exp.spec
+    return " × ".join(varied(spec)) or ("repeats of one setting" if spec else "starting...")
+
+
+def label(exp) -> str:
+    return f"{STATE_ICONS.get(state_of(exp), '')} {title(exp)} · {exp.id}"
+
+
+def trial_curves(run, names: list[str]) -> None:
+    """One trial in flight: its varied settings and seed (its name has the fixed ones too), and its curves."""
+    epochs = run.epochs()
+    short = " ".join(p for p in run.name.split() if p.split("=")[0] in {*names, "seed", "fold"}) or run.name
+    st.caption(f"**{short}** · epoch {len(epochs)}/{run.spec.get('train_config', {}).get('epochs', '?')}")
+    history = run.history(epochs)
+    if not history:
+        st.caption("Starting: the trial's process imports Keras and loads the features...")
+        return
+    for column, metric in zip(st.columns(2), ("accuracy", "loss")):
+        column.vega_lite_chart(pd.DataFrame(plots.curves_rows(history, metric), columns=["epoch", "value", "split"]),
+                               plots.curves_spec(metric, points=len(epochs) <= 30, height=140), width="stretch",
+                               key=f"curve-{run.id}-{metric}")
+
+
+@st.fragment(run_every=2.0)
+def live_ui(exp) -> None:
+    """The experiment's progress and the trials in flight, redrawn every 2 s from its folder."""
+    if not exp.running:
+        st.rerun(scope="app")  # it ended: redraw the page with its results
+    done, total = exp.progress()
+    flying = [r for r in exp.runs() if r.running]
+    try:
+        elapsed = time.time() - (exp.path / PID_FILE).stat().st_mtime
+    except OSError:
+        elapsed = 0.0
+    if not total or not (flying or done):
+        st.info(f"Preparing: the experiment's process checks the grid and extracts the features of each distinct "
+                f"feature setting (cached) · {ui.fmt_seconds(elapsed)}", icon="⏳")
+    else:
+        eta = elapsed / done * (total - done) if done else None
+        trials = (f"Trials {done + 1}–{done + len(flying)}" if len(flying) > 1 else f"Trial {min(done + 1, total)}")
+        st.progress(done / total, text=f"{trials} of {total} · {done} finished · elapsed {ui.fmt_seconds(elapsed)}"
+                                       " · ETA " + (ui.fmt_seconds(eta) if eta is not None else "after the first trial"))
+    stopping = (exp.path / "stop").exists()
+    if st.button("Stop", icon="⏹️", disabled=stopping, key=f"stop-{exp.id}",
+                 help="The trials in flight end after their current batch and are kept (and scored); no more start."):
+        exp.request_stop()
+        stopping = True
+    if stopping:
+        st.caption("Stopping: the trials in flight end after their current batch...")
+    for run in flying[:4]:
+        trial_curves(run, varied(exp.spec))
+    if len(flying) > 4:
+        st.caption(f"... and {len(flying) - 4} more trials in flight.")
+
+
+def summary_table(rows: list[dict], names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([{**{n: plots.setting_label(r["settings"].get(n)) for n in names},
+                          "track acc": r["track_accuracy_mean"], "± track": r["track_accuracy_std"],
+                          "segment acc": r["segment_accuracy_mean"], "± segment": r["segment_accuracy_std"],
+                          "gap": float("nan") if r.get("gap_mean") is None else r["gap_mean"], "n": r["n"]}
+                         for r in rows])
+
+
+def noise_note(summary: list[dict], split: str) -> str:
+    spread = seed_spread(summary)
+    what = "seed-and-fold" if split == "kfold" else "seed-to-seed"
+    if spread is None:
+        return ("Each point was trained once: there is no seed-to-seed spread to judge a difference by. "
+                "Use 2 or more repeats before trusting a ranking.")
+    return (f"The {what} spread of track accuracy (std over a point's trials, typical over the points) is "
+            f"{spread:.3f}. Differences smaller than about 2 × std (here ±{2 * spread:.2f}) are noise.")
+
+
+def results_ui(exp) -> None:
+    spec, result, now = exp.spec, exp.result(), state_of(exp)
+    st.subheader(f"{label(exp)}: {now}")
+    if result is None:
+        st.error("The experiment's process ended without a summary." + (f" Its last words: {log_tail(exp, 1)}"
+                                                                         if log_tail(exp, 1) else ""))
+        with st.expander("Its log"):
+            st.code(log_tail(exp) or "(empty)", language=None)
+        return
+    trials, names = result["trials"], varied(spec)
+    failed = [t for t in trials if t.get("error")]
+    st.caption(f"{len(trials) - len(failed)} of {ui.count(len(trials), 'trial')} scored · split {spec.get('split')}"
+               f" · {spec.get('backend')} · {spec.get('repeats')} repeat(s). Fixed: "
+               + (", ".join(f"{n}={plots.setting_label(v[0])}" for n, v in spec.get("varies", []) if len(v) == 1)
+                  or "nothing beyond the defaults") + ".")
+    if failed:
+        st.warning(f"{ui.count(len(failed), 'trial')} not scored: " + "; ".join(
+            sorted({t['error'] for t in failed}))[:500], icon="⚠️")
+    if not result["summary"]:
+        st.info("No trial was scored, so there is nothing to compare.")
+        return
+    rows = gaps(exp)
+    st.dataframe(summary_table(rows, names), hide_index=True, column_config={
+        "track acc": st.column_config.NumberColumn(format="%.3f", help="Mean track accuracy (vote) over the trials"),
+        "segment acc": st.column_config.NumberColumn(format="%.3f"),
+        "± track": st.column_config.NumberColumn(format="%.3f", help="Standard deviation over the trials"),
+        "± segment": st.column_config.NumberColumn(format="%.3f"),
+        "gap": st.column_config.NumberColumn(format="%.3f", help="Last train accuracy minus last validation "
+                                                                "accuracy, mean over the trials: large means it memorised")})
+    st.caption(noise_note(result["summary"], spec.get("split", "track")))
+    try:
+        figures_ui(rows, names)
+    except GenreError as exc:
+        st.error(f"Could not draw the results: {exc}")
+    try:
+        st.download_button("summary.csv", (exp.path / "summary.csv").read_bytes(), file_name=f"{exp.id}-summary.csv",
+                           mime="text/csv", icon="⬇️")
+    except OSError:
+        pass
+    train_this_ui(exp, rows)
+
+
+def figures_ui(rows: list[dict], names: list[str]) -> None:
+    for name in names:
+        st.pyplot(plots.sweep_figure(rows, name, title=f"{name}: mean ± std over the trials"))
+    if len(names) >= 2:
+        x, y = names[:2]
+        if len(names) > 2:
+            c1, c2 = st.columns(2)
+            x = c1.selectbox("Heatmap columns", names, index=0)
+            y = c2.selectbox("Heatmap rows", [n for n in names if n != x])
+        st.columns([3, 2])[0].pyplot(plots.heatmap_figure(rows, x, y))
+
+
+def train_values(exp, settings_point: dict) -> tuple[dict, list[str]]:
+    """The Train and Features pages' settings for one grid point, and the values they cannot take."""
+    spec = exp.spec
+    base = {k: cls.from_dict(spec.get("base", {}).get(k, {})) for k, cls in CONFIGS.items()}
+    point = {k: tuple(v) if isinstance(v, list) else v for k, v in settings_point.items()}
+    configs = dict(zip(CONFIGS, configs_for(point, base)))
+    values = {key: getattr(configs[where], field) for where, keys in TO_SETTINGS.items() for key, field in keys.items()}
+    mc, tc = configs["model"], configs["train"]
+    values.update(layers=", ".join(map(str, mc.hidden_units)), lists=tc.lists or "", early=tc.patience is not None,
+                  backend=spec.get("backend", "tensorflow"), exclude=[])
+    if tc.patience is not None:
+        values["patience"] = tc.patience
+    ok, refused = {}, []
+    for key, value in values.items():
+        default = settings.SETTINGS[key].default
+        if isinstance(default, int) and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if settings.SETTINGS[key].allows(value):
+            ok[key] = value
+        else:
+            refused.append(f"{key}={plots.setting_label(value)}")
+    return ok, refused
+
+
+def train_this_ui(exp, rows: list[dict]) -> None:
+    st.subheader("Train this setting")
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    names = varied(exp.spec)
+    chosen = c1.selectbox("Grid point", range(len(rows)), key=f"point-{exp.id}", format_func=lambda i: (
+        ", ".join(f"{n}={plots.setting_label(rows[i]['settings'].get(n))}" for n in names) or "the current settings")
+        + f" · track accuracy {rows[i]['track_accuracy_mean']:.3f} ± {rows[i]['track_accuracy_std']:.3f}",
+        help="Best first. Sets the Train and Features pages' settings to this point's and opens Train.")
+    if not c2.button("Train this setting", icon="🧠"):
+        return
+    try:
+        values, refused = train_values(exp, rows[chosen]["settings"])
+    except GenreError as exc:
+        st.error(f"Could not read the experiment's settings: {exc}")
+        return
+    st.session_state.update(values)
+    dataset = exp.spec.get("dataset")
+    if dataset and dataset != state.dataset_root():
+        state.set_dataset_root(dataset)
+    state.forget_features()  # Train loads this point's features (the experiment extracted them) from the cache
+    if refused:
+        st.warning("Set, except what the Train and Features pages cannot take: " + ", ".join(refused) + ".")
+        st.page_link("pages/train.py", label="Train", icon="🧠")
+        return
+    st.switch_page("pages/train.py")
+
+
+# --- every experiment -----------------------------------------------------------------------------------
+
+def experiment_row(exp) -> dict:
+    result, now = exp.result(), state_of(exp)
+    best = (result or {}).get("summary") or [None]
+    if result is not None:
+        trials = f"{sum(1 for t in result['trials'] if not t.get('error'))}/{len(result['trials'])} scored"
+    else:
+        trials = "{}/{}".format(*exp.progress())
+    return {"experiment": title(exp), "state": now, "trials": trials,
+            "best track acc": "–" if best[0] is None else  # text: a None would turn Arrow's column to floats
+            f"{best[0]['track_accuracy_mean']:.3f} ± {best[0]['track_accuracy_std']:.3f}",
+            "best setting": "–" if best[0] is None else
+            ", ".join(f"{k}={plots.setting_label(v)}" for k, v in best[0]["settings"].items()
+                      if k in varied(exp.spec)) or "–",
+            "started": exp.spec.get("created"), "id": exp.id}
+
+
+def pick_ui(exps: list):
+    """The experiment to show: this tab's (also after a reload, from the URL), else a running one, else the newest."""
+    current = state.experiment() or next((e for e in exps if e.running), None) or exps[0]
+    ids = [e.id for e in exps]
+    labels = {e.id: label(e) for e in exps}
+    chosen = st.selectbox("Show experiment", ids, index=ids.index(current.id) if current.id in ids else 0,
+                          format_func=labels.get, help="Every experiment in the workspace: this tab's and others'.")
+    exp = next(e for e in exps if e.id == chosen)
+    state.set_experiment(exp)
+    return exp
+
+
+def delete(exp_id: str) -> None:
+    """The Delete button's callback; the confirmation is for one delete: it is unticked again."""
+    st.session_state["confirm_delete_experiment"] = False
+    exp = next((e for e in state.experiments() if e.id == exp_id), None)
+    try:
+        if exp is not None:
+            exp.delete()
+    except (GenreError, OSError) as exc:
+        st.session_state["delete_experiment_error"] = f"Could not delete: {exc}"
+        return
+    if st.session_state.get(state.EXPERIMENT) == exp_id:
+        state.set_experiment(None)
+
+
+def delete_ui(exps: list) -> None:
+    st.subheader("Delete")
+    left, mid, right = st.columns([3, 2, 1], vertical_alignment="bottom")
+    labels = {e.id: label(e) for e in exps}
+    victim = left.selectbox("Experiment", list(labels), format_func=labels.get, key="delete_experiment_choice")
+    confirm = mid.checkbox("Yes, delete it and its trials", key="confirm_delete_experiment",
+                           help="A running experiment is stopped and its trials in flight are ended.")
+    right.button("Delete", icon="🗑️", disabled=not confirm, on_click=delete, args=(victim,))
+    if st.session_state.get("delete_experiment_error"):
+        st.error(st.session_state.pop("delete_experiment_error"))
+
+
+with st.container(border=True):
+    st.subheader("New experiment")
+    new_experiment_ui()
+experiments = state.experiments()
+running = [e for e in experiments if e.running]
+if running:
+    st.caption(f"{ui.count(len(running), 'experiment')} running now; trials share the CPU with any other training.")
+if not experiments:
+    st.caption("No experiments yet.")
+    st.stop()
+st.subheader("Experiments")
+st.dataframe(pd.DataFrame([experiment_row(e) for e in experiments]), hide_index=True)
+shown = pick_ui(experiments)
+if shown.running:
+    live_ui(shown)
+else:
+    results_ui(shown)
+delete_ui(experiments)
