@@ -16,6 +16,7 @@ same supervisor and training processes as the app's runs, so a trial is exactly 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import functools
@@ -410,11 +411,22 @@ class Experiment:
     def request_stop(self) -> None:
         write_text(self.path / STOP_FILE, now())
 
-    def delete(self) -> None:
+    def delete(self, timeout: float = 10.0) -> None:
+        """Remove the experiment: its runner and running trials are killed first (a stopped runner would
+        start no more trials, but would write its summary into a folder that no longer exists)."""
+        import os
         import shutil
+        import signal
+
+        from .runs import _alive
 
         if self.running:
-            self.request_stop()
+            pid = int((self.path / PID_FILE).read_text())
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
         for run in self.runs():
             if run.running:
                 run.delete()

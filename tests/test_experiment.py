@@ -274,3 +274,26 @@ def test_the_estimate_comes_from_finished_runs_of_the_same_backend(tmp_path):
     assert estimate_seconds(runs, backend="tensorflow", epochs=[20] * 4, workers=2) == pytest.approx(4 * 70 / 2)
     assert estimate_seconds(runs, backend="jax", epochs=[5], workers=2) == pytest.approx(10 + 0.5)
     assert estimate_seconds(runs[:2], backend="jax", epochs=[5], workers=2) is None
+
+
+def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_path, genre_home):
+    import time
+
+    from genre.experiment import launch_experiment, list_experiments
+    from genre.runs import _alive
+
+    vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
+            "hidden_units=16"]
+    exp = launch_experiment(gtzan, tmp_path / "exps" / "e2", vary, repeats=1, split="track", folds=5, epochs=10000,
+                            backend="tensorflow", workers=1)
+    deadline = time.monotonic() + 180
+    while not any(r.epochs() for r in exp.runs()):
+        assert time.monotonic() < deadline, (exp.path / "log.txt").read_text()[-2000:]
+        time.sleep(0.1)
+    pids = [int((exp.path / "pid").read_text())] + [p for r in exp.runs() for p in
+                                                     (r.raw_status().get("pid"), r.raw_status().get("supervisor_pid")) if p]
+    exp.delete()
+    assert list_experiments(tmp_path / "exps") == [] and not exp.path.exists()
+    time.sleep(1.0)
+    assert not any(_alive(p) for p in pids)  # nothing trains on, nothing recreates the folder
+    assert not exp.path.exists()
