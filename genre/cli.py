@@ -149,8 +149,9 @@ def cmd_experiment(a) -> int:
 
         # Ctrl-C stops the experiment like the app's Stop: trials in flight end after their batch, all are kept.
         # A stop file in the experiment's folder (the app's Stop) ends it like Ctrl-C does.
+        base = {"features": FeatureParams(exclude=tuple(a.exclude), files_per_genre=a.files_per_genre).validate()}
         result = run_experiment(a.dataset_dir, a.out, varies, repeats=a.repeats, split=a.split, folds=a.folds,
-                                lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers,
+                                lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers, base=base,
                                 dask_client=client, on_progress=progress, stop=StopFlag(Path(a.out) / "stop"))
     if a.json:
         print(json.dumps(result, default=list))
@@ -300,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow")
     s.add_argument("--workers", type=int, help="trials at once on this machine (default: half the cores)")
     s.add_argument("--dask-scheduler", help="run the trials on this Dask cluster (e.g. tcp://host:8786)")
+    s.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
+                   help="a folder that is not a genre (e.g. unlabelled); repeat for more")
+    s.add_argument("--files-per-genre", type=int, default=d.files_per_genre, help="-1: all files")
     s.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     s.set_defaults(func=cmd_experiment)
 

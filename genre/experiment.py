@@ -444,7 +444,8 @@ def list_experiments(folder: str | Path) -> list[Experiment]:
 
 def launch_experiment(dataset: str | Path, out: str | Path, vary: list[str], *, repeats: int, split: str,
                       folds: int, epochs: int, backend: str, workers: int | None = None,
-                      lists: str | None = None) -> Experiment:
+                      lists: str | None = None, exclude: tuple[str, ...] = (),
+                      files_per_genre: int = -1) -> Experiment:
     """Start ``python -m genre experiment`` in a process of its own (it outlives the caller's), writing to ``out``.
 
     Its Stop is the ``stop`` file in ``out`` (:meth:`Experiment.request_stop`).
@@ -462,6 +463,8 @@ def launch_experiment(dataset: str | Path, out: str | Path, vary: list[str], *, 
     cmd += [a for v in vary for a in ("--vary", v)]
     cmd += ["--workers", str(workers)] if workers else []
     cmd += ["--lists", str(lists)] if lists else []
+    cmd += [a for folder in exclude for a in ("--exclude", folder)]
+    cmd += ["--files-per-genre", str(files_per_genre)] if files_per_genre != -1 else []
     with open(out / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -72,8 +72,11 @@ def base_ui(dataset) -> tuple[dict | None, str | None]:
                f"Train page (layers {'-'.join(map(str, mc.hidden_units))}, dropout {mc.dropout:g}, L2 {mc.l2:g}, "
                f"learning rate {mc.learning_rate:g}, batch {tc.batch_size}).")
     if dataset is not None and (ui.excluded(str(dataset.root)) or fp.files_per_genre != -1):
-        st.warning("An experiment uses every genre folder and every file: the Dataset page's left-out folders and "
-                   "the Features page's files per genre are not applied.", icon="📁")
+        st.caption("As on the Features page: "
+                   + ", ".join(([f"without {', '.join(ui.excluded(str(dataset.root)))}"]
+                                if ui.excluded(str(dataset.root)) else [])
+                               + ([f"{fp.files_per_genre} files per genre"] if fp.files_per_genre != -1 else []))
+                   + ".")
     return {"features": fp, "model": mc, "train": tc}, None
 
 
@@ -181,7 +184,9 @@ def new_experiment_ui() -> None:
         try:
             exp = launch_experiment(dataset.root, out, texts + fixed, repeats=how["repeats"], split=how["split"],
                                     folds=how["folds"], epochs=how["epochs"], backend=how["backend"],
-                                    workers=how["workers"], lists=how["lists"])
+                                    workers=how["workers"], lists=how["lists"],
+                                    exclude=ui.excluded(str(dataset.root)),
+                                    files_per_genre=base["features"].files_per_genre)
         except (GenreError, OSError) as exc:
             st.error(f"Could not start the experiment: {exc}")
             return

@@ -297,3 +297,10 @@ def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_pa
     time.sleep(1.0)
     assert not any(_alive(p) for p in pids)  # nothing trains on, nothing recreates the folder
     assert not exp.path.exists()
+
+
+def test_the_cli_passes_left_out_folders_to_the_features(gtzan, tmp_path, genre_home, capsys):
+    from genre.cli import main
+
+    assert main(["experiment", str(gtzan), "--out", str(tmp_path / "exp"), "--exclude", "jazz", "--epochs", "1"]) == 2
+    assert "no folder to exclude named jazz" in capsys.readouterr().err
