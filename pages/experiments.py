@@ -435,6 +435,15 @@ def delete_ui(exps: list) -> None:
 with st.container(border=True):
     st.subheader("New experiment")
     new_experiment_ui()
+with st.expander("Open an experiment folder"):
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    folder = left.text_input("Folder", placeholder="/path/to/EXP_DIR",
+                             help="One made by `python -m genre experiment DATASET --out EXP_DIR`.")
+    if right.button("Open", disabled=not folder.strip()):
+        try:
+            state.set_experiment(state.open_experiment(folder.strip()))
+        except GenreError as exc:
+            st.error(str(exc))
 experiments = state.experiments()
 running = [e for e in experiments if e.running]
 if running:

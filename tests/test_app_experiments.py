@@ -248,3 +248,24 @@ def test_train_this_setting_says_what_the_train_page_cannot_take(home, tiny):
     assert not at.exception
     assert "cannot take: lr=0.0005" in texts(at.warning)
     assert at.session_state["sr"] == 8000  # the rest is set
+
+
+def test_an_experiment_folder_made_by_the_cli_can_be_opened(home, tmp_path):
+    import json
+
+    from tests.app_fixtures import by_label, button, open_page
+
+    folder = tmp_path / "cli-exp"
+    folder.mkdir()
+    (folder / "experiment.json").write_text(json.dumps({"varies": [["dropout", [0.0, 0.5]]], "trials": 0,
+                                                        "repeats": 1, "split": "track"}))
+    at = open_page("experiments").run()
+    by_label(at.text_input, "Folder").set_value(str(tmp_path / "nothing-here")).run()
+    button(at, "Open").click().run()
+    assert not at.exception and "is not an experiment folder" in at.error[0].value
+    by_label(at.text_input, "Folder").set_value(str(folder)).run()
+    button(at, "Open").click().run()
+    assert not at.exception
+    assert at.session_state["experiment_id"] == "cli-exp"
+    again = open_page("experiments").run()  # a new session: still listed
+    assert any("cli-exp" in o for o in by_label(again.selectbox, "Show experiment").options)
