@@ -411,6 +411,10 @@ class Experiment:
     def request_stop(self) -> None:
         write_text(self.path / STOP_FILE, now())
 
+    @property
+    def stop_requested(self) -> bool:
+        return (self.path / STOP_FILE).exists()
+
     def delete(self, timeout: float = 10.0) -> None:
         """Remove the experiment: its runner and running trials are killed first (a stopped runner would
         start no more trials, but would write its summary into a folder that no longer exists)."""

@@ -240,13 +240,8 @@ def live_ui(exp) -> None:
         trials = (f"Trials {done + 1}–{done + len(flying)}" if len(flying) > 1 else f"Trial {min(done + 1, total)}")
         st.progress(done / total, text=f"{trials} of {total} · {done} finished · elapsed {ui.fmt_seconds(elapsed)}"
                                        " · ETA " + (ui.fmt_seconds(eta) if eta is not None else "after the first trial"))
-    stopping = (exp.path / "stop").exists()
-    if st.button("Stop", icon="⏹️", disabled=stopping, key=f"stop-{exp.id}",
-                 help="The trials in flight end after their current batch and are kept (and scored); no more start."):
-        exp.request_stop()
-        stopping = True
-    if stopping:
-        st.caption("Stopping: the trials in flight end after their current batch...")
+    ui.stop_button(exp, help="The trials in flight end after their current batch and are kept (and scored); "
+                             "no more start.", stopping="Stopping: the trials in flight end after their current batch...")
     for run in flying[:4]:
         trial_curves(run, varied(exp.spec))
     if len(flying) > 4:

@@ -164,13 +164,8 @@ def live_ui(run) -> None:
         elapsed = time.time() - float(status.get("started") or time.time())
         st.progress(len(epochs) / total, text=f"Epoch {len(epochs)}/{total} · elapsed {ui.fmt_seconds(elapsed)}"
                                               f" · ETA {ui.fmt_seconds(run.eta_seconds(epochs))}")
-    stopping = run.stop_requested
-    if st.button("Stop", icon="⏹️", disabled=stopping, key=f"stop-{run.id}",
-                 help="Ends after the current batch; what was learned so far is kept and saved."):
-        run.request_stop()
-        stopping = True
-    if stopping:
-        st.caption("Stopping after the current batch...")
+    ui.stop_button(run, help="Ends after the current batch; what was learned so far is kept and saved.",
+                   stopping="Stopping after the current batch...")
     curves(run.history(epochs))
     st.caption(validation_note(spec["train_config"]))
 

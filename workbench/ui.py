@@ -99,6 +99,16 @@ def _strip() -> None:
     st.divider()
 
 
+def stop_button(target, *, help: str, stopping: str) -> None:
+    """Stop for a run or an experiment (``stop_requested``, ``request_stop()``); says so once asked."""
+    asked = target.stop_requested
+    if st.button("Stop", icon="⏹️", disabled=asked, key=f"stop-{target.id}", help=help):
+        target.request_stop()
+        asked = True
+    if asked:
+        st.caption(stopping)
+
+
 def count(n: int, word: str) -> str:
     """``1 genre``, ``2 genres``."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"
