@@ -117,7 +117,10 @@ if len(picked) > 1:
     if diff:
         st.caption("Settings in which these runs differ (highlighted):")
         shown = picked[["run", "status", *diff, "segment acc", "track acc", "epochs", "time (s)"]]
-        st.dataframe(shown.style.set_properties(subset=diff, **{"background-color": "#fef3c7"}), hide_index=True)
+        numbers = {c: "{:g}" for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
+        numbers.update({"segment acc": "{:.1%}", "track acc": "{:.1%}"})
+        st.dataframe(shown.style.set_properties(subset=diff, **{"background-color": "#fef3c7"})
+                     .format(numbers, na_rep="–"), hide_index=True)
     else:
         st.caption("These runs have the same settings: the differences between them are seed and split noise.")
 curves = {labels[k]: histories[k] for k in chosen if histories[k]}
