@@ -20,4 +20,4 @@ pages = [
     st.Page("pages/runs.py", title="Runs", icon="📊", url_path="runs"),
     st.Page("pages/experiments.py", title="Experiments", icon="🧪", url_path="experiments"),
 ]
-st.navigation(pages).run()
+runtime.navigate(pages)

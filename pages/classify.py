@@ -11,7 +11,9 @@ from genre.bundle import list_bundles, load_bundle
 from genre.errors import GenreError
 from genre.demo import is_synthetic
 from genre.predict import predict_file
-from workbench import state, ui
+from workbench import runtime, state, ui
+
+runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 UPLOAD_TYPES = ["wav", "flac", "ogg", "mp3", "au", "aiff", "aif"]
 AUDIO_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",

@@ -11,7 +11,9 @@ from genre.dataset import MIN_TRACKS
 from genre.config import FeatureParams
 from genre.errors import GenreError
 from genre.store import cache_key
-from workbench import settings, state, ui
+from workbench import runtime, settings, state, ui
+
+runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 PREVIEW_SR = 22050
 

@@ -18,7 +18,9 @@ from genre.experiment import (CONFIGS, PID_FILE, VARIABLES, configs_for, default
                               gaps, grid, launch_experiment, log_tail, parse_vary, plan, seed_spread, state_of, varied)
 from genre.runs import BACKENDS, new_run_id
 from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
-from workbench import settings, state, ui
+from workbench import runtime, settings, state, ui
+
+runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 st.title("🧪 Experiments")
 ui.status_strip()

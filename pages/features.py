@@ -11,7 +11,9 @@ from genre.config import EXCERPTS, FeatureParams
 from genre.errors import Cancelled, GenreError
 from genre.extract import extract_to_store
 from genre.features import excerpt, kept_segments, segment_mfccs
-from workbench import settings, state, ui
+from workbench import runtime, settings, state, ui
+
+runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 st.title("🎛️ Features")
 strip = ui.status_strip()

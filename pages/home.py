@@ -3,7 +3,9 @@
 import streamlit as st
 
 from genre import workspace
-from workbench import state, ui
+from workbench import runtime, state, ui
+
+runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 st.title("🎵 genre workbench")
 strip = ui.status_strip()

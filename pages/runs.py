@@ -7,7 +7,9 @@ from genre import plots, workspace
 from genre.bundle import delete_bundle, list_bundles
 from genre.errors import GenreError
 from genre.runs import Run
-from workbench import state, ui
+from workbench import runtime, state, ui
+
+runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 st.title("📊 Runs")
 ui.status_strip()

@@ -16,7 +16,9 @@ from genre.errors import GenreError
 from genre.runs import BACKENDS, create_run, launch
 from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
 from genre.training import split_rows
-from workbench import settings, state, ui
+from workbench import runtime, settings, state, ui
+
+runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 st.title("🧠 Train")
 strip = ui.status_strip()

@@ -135,6 +135,19 @@ def tabs(browser, *names: str):
 
 # --- the tests -----------------------------------------------------------------------------------
 
+def test_a_page_opened_by_its_url_on_a_fresh_server_is_the_apps_page(app, browser):
+    """The first session of a fresh server, opened at a page's URL (a bookmark): the app's navigation and
+    layout, not Streamlit's file-name pages. (First in this file: the server has run no session yet.)"""
+    with tabs(browser, "fresh") as (tab,):
+        tab.page.goto(app["url"] + "/runs?n_mfcc=20")
+        tab.text("Runs", where="h1")
+        tab.settle()
+        nav = tab.page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "Experiments" in nav and "streamlit app" not in nav, nav
+        assert tab.page.locator('[data-testid="stMain"]').bounding_box()["width"] > 1000  # the wide layout
+        tab.step("runs-by-url")
+
+
 def test_demo_to_prediction_in_one_session(app, browser):
     """The whole workbench in one tab: demo -> non-default features -> live training -> classify -> runs."""
     epochs = 3

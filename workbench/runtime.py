@@ -1,4 +1,4 @@
-"""One adjustment to Streamlit's runtime, made once when the app starts.
+"""Two adjustments to Streamlit's runtime.
 
 After every script run, fragment runs included, Streamlit calls ``keras.backend.clear_session()``
 when Keras is imported (``_clean_problem_modules`` in ``streamlit.runtime.scriptrunner``). Here
@@ -11,8 +11,12 @@ figures are still closed after every run, as Streamlit does.
 
 from __future__ import annotations
 
+import runpy
 import sys
+import threading
+from pathlib import Path
 
+import streamlit as st
 from streamlit.runtime.scriptrunner import script_runner
 
 
@@ -28,3 +32,32 @@ def skip_keras_clear_session() -> bool:
         return False  # a Streamlit without it: nothing to undo
     script_runner._clean_problem_modules = _close_figures
     return True
+
+
+# --- every page runs through st.navigation -------------------------------------------------------------
+#
+# Streamlit also knows the scripts in pages/ as pages of its own (the older multipage scheme). Until
+# the entry script has called st.navigation once in a server's life, a session opened at a page's URL
+# (a bookmark, right after a restart) runs that script alone: no page config (a narrow layout), the
+# sidebar listing file names, none of the entry script's set-up. Each page starts with
+# ``runtime.through_navigation()``, which then runs the entry script instead; it runs the page.
+
+_run = threading.local()
+ENTRY = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+
+
+def navigate(pages) -> None:
+    """What the entry script does last: ``st.navigation(pages).run()``, marked as such for the pages."""
+    _run.navigating = True
+    try:
+        st.navigation(pages).run()
+    finally:
+        _run.navigating = False
+
+
+def through_navigation() -> None:
+    """The first line of every page: when Streamlit ran the page without the entry script, run that instead."""
+    if getattr(_run, "navigating", False):
+        return
+    runpy.run_path(str(ENTRY), run_name="__main__")
+    st.stop()
