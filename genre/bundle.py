@@ -9,6 +9,7 @@ bundle may come from someone else.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -128,13 +129,22 @@ def list_bundles(models_dir: str | Path) -> list[Bundle]:
     return sorted(found, key=lambda b: (b.info.get("created", ""), b.path.name), reverse=True)
 
 
-def unique_bundle_path(models_dir: str | Path, name: str) -> Path:
-    """``models_dir/slug(name)``, with a numeric suffix when that exists."""
-    base = Path(models_dir) / slug(name)
-    path, n = base, 2
-    while path.exists():
-        path, n = base.with_name(f"{base.name}-{n}"), n + 1
-    return path
+def reserve_bundle_path(models_dir: str | Path, name: str) -> Path:
+    """A new, empty folder ``models_dir/slug(name)`` (``-2``, ``-3``... when taken), made with ``os.mkdir``.
+
+    The folder is created here, so two runs finishing at the same moment never get the same one
+    (checking for the folder and using the name later could give both the same).
+    """
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    base, n = slug(name), 1
+    while True:
+        path = models_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            n += 1
 
 
 def delete_bundle(path: str | Path) -> None:

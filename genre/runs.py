@@ -299,25 +299,6 @@ def open_run(runs_dir: str | Path, run_id: str) -> Run | None:
     return run if (run.path / RUN_FILE).is_file() else None
 
 
-def reserve_bundle_path(models_dir: str | Path, name: str) -> Path:
-    """A new, empty folder ``models_dir/slug(name)`` (``-2``, ``-3``... when taken), made with ``os.mkdir``.
-
-    The folder is created here, so two runs finishing at the same moment never get the same one.
-    """
-    from .bundle import slug
-
-    models_dir = Path(models_dir)
-    models_dir.mkdir(parents=True, exist_ok=True)
-    base, n = slug(name), 1
-    while True:
-        path = models_dir / (base if n == 1 else f"{base}-{n}")
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            n += 1
-
-
 # --- training: in this process, or in a process of its own --------------------------------------
 
 class StopFlag:
@@ -392,7 +373,7 @@ def execute(run: Run, *, on_epoch=None) -> Run:
 
 
 def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) -> Path:
-    from .bundle import save_bundle
+    from .bundle import reserve_bundle_path, save_bundle
     from .model import model_summary
 
     if spec.get("bundle_out"):
@@ -466,4 +447,4 @@ def wait(run: Run, timeout: float | None = None, poll: float = 0.1) -> dict:
 
 
 __all__ = ["BACKENDS", "FINAL_STATES", "Run", "STATES", "create_run", "execute", "launch", "list_runs",
-           "open_run", "reserve_bundle_path", "supervise", "wait"]
+           "open_run", "supervise", "wait"]

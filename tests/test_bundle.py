@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from genre.bundle import (INFO_FILE, MODEL_FILE, delete_bundle, list_bundles, load_bundle, save_bundle, slug,
-                          unique_bundle_path)
+                          reserve_bundle_path)
 from genre.config import FeatureParams, ModelConfig, TrainConfig
 from genre.errors import BundleError
 
@@ -219,12 +219,11 @@ def test_slug_makes_safe_folder_names(name, expected):
     assert slug(name) == expected
 
 
-def test_unique_bundle_path_never_reuses_a_folder(tmp_path):
-    first = unique_bundle_path(tmp_path, "run")
-    first.mkdir()
-    second = unique_bundle_path(tmp_path, "run")
-    second.mkdir()
-    assert (first.name, second.name, unique_bundle_path(tmp_path, "run").name) == ("run", "run-2", "run-3")
+def test_reserve_bundle_path_never_reuses_a_folder(tmp_path):
+    first = reserve_bundle_path(tmp_path, "run")  # made, not merely named: the reservation
+    second = reserve_bundle_path(tmp_path, "run")
+    assert first.is_dir() and second.is_dir()
+    assert (first.name, second.name, reserve_bundle_path(tmp_path, "run").name) == ("run", "run-2", "run-3")
 
 
 def test_a_bundle_folder_and_its_files_follow_the_umask(tmp_path, umask):

@@ -26,7 +26,8 @@ from genre import runs
 from genre.bundle import list_bundles, load_bundle
 from genre.config import ModelConfig, TrainConfig
 from genre.errors import ParameterError
-from genre.runs import create_run, execute, launch, list_runs, open_run, reserve_bundle_path, wait
+from genre.bundle import reserve_bundle_path
+from genre.runs import create_run, execute, launch, list_runs, open_run, wait
 from genre.store import save_features
 
 TINY = ModelConfig(**TINY_MODEL)
