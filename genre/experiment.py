@@ -196,10 +196,10 @@ def _run_in_process(run_dir: str) -> str:
     import subprocess
     import sys
 
-    from .runs import Run, _child_env
+    from .runs import Run, child_env
 
     run = Run(Path(run_dir))
-    subprocess.run([sys.executable, "-m", "genre.worker", "supervise", run_dir], env=_child_env(run),
+    subprocess.run([sys.executable, "-m", "genre.worker", "supervise", run_dir], env=child_env(run),
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return run.state
 
@@ -395,13 +395,13 @@ class Experiment:
 
     @property
     def running(self) -> bool:
-        from .runs import _alive
+        from .runs import process_alive
 
         try:
             pid = int((self.path / PID_FILE).read_text())
         except (OSError, ValueError):
             return False
-        return self.result() is None and _alive(pid)
+        return self.result() is None and process_alive(pid)
 
     def progress(self) -> tuple[int, int]:
         """(finished trials, planned trials)."""
@@ -422,14 +422,14 @@ class Experiment:
         import shutil
         import signal
 
-        from .runs import _alive
+        from .runs import process_alive
 
         if self.running:
             pid = int((self.path / PID_FILE).read_text())
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + timeout
-            while _alive(pid) and time.monotonic() < deadline:
+            while process_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
         for run in self.runs():
             if run.running:

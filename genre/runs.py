@@ -67,7 +67,7 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     if not pid:
         return False
@@ -131,7 +131,7 @@ class Run:
         if st.get("state") in FINAL_STATES:
             return st
         pids = [st.get("pid"), st.get("supervisor_pid")]
-        if any(_alive(p) for p in pids):
+        if any(process_alive(p) for p in pids):
             return st
         if not any(pids) and time.time() - float(st.get("created", 0) or 0) < START_GRACE_S:
             return st  # created, its supervisor not yet up
@@ -210,11 +210,11 @@ class Run:
         st = self.raw_status()
         if self.running:
             for pid in (st.get("supervisor_pid"), st.get("pid")):  # the supervisor first: it would record the death
-                if pid and _alive(pid):
+                if pid and process_alive(pid):
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + timeout
-            while any(_alive(p) for p in (st.get("supervisor_pid"), st.get("pid"))) and time.monotonic() < deadline:
+            while any(process_alive(p) for p in (st.get("supervisor_pid"), st.get("pid"))) and time.monotonic() < deadline:
                 time.sleep(0.05)
         bundle = self.bundle_path
         if bundle is not None and bundle.is_dir():
@@ -402,12 +402,12 @@ def launch(run: Run) -> subprocess.Popen:
     with open(run.path / LOG_FILE, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "supervise", str(run.path)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                env=_child_env(run))
+                                env=child_env(run))
     threading.Thread(target=proc.wait, name=f"reap-{run.id}", daemon=True).start()
     return proc
 
 
-def _child_env(run: Run) -> dict:
+def child_env(run: Run) -> dict:
     env = dict(os.environ)
     env["KERAS_BACKEND"] = run.spec.get("backend", "tensorflow")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -420,7 +420,7 @@ def supervise(run: Run) -> int:
     run._update_status(supervisor_pid=os.getpid())
     with open(run.path / LOG_FILE, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "train", str(run.path)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env(run))
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env(run))
 
     def forward(signum, _frame):  # a polite stop for the supervisor is a stop for the run
         run.request_stop()

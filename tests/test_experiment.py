@@ -280,7 +280,7 @@ def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_pa
     import time
 
     from genre.experiment import launch_experiment, list_experiments
-    from genre.runs import _alive
+    from genre.runs import process_alive
 
     vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
             "hidden_units=16"]
@@ -295,7 +295,7 @@ def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_pa
     exp.delete()
     assert list_experiments(tmp_path / "exps") == [] and not exp.path.exists()
     time.sleep(1.0)
-    assert not any(_alive(p) for p in pids)  # nothing trains on, nothing recreates the folder
+    assert not any(process_alive(p) for p in pids)  # nothing trains on, nothing recreates the folder
     assert not exp.path.exists()
 
 
