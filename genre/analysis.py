@@ -1,0 +1,103 @@
+"""Error analysis: the test tracks one by one, how their segments voted, and which ones were missed.
+
+:func:`track_rows` turns the test rows' segment probabilities into one JSON-safe row per test
+track (stored in a run's ``result.json`` under ``"tracks"``); :func:`filter_rows` narrows them to
+the misclassified tracks or to one cell of the confusion matrix. The app only translates its
+widgets' selections into :func:`filter_rows`' arguments, so the logic is testable without a browser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ParameterError
+from .training import track_votes
+
+DECIMALS = 4  # probabilities stored per segment: enough to redraw the votes, small in result.json
+
+
+def track_rows(probabilities: np.ndarray, y: np.ndarray, track: np.ndarray, segment: np.ndarray,
+               files: tuple[str, ...], genres: tuple[str, ...]) -> list[dict]:
+    """One row per test track: its true genre, the segments' vote, and each segment's probabilities.
+
+    The predicted genre is the argmax of the mean of the track's segment probabilities, the same
+    vote as :func:`genre.training.score`.
+
+    Parameters
+    ----------
+    probabilities : np.ndarray [shape=(n, n_genres)]
+        The model's output for the test rows.
+    y : np.ndarray [shape=(n,)]
+        True genre index of each row.
+    track : np.ndarray [shape=(n,)]
+        Track id of each row: an index into ``files`` (an id outside it is named ``track <id>``).
+    segment : np.ndarray [shape=(n,)]
+        Segment index of each row within its track.
+    files : tuple of str
+        Source file of each track id.
+    genres : tuple of str [length n_genres]
+
+    Returns
+    -------
+    list of dict, sorted by file
+        ``file``, ``track``, ``true``, ``predicted``, ``probability`` (mean probability of the
+        predicted genre), ``true_probability``, ``segments``, ``agreeing`` (segments whose own
+        argmax is the predicted genre), ``correct`` and ``votes``: per segment, in segment order,
+        ``{"segment", "genre", "probability", "probabilities"}`` (rounded to 4 decimals).
+
+    Raises
+    ------
+    ParameterError
+        The arrays' lengths differ, or ``probabilities`` has not one column per genre.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    y, track, segment = (np.asarray(a).astype(np.int64) for a in (y, track, segment))
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(genres):
+        raise ParameterError(f"probabilities must have shape (rows, {len(genres)} genres), got {probabilities.shape}")
+    if not len(y) == len(track) == len(segment) == len(probabilities):
+        raise ParameterError(f"probabilities, y, track and segment must have one entry per row, got lengths "
+                             f"{len(probabilities)}, {len(y)}, {len(track)} and {len(segment)}")
+    if not len(y):
+        return []
+    tracks, mean = track_votes(probabilities, track)
+    seg_vote = probabilities.argmax(axis=1)
+    rows = []
+    for t, avg in zip(tracks.tolist(), mean):
+        mine = np.flatnonzero(track == t)
+        mine = mine[np.argsort(segment[mine], kind="stable")]
+        true, predicted = int(y[mine[0]]), int(avg.argmax())
+        votes = [{"segment": int(segment[i]), "genre": genres[seg_vote[i]],
+                  "probability": round(float(probabilities[i, seg_vote[i]]), DECIMALS),
+                  "probabilities": [round(float(p), DECIMALS) for p in probabilities[i]]} for i in mine]
+        rows.append({
+            "file": files[t] if 0 <= t < len(files) else f"track {t}", "track": int(t),
+            "true": genres[true], "predicted": genres[predicted],
+            "probability": float(avg[predicted]), "true_probability": float(avg[true]),
+            "segments": int(len(mine)), "agreeing": int(np.sum(seg_vote[mine] == predicted)),
+            "correct": true == predicted, "votes": votes,
+        })
+    return sorted(rows, key=lambda r: (r["file"], r["track"]))
+
+
+def filter_rows(rows: list[dict], *, misclassified: bool = False,
+                cell: tuple[str, str] | None = None) -> list[dict]:
+    """The rows of :func:`track_rows` that are misclassified and/or in one confusion-matrix cell.
+
+    Parameters
+    ----------
+    misclassified : bool
+        Keep only the tracks whose predicted genre is not the true one.
+    cell : (true, predicted), optional
+        Keep only the tracks of this true genre predicted as this genre.
+    """
+    if cell is not None:
+        true, predicted = cell
+        rows = [r for r in rows if r["true"] == true and r["predicted"] == predicted]
+    if misclassified:
+        rows = [r for r in rows if not r["correct"]]
+    return list(rows)
+
+
+def segment_probabilities(row: dict) -> np.ndarray:
+    """The per-segment probabilities of one :func:`track_rows` row [shape=(segments, n_genres)]."""
+    return np.array([v["probabilities"] for v in row["votes"]], dtype=float)
