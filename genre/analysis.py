@@ -101,3 +101,17 @@ def filter_rows(rows: list[dict], *, misclassified: bool = False,
 def segment_probabilities(row: dict) -> np.ndarray:
     """The per-segment probabilities of one :func:`track_rows` row [shape=(segments, n_genres)]."""
     return np.array([v["probabilities"] for v in row["votes"]], dtype=float)
+
+
+def confusion_cells(rows: list[dict], genres: tuple[str, ...] | list[str]) -> list[dict]:
+    """Every (true, predicted) pair of ``genres`` with its count of ``rows``, true genre by true genre.
+
+    Returns
+    -------
+    list of dict
+        ``{"true", "predicted", "count"}``, ``len(genres) ** 2`` of them (empty cells count 0).
+    """
+    counts = {(t, p): 0 for t in genres for p in genres}
+    for r in rows:
+        counts[r["true"], r["predicted"]] = counts.get((r["true"], r["predicted"]), 0) + 1
+    return [{"true": t, "predicted": p, "count": n} for (t, p), n in counts.items()]

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from genre.analysis import filter_rows, segment_probabilities, track_rows
+from genre.analysis import confusion_cells, filter_rows, segment_probabilities, track_rows
 from genre.errors import ParameterError
 from genre.training import score
 
@@ -86,3 +86,12 @@ def test_filter_rows(misclassified, cell, expected):
             {"file": "c", "true": "jazz", "predicted": "jazz", "correct": True},
             {"file": "d", "true": "rock", "predicted": "blues", "correct": False}]
     assert [r["file"] for r in filter_rows(rows, misclassified=misclassified, cell=cell)] == expected
+
+
+def test_confusion_cells_count_every_pair_like_score():
+    probs, y, track, segment, files = random_split(1)
+    rows = track_rows(probs, y, track, segment, files, GENRES)
+    cells = confusion_cells(rows, GENRES)
+    assert len(cells) == 9 and cells[1] == {"true": "blues", "predicted": "jazz", "count": cells[1]["count"]}
+    grid = [[c["count"] for c in cells[i * 3:(i + 1) * 3]] for i in range(3)]
+    assert grid == score(probs, y, track, GENRES)["confusion"]
