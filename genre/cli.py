@@ -174,15 +174,20 @@ def cmd_predict(a) -> int:
     from .predict import predict_file
 
     bundle = load_bundle(a.model_dir)
-    results, failed = [], 0
+    results, rows, failed = [], [], 0
     for clip in a.clips:
         try:
             p = predict_file(bundle, clip)
             results.append({"path": clip, "genre": p.genre, "probabilities": p.probabilities,
                             "segments": p.n_segments})
+            rows.append({**p.row(), "file": clip, "error": ""})
         except GenreError as exc:
             failed += 1
             results.append({"path": clip, "error": str(exc)})
+            rows.append({"file": clip, "error": str(exc)})
+    if a.csv:
+        _write_predictions_csv(a.csv, rows)
+        print(f"{len(rows)} prediction(s) -> {a.csv}", file=sys.stderr)
     if a.json:
         print(json.dumps({"results": results}))
     else:
@@ -194,6 +199,23 @@ def cmd_predict(a) -> int:
                 alts = ", ".join(f"{g} {v:.0%}" for g, v in top)
                 print(f"{r['path']}: {r['genre']}  ({alts}; {r['segments']} segments)")
     return 1 if failed else 0
+
+
+PREDICTION_COLUMNS = ("file", "genre", "probability", "runner-up", "runner-up probability", "segments",
+                      "segment agreement", "weak", "error")  # Prediction.row()'s, and why a clip failed
+
+
+def _write_predictions_csv(path: Path, rows: list[dict]) -> None:
+    """One row per clip (a clip that failed: its file and error), written atomically."""
+    import csv
+
+    from .atomic import atomic_path
+
+    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        columns = list(dict.fromkeys([*PREDICTION_COLUMNS, *(k for r in rows for k in r)]))  # row() may grow
+        writer = csv.DictWriter(fh, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def cmd_evaluate(a) -> int:
@@ -311,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model_dir", type=Path)
     s.add_argument("clips", nargs="+")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per clip to this CSV file")
     s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("evaluate", help="score a model bundle on a labelled GTZAN-shaped folder")
