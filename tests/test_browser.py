@@ -300,3 +300,101 @@ def test_settings_stick_across_pages_reloads_and_new_tabs(app, browser):
         b.nav("Features")
         assert b.slider_value("n_mfcc (coefficients)") == "20"
         b.step("features-in-a-new-tab")
+
+
+# --- the insight views (issue 10: feature explorer, error analysis) -------------------------------------
+
+ANALYSIS_RUN = "20000101-000000-a11a11"  # oldest id: listed last, so no other test's default run
+
+
+def _analysis_run(home: Path) -> str:
+    """A finished run made from the fixture model's record, its test tracks made up: every third one missed."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from genre.analysis import track_rows
+    from genre.runs import list_runs
+    from genre.store import load_features
+
+    fixture = next(r for r in list_runs(home / "runs") if r.name == FIXTURE_MODEL)
+    path = home / "runs" / ANALYSIS_RUN
+    if path.exists():
+        return ANALYSIS_RUN
+    fs = load_features(fixture.spec["features"])
+    n = len(fs.genres)
+    guess = np.where(fs.track % 3 == 0, (fs.y + 1) % n, fs.y)
+    probs = np.full((len(fs), n), 0.1 / (n - 1))
+    probs[np.arange(len(fs)), guess] = 0.9
+    result = {**fixture.result(), "tracks": track_rows(probs, fs.y, fs.track, fs.segment, fs.files, fs.genres)}
+    tmp = home / "runs" / f".{ANALYSIS_RUN}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    (tmp / "run.json").write_text(json.dumps({**fixture.spec, "name": "analysis"}))
+    (tmp / "status.json").write_text(json.dumps({"state": "done"}))
+    (tmp / "result.json").write_text(json.dumps(result))
+    tmp.rename(path)  # whole, or not at all: the server lists the runs folder meanwhile
+    return ANALYSIS_RUN
+
+
+def test_the_feature_explorer_plays_the_track_of_a_clicked_point(app, browser):
+    """Features page: the map of the tracks shows a file on hover; clicking its point plays it and draws its MFCCs."""
+    with tabs(browser, "explorer") as (tab,):
+        tab.page.goto(app["url"] + "/features?duration=6&segments=3&files=4")  # the fixture's features: a cache hit
+        tab.text("Features", where="h1")
+        tab.settle()
+        tab.page.get_by_role("button", name="Extract features").click()
+        tab.text(re.compile(r"Cache hit|Extracted"), where='[data-testid="stAlert"]')
+        tab.settle()
+        tab.text("Explore the tracks", where="h3")
+        points = tab.page.locator('[data-testid="stVegaLiteChart"] [role="graphics-symbol"][aria-label*="File: "]')
+        assert points.count() == 24  # 6 genres x 4 files
+        assert not tab.page.locator('[data-testid="stAudio"]').count()
+        images = tab.page.locator('[data-testid="stImage"] img').count()  # the preview's MFCCs
+        point = points.nth(5)
+        label = point.get_attribute("aria-label")
+        file = re.search(r"File: (\S+);", label).group(1)
+        point.hover()
+        tooltip = tab.page.locator("#vg-tooltip-element")
+        tooltip.filter(has_text=file).wait_for()
+        tab.act(point.click)
+        tab.check("explorer-clicked")
+        tab.text(f"{file} · ", where='[data-testid="stMarkdown"]')
+        assert tab.page.locator('[data-testid="stAudio"]').count() == 1
+        assert tab.page.locator('[data-testid="stImage"] img').count() == images + 1  # the track's MFCCs
+        tab.step("explorer-selected")
+
+
+def test_error_analysis_cell_and_row_selections(app, browser):
+    """Train results: clicking a confusion-matrix cell filters the test tracks; selecting a row plays the track
+    and draws its segments' votes."""
+    run_id = _analysis_run(app["home"])
+    with tabs(browser, "errors") as (tab,):
+        tab.page.goto(app["url"] + f"/train?run={run_id}")
+        tab.text("Error analysis", where="h3")
+        tab.settle()
+        count = tab.page.locator('[data-testid="stCaptionContainer"]').filter(has_text=re.compile(r"of \d+ test tracks"))
+        total = int(re.search(r"of (\d+) test tracks", count.inner_text()).group(1))
+        assert total == 24
+        # A cell off the diagonal with tracks in it (labels read "Predicted: ...; True: ...; Tracks: n").
+        cells = tab.page.locator('[data-testid="stVegaLiteChart"] [role="graphics-symbol"][aria-label*="Tracks: "]')
+        labels = [cells.nth(i).get_attribute("aria-label") for i in range(cells.count())]
+        parsed = [dict(part.split(": ", 1) for part in label.split("; ")) for label in labels]
+        i = next(i for i, c in enumerate(parsed) if c["True"] != c["Predicted"] and int(c["Tracks"]) > 0)
+        true, predicted, n = parsed[i]["True"], parsed[i]["Predicted"], int(parsed[i]["Tracks"])
+        tab.act(lambda: cells.nth(i).click(position={"x": 3, "y": 3}))  # a corner: the count is drawn in the middle
+        tab.check("cell-clicked")
+        assert f"{n} of {total} test tracks (true {true}, predicted {predicted})" in count.inner_text()
+        tab.shot("errors-cell")
+        # The table's first row, by its selection box (the grid is a canvas: a click at its place).
+        assert not tab.page.locator('[data-testid="stAudio"]').count()
+        grid = tab.page.locator('[data-testid="stDataFrame"]').last
+        grid.scroll_into_view_if_needed()
+        box = grid.bounding_box()
+        tab.act(lambda: tab.page.mouse.click(box["x"] + 16, box["y"] + 35 + 17))
+        tab.check("row-selected")
+        tab.text(re.compile(rf"❌ .*: true {true}, predicted {predicted}"), where='[data-testid="stMarkdown"]')
+        assert tab.page.locator('[data-testid="stAudio"]').count() == 1
+        tab.page.locator('[data-testid="stImage"] img').last.wait_for()  # the votes
+        tab.step("errors-row")

@@ -173,24 +173,23 @@ def error_analysis_ui(run) -> None:
         return
     spec = run.spec
     genres = list(spec.get("genres") or sorted({r["true"] for r in rows} | {r["predicted"] for r in rows}))
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 1])
     with left:
-        st.caption("Click a cell to list its tracks; double-click to clear.")
         cell = selected_cell(st.altair_chart(confusion_chart(rows, genres), on_select="rerun",
                                              key=f"errors-cell-{run.id}"))
     with right:
+        st.caption("Click a cell of this matrix of test tracks to list its tracks; double-click it to clear.")
         missed = st.toggle("Only misclassified tracks", key=f"errors-missed-{run.id}")
-        shown = analysis.filter_rows(rows, misclassified=missed, cell=cell)
-        where = f" (true {cell[0]}, predicted {cell[1]})" if cell else ""
-        st.caption(f"{len(shown)} of {len(rows)} test tracks{where}. Select a row to hear it and see its votes.")
-        event = st.dataframe(rows_table(shown), on_select="rerun", selection_mode="single-row", hide_index=True,
-                             key=table_key(run.id, missed, cell), column_config={
-                                 "probability": st.column_config.ProgressColumn(
-                                     "probability", format="%.2f", min_value=0.0, max_value=1.0,
-                                     help="Mean probability of the predicted genre over the track's segments"),
-                                 "agreed": st.column_config.TextColumn(
-                                     help="Segments whose own vote is the predicted genre"),
-                             })
+    shown = analysis.filter_rows(rows, misclassified=missed, cell=cell)
+    where = f" (true {cell[0]}, predicted {cell[1]})" if cell else ""
+    st.caption(f"{len(shown)} of {len(rows)} test tracks{where}. Select a row to hear it and see its votes.")
+    event = st.dataframe(rows_table(shown), on_select="rerun", selection_mode="single-row", hide_index=True,
+                         key=table_key(run.id, missed, cell), column_config={
+                             "probability": st.column_config.ProgressColumn(
+                                 "probability", format="%.2f", min_value=0.0, max_value=1.0,
+                                 help="Mean probability of the predicted genre over the track's segments"),
+                             "agreed": st.column_config.TextColumn(help="Segments whose own vote is the predicted genre"),
+                         })
     row = selected_row(event)
     if row is not None and row < len(shown):
         votes_ui(shown[row], spec, genres)
