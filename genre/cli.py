@@ -81,6 +81,42 @@ def cmd_extract(a) -> int:
     return 0
 
 
+def _units(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(u) for u in text.replace("-", ",").split(",") if u.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"layer sizes as 512,256,64, got {text!r}") from None
+
+
+def _model_args(s) -> None:
+    from .model import MODEL_KINDS
+
+    m = ModelConfig()
+    s.add_argument("--model", choices=list(MODEL_KINDS), default=m.kind,
+                   help="; ".join(f"{k}: {v.label}, knobs {', '.join(v.knobs)}" for k, v in MODEL_KINDS.items()))
+    s.add_argument("--units", type=_units, default=m.hidden_units, help="dense: hidden layer sizes, e.g. 512,256,64")
+    s.add_argument("--filters", type=int, default=m.filters, help="cnn: filters per Conv2D block")
+    s.add_argument("--lstm-units", type=int, default=m.lstm_units, help="lstm: units per LSTM layer")
+    s.add_argument("--dense-units", type=int, default=m.dense_units, help="cnn, lstm: units of the Dense layer")
+    s.add_argument("--dropout", type=float, default=m.dropout)
+    s.add_argument("--l1", type=float, default=m.l1, help="L1 regularisation of every hidden layer (0: off)")
+    s.add_argument("--l2", type=float, default=m.l2, help="L2 regularisation of every hidden layer (0: off)")
+    s.add_argument("--lr", type=float, default=m.learning_rate, help="Adam's learning rate")
+    s.add_argument("--standardize", action="store_true",
+                   help="scale each coefficient by the training rows' mean and std (kept in the model)")
+
+
+def _augment_args(s) -> None:
+    t = TrainConfig()
+    g = s.add_argument_group("augmentation of the training tracks (copies of test/validation tracks are never used)")
+    g.add_argument("--augment-copies", type=int, default=t.augment_copies, help="K altered copies per training track")
+    g.add_argument("--pitch-shift", type=float, default=t.pitch_shift, help="random shift within +-this many semitones")
+    g.add_argument("--time-stretch", type=float, default=t.time_stretch, help="random rate within 1 +- this")
+    g.add_argument("--noise-snr", type=float, default=t.noise_snr, help="add white noise this many dB below the signal")
+    g.add_argument("--time-mask", type=int, default=t.time_mask, help="SpecAugment: mask up to this many frames")
+    g.add_argument("--coef-mask", type=int, default=t.coef_mask, help="SpecAugment: mask up to this many coefficients")
+
+
 def cmd_train(a) -> int:
     from . import workspace
     from .runs import create_run, execute
@@ -97,10 +133,14 @@ def cmd_train(a) -> int:
         lists = str(GTZAN_LISTS)
         print(f"note: GTZAN's artist- and fault-filtered split (Kereliuk, Sturm & Larsen 2015), from {lists}",
               file=sys.stderr)
-    mc = ModelConfig(learning_rate=a.lr).validate()
+    mc = ModelConfig(kind=a.model, hidden_units=a.units, dropout=a.dropout, filters=a.filters,
+                     lstm_units=a.lstm_units, dense_units=a.dense_units, l1=a.l1, l2=a.l2, learning_rate=a.lr,
+                     standardize=a.standardize).validate()
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, test_size=a.test_size, split=a.split, seed=a.seed,
                      patience=a.patience, folds=a.folds, fold=a.fold,
-                     lists=None if lists is None else str(Path(lists).resolve())).validate()
+                     lists=None if lists is None else str(Path(lists).resolve()),
+                     augment_copies=a.augment_copies, pitch_shift=a.pitch_shift, time_stretch=a.time_stretch,
+                     noise_snr=a.noise_snr, time_mask=a.time_mask, coef_mask=a.coef_mask).validate()
     split = split_rows(fs, tc)  # a split that cannot work fails here, before a run record and TensorFlow
     if SPLIT_MODES[tc.split].note and tc.split != "lists":
         print(f"note: {SPLIT_MODES[tc.split].note}", file=sys.stderr)
@@ -112,6 +152,17 @@ def cmd_train(a) -> int:
                      name=a.name or Path(a.out).name, backend=a.backend, bundle_out=a.out, source="cli")
     from tqdm import tqdm
 
+    if tc.augmentation() is not None:  # here, with a progress bar; the run then reads the copies from the cache
+        from .augment import load_or_augment
+
+        with tqdm(desc="augmenting", unit="track", disable=None, file=sys.stderr, leave=False) as bar:
+            def on_progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            aug = load_or_augment(fs, a.features, tc, on_progress=on_progress)
+        print(f"note: {tc.augment_copies} augmented copies of each training track ({len(aug):,} rows for all "
+              "tracks, cached; the copies of test and validation tracks are never used)", file=sys.stderr)
     with tqdm(total=tc.epochs, desc="training", unit="epoch", disable=None, file=sys.stderr, leave=False) as bar:
         def on_epoch(epoch: int, logs: dict) -> None:
             bar.update(1)
@@ -123,6 +174,8 @@ def cmd_train(a) -> int:
         raise TrainingError(status.get("message") or "training failed")
     result = run.result()
     m = result["metrics"]
+    if m.get("n_augmented_rows"):
+        print(f"trained on {m['n_train_segments']:,} rows + {m['n_augmented_rows']:,} augmented copies", file=sys.stderr)
     print(f"split by {tc.split}; test: segment accuracy {m['segment_accuracy']:.3f} ({m['n_segments']} segments), "
           f"track accuracy {m['track_accuracy']:.3f} ({m['n_tracks']} tracks, mean-probability vote); "
           f"{m['epochs_run']} epochs in {result['seconds']:.1f} s on {a.backend} -> {a.out} (run {run.id})",
@@ -290,12 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dask-scheduler", help="run on this Dask cluster (e.g. tcp://host:8786)")
     s.set_defaults(func=cmd_extract)
 
-    s = sub.add_parser("train", help="train the dense network on a feature store -> model bundle")
+    s = sub.add_parser("train", help="train a network (dense, cnn or lstm) on a feature store -> model bundle")
     s.add_argument("features", type=Path)
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--epochs", type=int, default=t.epochs)
     s.add_argument("--batch-size", type=int, default=t.batch_size)
-    s.add_argument("--lr", type=float, default=ModelConfig().learning_rate)
+    _model_args(s)
     s.add_argument("--split", choices=list(SPLIT_MODES), default=t.split,
                    help="; ".join(f"{k}: {m.label}" for k, m in SPLIT_MODES.items()))
     s.add_argument("--folds", type=int, default=t.folds, help="--split kfold: number of folds")
@@ -308,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow",
                    help="Keras backend: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
     s.add_argument("--name", help="the run's name on the app's Runs page (default: the --out folder's name)")
+    _augment_args(s)
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("experiment", help="a grid of settings x repeated seeds (x k folds): mean +- std per point")

@@ -51,6 +51,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 EXCERPTS = {  # where a track's segments come from -> what the app and the CLI's help say
     "start": "the first `duration` seconds (the notebook's)",
     "middle": "`duration` seconds from the middle of the track (past intros)",
@@ -153,24 +157,52 @@ class FeatureParams(_Config):
 
 @dataclass(frozen=True)
 class ModelConfig(_Config):
-    """The dense network: the notebook's by default."""
+    """The network: the notebook's dense one by default, or a kind of :data:`genre.model.MODEL_KINDS`.
 
-    hidden_units: tuple[int, ...] = (512, 256, 64)  # one Dense+ReLU layer each
-    dropout: float = 0.3  # after every hidden layer
-    l2: float = 0.001  # kernel regularisation of every hidden layer
+    Each kind reads its own knobs (``MODEL_KINDS[kind].knobs``); the others are ignored by it. The
+    regularisation, the learning rate and standardisation apply to every kind.
+    """
+
+    kind: str = "dense"  # dense (the notebook's), cnn, lstm: see genre.model.MODEL_KINDS
+    hidden_units: tuple[int, ...] = (512, 256, 64)  # dense: one Dense+ReLU layer each
+    filters: int = 32  # cnn: filters of each of the three Conv2D blocks
+    lstm_units: int = 64  # lstm: units of each of the two LSTM layers
+    dense_units: int = 64  # cnn, lstm: the Dense+ReLU layer before the output
+    dropout: float = 0.3  # after every hidden Dense layer
+    l1: float = 0.0  # L1 kernel regularisation of every hidden layer (0: off)
+    l2: float = 0.001  # L2 kernel regularisation of every hidden layer (0: off)
     learning_rate: float = 1e-4  # Adam
+    standardize: bool = False  # scale each coefficient by the training rows' mean and std (stored in the model)
 
     def validate(self) -> "ModelConfig":
+        from .model import MODEL_KINDS
+
+        _require(self.kind in MODEL_KINDS, f"kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}")
         _require(isinstance(self.hidden_units, (tuple, list)) and 0 < len(self.hidden_units) <= 8
                  and all(_is_int(u) and 1 <= u <= 8192 for u in self.hidden_units),
                  f"hidden_units must be 1 to 8 layer sizes from 1 to 8192, got {self.hidden_units!r}")
+        for name in ("filters", "lstm_units", "dense_units"):
+            value = getattr(self, name)
+            _require(_is_int(value) and 1 <= value <= 4096, f"{name} must be an integer from 1 to 4096, got {value!r}")
         _require(isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1,
                  f"dropout must be in [0, 1), got {self.dropout!r}")
-        _require(isinstance(self.l2, (int, float)) and 0 <= self.l2 <= 1,
-                 f"l2 must be in [0, 1], got {self.l2!r}")
-        _require(isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate <= 1,
+        for name in ("l1", "l2"):
+            value = getattr(self, name)
+            _require(_is_number(value) and 0 <= value <= 1, f"{name} must be in [0, 1], got {value!r}")
+        _require(_is_number(self.learning_rate) and 0 < self.learning_rate <= 1,
                  f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
+        _require(isinstance(self.standardize, bool), f"standardize must be true or false, got {self.standardize!r}")
         return self
+
+    def knobs(self) -> dict[str, Any]:
+        """The settings this kind of network reads, and the shared ones: what a run's summary shows."""
+        from .model import MODEL_KINDS
+
+        names = (*MODEL_KINDS[self.kind].knobs, "l1", "l2", "learning_rate", "standardize")
+        return {"kind": self.kind, **{n: getattr(self, n) for n in names}}
+
+
+AUGMENT_FIELDS = ("augment_copies", "pitch_shift", "time_stretch", "noise_snr", "time_mask", "coef_mask")
 
 
 @dataclass(frozen=True)
@@ -187,6 +219,13 @@ class TrainConfig(_Config):
     folds: int = 5  # split="kfold": how many folds
     fold: int = 0  # split="kfold": the fold this run tests (0 .. folds-1)
     lists: str | None = None  # split="lists": folder of train.txt, valid.txt (optional), test.txt
+    # Audio augmentation of the training tracks only (genre.augment): K altered copies of each.
+    augment_copies: int = 0  # K; 0: off (the transforms below then change nothing)
+    pitch_shift: float = 0.0  # each copy shifted by a random amount in [-this, +this] semitones
+    time_stretch: float = 0.0  # ... and stretched at a random rate in [1-this, 1+this]
+    noise_snr: float | None = None  # ... with white noise this many dB below the signal; None: no noise
+    time_mask: int = 0  # SpecAugment: one band of up to this many frames masked in each copy's rows
+    coef_mask: int = 0  # ... and one band of up to this many coefficients
 
     def validate(self) -> "TrainConfig":
         _require(_is_int(self.epochs) and 1 <= self.epochs <= 10000,
@@ -208,7 +247,29 @@ class TrainConfig(_Config):
                  f"patience must be a positive integer or None, got {self.patience!r}")
         _require(isinstance(self.val_size, (int, float)) and 0 < self.val_size < 1,
                  f"val_size must be a fraction in (0, 1), got {self.val_size!r}")
+        _require(_is_int(self.augment_copies) and 0 <= self.augment_copies <= 20,
+                 f"augment_copies must be an integer from 0 to 20, got {self.augment_copies!r}")
+        _require(_is_number(self.pitch_shift) and 0 <= self.pitch_shift <= 12,
+                 f"pitch_shift must be from 0 to 12 semitones, got {self.pitch_shift!r}")
+        _require(_is_number(self.time_stretch) and 0 <= self.time_stretch <= 0.5,
+                 f"time_stretch must be a rate range from 0 to 0.5 (rates 0.5 to 1.5), got {self.time_stretch!r}")
+        _require(self.noise_snr is None or (_is_number(self.noise_snr) and -10 <= self.noise_snr <= 100),
+                 f"noise_snr must be from -10 to 100 dB, or None for no noise, got {self.noise_snr!r}")
+        for name in ("time_mask", "coef_mask"):
+            value = getattr(self, name)
+            _require(_is_int(value) and 0 <= value <= 1000, f"{name} must be an integer from 0 to 1000, got {value!r}")
+        _require(self.augment_copies == 0 or self.augmentation() is not None,
+                 "augment_copies needs at least one transform (pitch_shift, time_stretch, noise_snr, time_mask or "
+                 "coef_mask): copies left unaltered would only repeat the training rows")
         return self
 
+    def augmentation(self) -> dict[str, Any] | None:
+        """The augmentation settings (the augmented rows' cache key), or None when nothing is augmented."""
+        d = {name: getattr(self, name) for name in AUGMENT_FIELDS}
+        transforms = (self.pitch_shift, self.time_stretch, self.noise_snr is not None, self.time_mask, self.coef_mask)
+        if not self.augment_copies or not any(transforms):
+            return None
+        return d
 
-__all__ = ["EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig"]
+
+__all__ = ["AUGMENT_FIELDS", "EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig"]

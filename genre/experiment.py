@@ -54,11 +54,19 @@ def _parse_for(field: dataclasses.Field) -> Callable[[str], Any]:
     kind = str(field.type)
     if "tuple[int" in kind:  # hidden_units: 512-256-64
         return lambda text: tuple(int(u) for u in text.split("-"))
-    if kind.startswith("int"):
-        return int
-    if kind.startswith("float"):
-        return float
-    return str
+    if kind == "bool":
+        return _boolean
+    base = {"int": int, "float": float}.get(kind.split(" | ")[0], str)
+    if kind.endswith("| None"):  # noise_snr=none,20
+        return lambda text: None if text.strip().lower() in ("none", "off", "") else base(text)
+    return base
+
+
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise ValueError(f"{text!r} is not true or false")
+    return value in ("true", "1", "yes", "on")
 
 
 def _variables() -> dict[str, Variable]:
@@ -228,6 +236,7 @@ def run_experiment(dataset: str | Path, out: str | Path, varies: list[tuple[str,
         ``{"trials": [...], "summary": [...], "missing": [...]}`` (see the CLI's contract).
     """
     from . import workspace
+    from .augment import load_or_augment
     from .extract import extract_to_store
     from .runs import create_run
     from .training import split_rows
@@ -262,6 +271,8 @@ def run_experiment(dataset: str | Path, out: str | Path, varies: list[tuple[str,
             path = workspace.features_path(dataset, fp)
             stores[key] = (path, extract_to_store(dataset, fp, path, jobs=-1)[0])
         path, fs = stores[key]
+        if tc.augmentation() is not None:  # once per setting here, not in parallel by every trial that needs it
+            load_or_augment(fs, path, tc, jobs=-1)
         tc = tc.replace(seed=trial.seed, fold=trial.fold or 0)
         missing |= set(split_rows(fs, tc).missing)  # a trial that cannot split fails here, before any training
         make = functools.partial(create_run, out / "runs", features_path=path, features=fs, model_config=mc,

@@ -1,8 +1,16 @@
-"""The notebook's dense network, configurable. TensorFlow is imported only when called."""
+"""The networks: the notebook's dense one, the course's CNN and LSTM. TensorFlow is imported only when called.
+
+A kind of network is one entry of :data:`MODEL_KINDS`; the config, the bundle, prediction and the
+experiment runner are the same for every kind.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 
 from .config import ModelConfig
 from .errors import TrainingError
@@ -31,15 +39,72 @@ def import_keras(backend: str | None = None):
     return keras
 
 
-def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelConfig | None = None):
-    """Flatten -> [Dense(units, ReLU, L2) -> Dropout] per hidden layer -> softmax; Adam.
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of network: how it is built from a :class:`ModelConfig`, and which knobs it reads."""
+
+    label: str
+    knobs: tuple[str, ...]  # ModelConfig fields of this kind (the shared ones are l1, l2, learning_rate, standardize)
+    about: str
+    build: Callable  # (keras, inputs, config, regularizer) -> output tensor before the softmax layer
+
+
+def _dense(keras, x, config: ModelConfig, reg):
+    x = keras.layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(config.hidden_units, start=1):
+        x = keras.layers.Dense(units, activation="relu", kernel_regularizer=reg(), name=f"dense_{i}")(x)
+        x = keras.layers.Dropout(config.dropout, name=f"dropout_{i}")(x)
+    return x
+
+
+def _cnn(keras, x, config: ModelConfig, reg):
+    L = keras.layers
+    x = L.Reshape((*x.shape[1:], 1), name="as_image")(x)  # (frames, n_mfcc, 1 channel)
+    # "same" padding throughout (the course's Conv2D pads "valid"): any n_mfcc from 1 up keeps a size >= 1.
+    for i, (kernel, pool) in enumerate(((3, 3), (3, 3), (2, 2)), start=1):
+        x = L.Conv2D(config.filters, kernel, activation="relu", padding="same", kernel_regularizer=reg(),
+                     name=f"conv_{i}")(x)
+        x = L.MaxPooling2D(pool, strides=2, padding="same", name=f"pool_{i}")(x)
+        x = L.BatchNormalization(name=f"batchnorm_{i}")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(config.dense_units, activation="relu", kernel_regularizer=reg(), name="dense_1")(x)
+    return L.Dropout(config.dropout, name="dropout_1")(x)
+
+
+def _lstm(keras, x, config: ModelConfig, reg):
+    L = keras.layers
+    x = L.LSTM(config.lstm_units, return_sequences=True, kernel_regularizer=reg(), name="lstm_1")(x)
+    x = L.LSTM(config.lstm_units, kernel_regularizer=reg(), name="lstm_2")(x)
+    x = L.Dense(config.dense_units, activation="relu", kernel_regularizer=reg(), name="dense_1")(x)
+    return L.Dropout(config.dropout, name="dropout_1")(x)
+
+
+MODEL_KINDS: dict[str, ModelKind] = {
+    "dense": ModelKind("Dense (the notebook's)", ("hidden_units", "dropout"),
+                       "Flatten -> Dense+ReLU+Dropout per hidden layer: every frame and coefficient its own input.",
+                       _dense),
+    "cnn": ModelKind("CNN", ("filters", "dense_units", "dropout"),
+                     "Three Conv2D -> MaxPool -> BatchNorm blocks over the (frames x MFCC) image, then Dense+Dropout: "
+                     "patterns anywhere in time and pitch.", _cnn),
+    "lstm": ModelKind("LSTM", ("lstm_units", "dense_units", "dropout"),
+                      "Two LSTM layers read the frames in order, then Dense+Dropout: patterns over time.", _lstm),
+}
+
+
+def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelConfig | None = None, *,
+                standardization: tuple[np.ndarray, np.ndarray] | None = None):
+    """The network ``config.kind`` of :data:`MODEL_KINDS`, compiled with Adam.
 
     Parameters
     ----------
     input_shape : (frames, n_mfcc)
     num_classes : int
     config : ModelConfig, optional
-        Defaults to the notebook's: 512/256/64 units, L2 0.001, dropout 0.3, Adam 1e-4.
+        Defaults to the notebook's dense network: 512/256/64 units, L2 0.001, dropout 0.3, Adam 1e-4.
+    standardization : (mean, std), each np.ndarray [shape=(n_mfcc,)], optional
+        With ``config.standardize``: the training rows' mean and std per coefficient. The model's
+        first layer subtracts and divides by them, so the saved model carries them and prediction
+        applies them.
 
     Returns
     -------
@@ -47,19 +112,41 @@ def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelCon
     """
     keras = import_keras()
     config = (config or ModelConfig()).validate()
+    kind = MODEL_KINDS[config.kind]
+
+    def reg():
+        if config.l1 and config.l2:
+            return keras.regularizers.L1L2(l1=config.l1, l2=config.l2)
+        if config.l1:
+            return keras.regularizers.L1(config.l1)
+        return keras.regularizers.L2(config.l2) if config.l2 else None
+
     # Every layer is named here: Keras' automatic names come from a counter that
-    # keras.backend.clear_session() resets, and Streamlit calls that after every script run, from
-    # another thread, so a model built in a worker thread could get two layers called "dense".
-    layers = [keras.Input(shape=tuple(input_shape), name="mfcc"), keras.layers.Flatten(name="flatten")]
-    for i, units in enumerate(config.hidden_units, start=1):
-        layers.append(keras.layers.Dense(units, activation="relu", name=f"dense_{i}",
-                                         kernel_regularizer=keras.regularizers.L2(config.l2)))
-        layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{i}"))
-    layers.append(keras.layers.Dense(num_classes, activation="softmax", name="genre_probabilities"))
-    model = keras.Sequential(layers, name="genre_dense")
+    # keras.backend.clear_session() resets, so a model built after one could get two layers of one name.
+    inputs = keras.Input(shape=tuple(input_shape), name="mfcc")
+    x = inputs
+    if config.standardize:
+        if standardization is None:
+            raise TrainingError("standardize needs the training rows' mean and std per coefficient")
+        mean, std = (np.asarray(v, dtype=np.float32) for v in standardization)
+        x = keras.layers.Normalization(axis=-1, mean=mean, variance=np.square(std), name="standardize")(x)
+    x = kind.build(keras, x, config, reg)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="genre_probabilities")(x)
+    model = keras.Model(inputs, outputs, name=f"genre_{config.kind}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def fit_standardization(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of each coefficient over every row and frame of ``X`` [shape=(n, frames, n_mfcc)].
+
+    A coefficient that never varies gets std 1 (dividing by ~0 would blow its noise up).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=(0, 1))
+    std = X.std(axis=(0, 1))
+    return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
 
 
 def model_summary(model) -> str:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from .atomic import write_text
 from .config import FeatureParams, ModelConfig, TrainConfig
-from .errors import GenreError, ParameterError, TrainingError
+from .errors import Cancelled, GenreError, ParameterError, TrainingError
 
 RUN_FILE, STATUS_FILE, EPOCHS_FILE = "run.json", "status.json", "epochs.jsonl"
 RESULT_FILE, STOP_FILE, LOG_FILE = "result.json", "stop", "log.txt"
@@ -340,6 +340,7 @@ def execute(run: Run, *, on_epoch=None) -> Run:
         if spec.get("features_key") and fs.key != spec["features_key"]:
             raise TrainingError(f"the feature store {spec['features']} was re-extracted since this run was "
                                 "started; start the run again")
+        augmented = _augment(run, fs, tc, stop)
         started = time.time()
         run._update_status(state="running", started=started, message="")
 
@@ -350,13 +351,16 @@ def execute(run: Run, *, on_epoch=None) -> Run:
             if on_epoch is not None:
                 on_epoch(epoch, logs)
 
-        result = train(fs, mc, tc, on_epoch=hook, stop=stop)
+        result = train(fs, mc, tc, augmented=augmented, on_epoch=hook, stop=stop)
         bundle = _save(run, spec, fs, mc, tc, result)
         outcome = {"metrics": result.metrics, "history": result.history, "seconds": result.seconds,
-                   "stopped": result.stopped, "summary": model_summary(result.model), "bundle": str(bundle)}
+                   "stopped": result.stopped, "summary": model_summary(result.model), "bundle": str(bundle),
+                   **result.info}
         write_text(run.path / RESULT_FILE, json.dumps(outcome))
         run._update_status(state="stopped" if result.stopped else "done", finished=time.time(),
                            bundle=str(bundle), message="")
+    except Cancelled:
+        run._update_status(state="stopped", finished=time.time(), message="stopped before training began: no model")
     except GenreError as exc:
         run._update_status(state="failed", finished=time.time(), message=str(exc))
     except KeyboardInterrupt:
@@ -370,6 +374,23 @@ def execute(run: Run, *, on_epoch=None) -> Run:
     finally:
         log.close()
     return run
+
+
+def _augment(run: Run, fs, tc: TrainConfig, stop: StopFlag):
+    """The augmented copies the run asks for (cached next to its features), reporting progress in its status."""
+    from .augment import load_or_augment
+
+    if tc.augmentation() is None:
+        return None
+    shown = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - shown[0] > 0.5 or done == total:
+            shown[0] = time.monotonic()
+            run._update_status(message=f"augmenting the tracks: {done} of {total} (cached for the next run)")
+
+    run._update_status(message="augmenting the tracks (or reading the copies from the cache)")
+    return load_or_augment(fs, run.spec["features"], tc, on_progress=progress, stop=stop)
 
 
 def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) -> Path:
@@ -386,7 +407,9 @@ def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) ->
                            extra={"seconds": result.seconds, "stopped": result.stopped, "run_id": run.id,
                                   "run_name": spec.get("name"), "backend": spec.get("backend", "tensorflow"),
                                   "summary": model_summary(result.model), "dataset": fs.root,
-                                  "features": spec.get("features"), "synthetic": spec.get("synthetic", False)})
+                                  "features": spec.get("features"), "synthetic": spec.get("synthetic", False),
+                                  **({"standardization": result.info["standardization"]}
+                                     if "standardization" in result.info else {})})
     except BaseException:
         with contextlib.suppress(OSError):
             path.rmdir()  # the reserved folder, if still empty

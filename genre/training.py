@@ -163,25 +163,40 @@ def _callbacks(keras, on_epoch: EpochFn | None, stop: threading.Event | None, pa
 
 
 def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config: TrainConfig | None = None, *,
-          on_epoch: EpochFn | None = None, stop: threading.Event | None = None) -> TrainResult:
-    """Train the dense network on ``fs`` and score it on the held-out split.
+          augmented: FeatureSet | None = None, on_epoch: EpochFn | None = None,
+          stop: threading.Event | None = None) -> TrainResult:
+    """Train the network ``model_config.kind`` on ``fs`` and score it on the held-out split.
 
     Parameters
     ----------
+    augmented : FeatureSet, optional
+        Augmented copies of ``fs``'s tracks (:func:`genre.augment.load_or_augment`); only the copies
+        of the training rows are added to them (:func:`genre.augment.training_copies`).
     on_epoch : callable(epoch, logs), optional
         Called after every epoch (1-based) with the epoch's loss/accuracy and validation values.
     stop : threading.Event, optional
         When set, training ends after the current batch, keeping what was learned so far.
     """
+    from .analysis import track_rows
+    from .augment import training_copies
+    from .model import fit_standardization
+
     model_config = (model_config or ModelConfig()).validate()
     config = (train_config or TrainConfig()).validate()
     split = split_rows(fs, config)
+    X_train, y_train = fs.X[split.train], fs.y[split.train]
+    copies = np.zeros(0, np.int64) if augmented is None else training_copies(augmented, fs, split.train)
+    if len(copies):
+        X_train = np.concatenate([X_train, augmented.X[copies]])
+        y_train = np.concatenate([y_train, augmented.y[copies]])
+    # Fitted on the training rows only (the originals): the test rows must not shape the model in any way.
+    standardization = fit_standardization(fs.X[split.train]) if model_config.standardize else None
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     start = time.perf_counter()
-    model = build_model(fs.X.shape[1:], len(fs.genres), model_config)
+    model = build_model(fs.X.shape[1:], len(fs.genres), model_config, standardization=standardization)
     val = split.val if split.val is not None else split.test
-    fit = model.fit(fs.X[split.train], fs.y[split.train], validation_data=(fs.X[val], fs.y[val]),
+    fit = model.fit(X_train, y_train, validation_data=(fs.X[val], fs.y[val]),
                     epochs=config.epochs, batch_size=config.batch_size, verbose=0, shuffle=True,
                     callbacks=_callbacks(keras, on_epoch, stop, config.patience))
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
@@ -191,6 +206,15 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
     metrics.update(split=config.split, validation=split.validation_name, stratified=split.stratified,
                    untested_genres=[fs.genres[g] for g in split.untested], missing=list(split.missing),
                    **({"fold": config.fold, "folds": config.folds} if config.split == "kfold" else {}),
-                   n_train_segments=int(len(split.train)), epochs_run=len(history.get("loss", [])))
+                   n_train_segments=int(len(split.train)), n_augmented_rows=int(len(copies)),
+                   epochs_run=len(history.get("loss", [])))
+    info = {}
+    if fs.has_tracks:
+        info["tracks"] = track_rows(probabilities, fs.y[split.test], fs.track[split.test], fs.segment[split.test],
+                                    fs.files, fs.genres)
+    if standardization is not None:
+        info["standardization"] = {"mean": standardization[0].tolist(), "std": standardization[1].tolist(),
+                                   "fitted_on": f"the {len(split.train)} training rows"}
     return TrainResult(model=model, history=history, metrics=metrics, split=split,
-                       seconds=time.perf_counter() - start, stopped=bool(stop is not None and stop.is_set()))
+                       seconds=time.perf_counter() - start, stopped=bool(stop is not None and stop.is_set()),
+                       info=info)

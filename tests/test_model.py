@@ -48,9 +48,80 @@ def test_model_config_shapes_the_network(units, dropout, l2):
     model = build_model((10, 20), 4, ModelConfig(hidden_units=units, dropout=dropout, l2=l2, learning_rate=0.01))
     dense = [s for s in _layer_summary(model) if s[0] == "Dense"]
     assert [d[1] for d in dense] == [*units, 4]
-    assert all(d[3] == pytest.approx(l2) for d in dense[:-1])
+    assert all(d[3] == (pytest.approx(l2) if l2 else None) for d in dense[:-1])  # l2=0: no regulariser at all
     assert [s[1] for s in _layer_summary(model) if s[0] == "Dropout"] == [pytest.approx(dropout)] * len(units)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("l1, l2, want", [
+    (0.0, 0.0, None), (1e-4, 0.0, {"l1": 1e-4}), (0.0, 1e-3, {"l2": 1e-3}), (1e-4, 1e-3, {"l1": 1e-4, "l2": 1e-3}),
+])
+@pytest.mark.parametrize("kind", ["dense", "cnn", "lstm"])
+def test_l1_and_l2_regularise_every_hidden_layer_of_every_kind(kind, l1, l2, want):
+    from genre.model import build_model
+
+    model = build_model((12, 6), 3, ModelConfig(kind=kind, l1=l1, l2=l2))
+    hidden = [layer for layer in model.layers if hasattr(layer, "kernel_regularizer")
+              and layer.name != "genre_probabilities"]
+    assert hidden, "no hidden layer with a kernel"
+    for layer in hidden:
+        reg = layer.kernel_regularizer
+        got = None if reg is None else {k: v for k, v in reg.get_config().items() if v}
+        assert got == (None if want is None else {k: pytest.approx(v) for k, v in want.items()}), layer.name
+    assert model.get_layer("genre_probabilities").kernel_regularizer is None
+
+
+def test_cnn_is_the_courses_three_conv_blocks():
+    from genre.model import build_model
+
+    model = build_model((130, 13), 10, ModelConfig(kind="cnn"))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["InputLayer", "Reshape", *["Conv2D", "MaxPooling2D", "BatchNormalization"] * 3,
+                     "Flatten", "Dense", "Dropout", "Dense"]
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    assert [c.kernel_size for c in convs] == [(3, 3), (3, 3), (2, 2)] and {c.filters for c in convs} == {32}
+    pools = [layer for layer in model.layers if type(layer).__name__ == "MaxPooling2D"]
+    assert [(p.pool_size, p.strides) for p in pools] == [((3, 3), (2, 2)), ((3, 3), (2, 2)), ((2, 2), (2, 2))]
+    assert model.get_layer("dense_1").units == 64 and model.get_layer("dropout_1").rate == pytest.approx(0.3)
+
+
+def test_lstm_is_two_lstm_layers_then_dense():
+    from genre.model import build_model
+
+    model = build_model((130, 13), 10, ModelConfig(kind="lstm", lstm_units=48))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["InputLayer", "LSTM", "LSTM", "Dense", "Dropout", "Dense"]
+    assert [layer.units for layer in model.layers if type(layer).__name__ == "LSTM"] == [48, 48]
+
+
+@pytest.mark.parametrize("n_mfcc", [1, 2, 13])
+def test_cnn_builds_for_any_number_of_coefficients(n_mfcc):
+    from genre.model import build_model
+
+    assert build_model((5, n_mfcc), 2, ModelConfig(kind="cnn")).output_shape == (None, 2)
+
+
+def test_standardisation_is_the_first_layer_and_scales_by_the_given_mean_and_std():
+    import numpy as np
+
+    from genre.model import build_model, fit_standardization
+
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(40, 6, 3)) * [1.0, 10.0, 0.0] + [5.0, -200.0, 7.0]).astype("float32")
+    mean, std = fit_standardization(X)
+    np.testing.assert_allclose(mean, [5.0, -200.0, 7.0], atol=1.5)
+    assert std[2] == 1.0  # a constant coefficient is not blown up
+    model = build_model((6, 3), 2, ModelConfig(standardize=True), standardization=(mean, std))
+    layer = model.get_layer("standardize")
+    np.testing.assert_allclose(np.asarray(layer(X)), (X - mean) / std, rtol=1e-4, atol=1e-4)
+
+
+def test_standardize_without_statistics_is_an_error():
+    from genre.errors import TrainingError
+    from genre.model import build_model
+
+    with pytest.raises(TrainingError, match="mean and std"):
+        build_model((6, 3), 2, ModelConfig(standardize=True))
 
 
 def test_model_summary_is_text():

@@ -255,3 +255,51 @@ def test_trained_result_scores_the_held_out_tracks(trained, features):
 def test_splits_that_leave_nothing_to_train_on_are_training_errors(features, config, message):
     with pytest.raises(TrainingError, match=message):
         split_rows(features, config)
+
+
+def test_standardisation_is_fitted_on_the_training_rows_only_and_travels_with_the_bundle(features, tmp_path):
+    from genre.bundle import load_bundle, save_bundle
+    from genre.model import fit_standardization
+
+    mc, tc = ModelConfig(hidden_units=(16,), standardize=True), TrainConfig(epochs=2, batch_size=8)
+    result = train(features, mc, tc)
+    layer = result.model.get_layer("standardize")
+    want_mean, want_std = fit_standardization(features.X[result.split.train])
+    all_mean, _ = fit_standardization(features.X)
+    assert not np.allclose(want_mean, all_mean, atol=1e-3)  # the test rows would have moved it
+    np.testing.assert_allclose(np.ravel(layer.mean), want_mean, rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt(np.ravel(layer.variance)), want_std, rtol=1e-4)
+    assert result.info["standardization"]["mean"] == pytest.approx(want_mean.tolist())
+    path = save_bundle(tmp_path / "b", model=result.model, genres=features.genres, params=features.params,
+                       model_config=mc, train_config=tc, metrics=result.metrics, history=result.history)
+    loaded = load_bundle(path)  # safe_mode: the Normalization layer is a plain Keras layer
+    X = features.X[result.split.test]
+    np.testing.assert_allclose(loaded.model.predict(X, verbose=0), result.model.predict(X, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["dense", "cnn", "lstm"])
+def test_each_model_kind_trains_saves_loads_safely_and_predicts(kind, features, gtzan, tmp_path):
+    from genre.bundle import load_bundle, save_bundle
+    from genre.predict import predict_file
+
+    mc = ModelConfig(kind=kind, hidden_units=(16,), filters=8, lstm_units=8, dense_units=8, l1=1e-5,
+                     learning_rate=1e-2, standardize=True)
+    tc = TrainConfig(epochs=2, batch_size=8)
+    result = train(features, mc, tc)
+    assert len(result.history["loss"]) == 2 and result.model.name == f"genre_{kind}"
+    path = save_bundle(tmp_path / kind, model=result.model, genres=features.genres, params=features.params,
+                       model_config=mc, train_config=tc, metrics=result.metrics, history=result.history)
+    bundle = load_bundle(path)
+    assert bundle.model_config.kind == kind
+    clip = sorted(gtzan.glob("metal/*.wav"))[0]
+    p = predict_file(bundle, clip)
+    assert p.genre in features.genres and sum(p.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    X = features.X[:5]
+    np.testing.assert_allclose(bundle.model.predict(X, verbose=0), result.model.predict(X, verbose=0), atol=1e-5)
+
+
+def test_result_lists_every_test_track_for_error_analysis(trained, features):
+    result, _ = trained
+    rows = result.info["tracks"]
+    assert sorted(r["track"] for r in rows) == sorted(set(features.track[result.split.test].tolist()))
+    assert sum(r["correct"] for r in rows) / len(rows) == pytest.approx(result.metrics["track_accuracy"])
