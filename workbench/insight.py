@@ -169,7 +169,8 @@ def error_analysis_ui(run) -> None:
                 "tracks it gets wrong.", icon="ℹ️")
         return
     if not rows:
-        st.info("This run has no test tracks to show.")
+        st.info("This run recorded no test tracks: its features did not say which track each row came from "
+                "(the notebook's JSON).", icon="ℹ️")
         return
     spec = run.spec
     genres = list(spec.get("genres") or sorted({r["true"] for r in rows} | {r["predicted"] for r in rows}))
