@@ -108,6 +108,21 @@ def _copies_of_track(fs: FeatureSet, t: int, settings: dict) -> tuple[np.ndarray
     return np.concatenate(X), np.concatenate(index)
 
 
+def preview(fs: FeatureSet, track: int, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The first kept segment of ``track`` and the same segment of its first augmented copy.
+
+    Returns
+    -------
+    original, copy : np.ndarray [shape=(frames, n_mfcc)]
+    """
+    X, index = _copies_of_track(fs, track, {**settings, "augment_copies": 1})
+    rows = np.flatnonzero(fs.track == track)
+    if not len(X):
+        raise TrainingError(f"the copy of {fs.files[track]} is too short for a single segment")
+    original = rows[np.flatnonzero(fs.segment[rows] == index[0])[0]]
+    return fs.X[original], X[0]
+
+
 def augment_features(fs: FeatureSet, settings: dict, *, jobs: int = -1, on_progress=None,
                      stop: threading.Event | None = None) -> FeatureSet:
     """The augmented copies of every track of ``fs``, as a feature set of the same files and genres.
@@ -211,5 +226,5 @@ def training_copies(aug: FeatureSet, fs: FeatureSet, train: np.ndarray) -> np.nd
     return np.asarray([i for i, pair in enumerate(pairs) if pair in source], dtype=np.int64)
 
 
-__all__ = ["augment_features", "augment_signal", "augmented_path", "load_or_augment", "mask_rows",
+__all__ = ["augment_features", "augment_signal", "augmented_path", "load_or_augment", "mask_rows", "preview",
            "training_copies"]

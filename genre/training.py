@@ -208,7 +208,7 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
                    **({"fold": config.fold, "folds": config.folds} if config.split == "kfold" else {}),
                    n_train_segments=int(len(split.train)), n_augmented_rows=int(len(copies)),
                    epochs_run=len(history.get("loss", [])))
-    info = {}
+    info = {"tracks": []}  # empty: features that do not record their tracks (the error analysis says so)
     if fs.has_tracks:
         info["tracks"] = track_rows(probabilities, fs.y[split.test], fs.track[split.test], fs.segment[split.test],
                                     fs.files, fs.genres)

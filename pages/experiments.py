@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from genre import plots
-from genre.config import ModelConfig, TrainConfig
+from genre.config import TrainConfig
 from genre.errors import GenreError
 from genre.experiment import (CONFIGS, PID_FILE, VARIABLES, configs_for, default_workers, estimate_seconds, fixed_vary,
                               gaps, grid, launch_experiment, log_tail, parse_vary, plan, seed_spread, state_of, varied)
@@ -26,20 +26,24 @@ st.title("🧪 Experiments")
 ui.status_strip()
 
 # Shown first among the settings to vary; any other of VARIABLES follows.
-FRIENDLY = ["n_mfcc", "num_segments", "n_fft", "hop_length", "duration", "excerpt", "hidden_units", "dropout", "l2",
-            "learning_rate", "batch_size", "epochs"]
+FRIENDLY = ["kind", "augment_copies", "l1", "l2", "dropout", "standardize", "patience", "n_mfcc", "num_segments",
+            "n_fft", "hop_length", "duration", "excerpt", "hidden_units", "learning_rate", "batch_size", "epochs"]
 SUGGESTED = {"n_mfcc": "13, 20, 40", "num_segments": "5, 10", "n_fft": "1024, 2048", "hop_length": "256, 512",
              "duration": "15, 30", "excerpt": "start, middle", "hidden_units": "512-256-64, 256-64",
              "dropout": "0, 0.3, 0.5", "l2": "0, 0.001", "learning_rate": "0.0001, 0.001", "batch_size": "32, 64",
-             "epochs": "20, 50"}
+             "epochs": "20, 50", "kind": "dense, cnn, lstm", "augment_copies": "0, 2", "l1": "0, 0.0001",
+             "standardize": "false, true", "patience": "none, 5", "pitch_shift": "0, 2", "time_stretch": "0, 0.1",
+             "noise_snr": "none, 20", "time_mask": "0, 8", "coef_mask": "0, 2"}
 STATE_ICONS = {"running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 # The Train and Features pages' settings (workbench/settings.py) that a grid point's configs set.
 TO_SETTINGS = {"features": {"sr": "sample_rate", "duration": "duration", "segments": "num_segments", "n_mfcc": "n_mfcc",
                             "n_fft": "n_fft", "hop": "hop_length", "excerpt": "excerpt", "max_segments": "max_segments",
                             "files": "files_per_genre"},
-               "model": {"dropout": "dropout", "l2": "l2", "lr": "learning_rate"},
+               "model": {"kind": "kind", "filters": "filters", "lstm_units": "lstm_units", "dense_units": "dense_units",
+                         "dropout": "dropout", "l1": "l1", "l2": "l2", "lr": "learning_rate", "standardize": "standardize"},
                "train": {"epochs": "epochs", "batch": "batch_size", "test_size": "test_size", "split": "split",
-                         "folds": "folds"}}
+                         "folds": "folds", "aug_copies": "augment_copies", "pitch": "pitch_shift",
+                         "stretch": "time_stretch", "time_mask": "time_mask", "coef_mask": "coef_mask"}}
 
 
 def sticky(key: str, default) -> dict:
@@ -56,23 +60,18 @@ def train_setting(key: str):
 
 def base_ui(dataset) -> tuple[dict | None, str | None]:
     """The settings nobody varies: the Features page's and the Train page's current ones."""
-    settings.seed(settings.TRAIN_KEYS)
-    s = {k: train_setting(k) for k in settings.TRAIN_KEYS}
     try:
         fp = settings.feature_params()
-        units = tuple(int(u) for u in str(s["layers"]).replace(" ", "").split(",") if u)
-        mc = ModelConfig(hidden_units=units, dropout=float(s["dropout"]), l2=float(s["l2"]),
-                         learning_rate=float(s["lr"])).validate()
-        tc = TrainConfig(batch_size=int(s["batch"]), test_size=float(s["test_size"]),
-                         patience=int(s["patience"]) if s["early"] else None).validate()
+        mc, tc = settings.configs(settings.train_values())
+        tc = TrainConfig(**{**tc.to_dict(), **{k: TrainConfig().to_dict()[k] for k in ("split", "lists", "fold")}})
     except GenreError as exc:
         return None, f"The Features or Train page's settings are not valid: {exc}"
     except ValueError:
         return None, "The Train page's hidden layers must be whole numbers separated by commas."
     st.caption(f"Unvaried settings come from the Features page ({fp.n_mfcc} MFCCs, n_fft {fp.n_fft}, hop "
                f"{fp.hop_length}, {fp.num_segments} segments of {fp.duration:g} s at {fp.sample_rate} Hz) and the "
-               f"Train page (layers {'-'.join(map(str, mc.hidden_units))}, dropout {mc.dropout:g}, L2 {mc.l2:g}, "
-               f"learning rate {mc.learning_rate:g}, batch {tc.batch_size}).")
+               f"Train page ({', '.join(f'{k} {plots.setting_label(v)}' for k, v in mc.knobs().items())}, "
+               f"batch {tc.batch_size}{f', {tc.augment_copies} augmented copies' if tc.augmentation() else ''}).")
     if dataset is not None and (ui.excluded(str(dataset.root)) or fp.files_per_genre != -1):
         st.caption("As on the Features page: "
                    + ", ".join(([f"without {', '.join(ui.excluded(str(dataset.root)))}"]
@@ -331,7 +330,9 @@ def train_values(exp, settings_point: dict) -> tuple[dict, list[str]]:
     values = {key: getattr(configs[where], field) for where, keys in TO_SETTINGS.items() for key, field in keys.items()}
     mc, tc = configs["model"], configs["train"]
     values.update(layers=", ".join(map(str, mc.hidden_units)), lists=tc.lists or "", early=tc.patience is not None,
-                  backend=spec.get("backend", "tensorflow"), exclude=[])
+                  backend=spec.get("backend", "tensorflow"), exclude=[], noise=tc.noise_snr is not None)
+    if tc.noise_snr is not None:
+        values["snr"] = tc.noise_snr
     if tc.patience is not None:
         values["patience"] = tc.patience
     ok, refused = {}, []

@@ -11,12 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from genre import plots, workspace
-from genre.config import ModelConfig, TrainConfig
+from genre.augment import augmented_path, training_copies
 from genre.errors import GenreError
+from genre.model import MODEL_KINDS
 from genre.runs import BACKENDS, create_run, launch
+from genre.store import load_features
 from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
 from genre.training import split_rows
-from workbench import runtime, settings, state, ui
+from workbench import exports, insight, runtime, settings, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
@@ -56,43 +58,142 @@ def split_ui(fs):
     return split, folds, fold, (lists or "").strip() or None
 
 
+KNOBS = {  # a ModelConfig knob -> its widget (drawn for the kinds of genre.model.MODEL_KINDS that read it)
+    "hidden_units": lambda c: c.text_input("Hidden layers (units)", **settings.keep("layers"),
+                                           help="Comma-separated units per Dense+ReLU layer, e.g. 512, 256, 64."),
+    "filters": lambda c: c.select_slider("Filters per Conv2D block", settings.WIDTHS, **settings.keep("filters")),
+    "lstm_units": lambda c: c.select_slider("Units per LSTM layer", settings.WIDTHS, **settings.keep("lstm_units")),
+    "dense_units": lambda c: c.select_slider("Dense units", settings.WIDTHS, **settings.keep("dense_units")),
+    "dropout": lambda c: c.slider("Dropout", 0.0, 0.8, step=0.05, **settings.keep("dropout")),
+}
+
+
+def model_ui() -> str:
+    """The kind of network and its own knobs, then the regularisation every kind shares; the kind."""
+    keep = settings.keep
+    kind = st.radio("Network", list(MODEL_KINDS), horizontal=True, format_func=lambda k: MODEL_KINDS[k].label,
+                    **keep("kind"))
+    st.caption(MODEL_KINDS[kind].about)
+    knobs = MODEL_KINDS[kind].knobs
+    for knob, column in zip(knobs, st.columns(len(knobs))):
+        KNOBS[knob](column)
+    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    c1.select_slider("L1", settings.L1S, format_func=lambda v: f"{v:g}", **keep("l1"),
+                     help="Pushes weights to exactly 0 (sparse): every hidden layer's kernel.")
+    c2.select_slider("L2", settings.L2S, format_func=lambda v: f"{v:g}", **keep("l2"),
+                     help="Pushes weights towards 0 (small): every hidden layer's kernel. The notebook's: 0.001.")
+    c3.select_slider("Learning rate (Adam)", settings.LEARNING_RATES, format_func=lambda v: f"{v:g}", **keep("lr"))
+    c4.checkbox("Standardise inputs", **keep("standardize"),
+                help="Subtract each coefficient's mean and divide by its std, both from the training rows only; "
+                     "the model keeps them, so prediction applies them too.")
+    return kind
+
+
+def augmentation_ui() -> None:
+    """K altered copies of each training track: the audio transforms and SpecAugment's masks."""
+    keep = settings.keep
+    with st.expander("Data augmentation (training tracks only)", icon="🎚️",
+                     expanded=bool(st.session_state.get("aug_copies"))):
+        copies = st.slider("Copies per training track", 0, 10, **keep("aug_copies"),
+                           help="0: off. Each copy gets the transforms below, drawn at random per copy.")
+        off = copies == 0
+        c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
+        c1.slider("Pitch shift (± semitones)", 0.0, 6.0, step=0.5, disabled=off, **keep("pitch"))
+        c2.slider("Time stretch (rate 1 ± …)", 0.0, 0.3, step=0.05, disabled=off, **keep("stretch"))
+        noise = c3.checkbox("Add noise", disabled=off, **keep("noise"))
+        c4, c5, c6 = st.columns(3)
+        c4.slider("Noise SNR (dB)", 0, 60, disabled=off or not noise, **keep("snr"),
+                  help="How far below the music the white noise sits: lower is noisier.")
+        c5.slider("Mask up to … frames", 0, 40, disabled=off, **keep("time_mask"),
+                  help="SpecAugment: one band of frames of every copy's rows takes the row's mean.")
+        c6.slider("Mask up to … coefficients", 0, 8, disabled=off, **keep("coef_mask"),
+                  help="SpecAugment: one band of MFCC coefficients likewise.")
+        st.caption("Copies are made once per setting for every track and cached next to the features; a run uses "
+                   "only the copies of its training rows — never of a test or validation track.")
+
+
 def controls_ui(fs):
     """The model and training settings; ``None`` configs with a message when invalid."""
     settings.seed(settings.TRAIN_KEYS)
     keep = settings.keep
     with st.container(border=True):
-        c1, c2, c3, c4 = st.columns(4)
-        units = c1.text_input("Hidden layers (units)", **keep("layers"),
-                              help="Comma-separated units per Dense+ReLU layer, e.g. 512, 256, 64.")
-        dropout = c2.slider("Dropout", 0.0, 0.8, step=0.05, **keep("dropout"))
-        l2 = c3.select_slider("L2", settings.L2S, **keep("l2"))
-        lr = c4.select_slider("Learning rate (Adam)", settings.LEARNING_RATES, format_func=lambda v: f"{v:g}",
-                              **keep("lr"))
+        kind = model_ui()
         c5, c6, c7, c8 = st.columns(4)
-        epochs = c5.number_input("Epochs", 1, 1000, **keep("epochs"))
-        batch = c6.select_slider("Batch size", settings.BATCH_SIZES, **keep("batch"))
-        test_size = c7.slider("Test size", 0.1, 0.5, step=0.05, **keep("test_size"))
-        seed = c8.number_input("Seed", 0, 10**6, **keep("seed"))
-        split, folds, fold, lists = split_ui(fs)
+        c5.number_input("Epochs", 1, 1000, **keep("epochs"))
+        c6.select_slider("Batch size", settings.BATCH_SIZES, **keep("batch"))
+        c7.slider("Test size", 0.1, 0.5, step=0.05, **keep("test_size"))
+        c8.number_input("Seed", 0, 10**6, **keep("seed"))
+        split, *_ = split_ui(fs)
         c9, c10, c11 = st.columns([1, 1, 2], vertical_alignment="bottom")
         early = c9.checkbox("Early stopping", **keep("early"))
-        patience = c10.number_input("Patience (epochs)", 1, 100, disabled=not early, **keep("patience"))
+        c10.number_input("Patience (epochs)", 1, 100, disabled=not early, **keep("patience"))
         backend = c11.radio("Backend", list(BACKENDS), horizontal=True, format_func=BACKENDS.get, **keep("backend"),
                             help="Keras runs on either; the run and its saved model record which.")
-        name = st.text_input("Run name", f"{split}-{units.replace(' ', '').replace(',', '-')}-lr{lr:g}",
+        augmentation_ui()
+        values = settings.train_values()
+        tags = [t for t, on in (("aug", values["aug_copies"]), ("l1", values["l1"]), ("std", values["standardize"]),
+                                ("early", early)) if on]
+        name = st.text_input("Run name", "-".join([kind, split, f"lr{values['lr']:g}", *tags]),
                              help="A label only: every run gets a unique id, and its model a folder of its own.")
     settings.remember(settings.TRAIN_KEYS)
     try:
-        hidden = tuple(int(u) for u in units.replace(" ", "").split(",") if u)
-        mc = ModelConfig(hidden_units=hidden, dropout=dropout, l2=l2, learning_rate=lr).validate()
-        tc = TrainConfig(epochs=int(epochs), batch_size=batch, test_size=test_size, split=split, seed=int(seed),
-                         patience=int(patience) if early else None, folds=int(folds),
-                         fold=min(int(fold), int(folds) - 1), lists=lists).validate()
+        mc, tc = settings.configs(values)
     except GenreError as exc:  # first: ParameterError is a ValueError too, and its message is the precise one
         return None, None, name, backend, str(exc)
     except ValueError:  # int() of something that is not a number
         return None, None, name, backend, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
     return mc, tc, name, backend, None
+
+
+def rows_note(fs, split, tc) -> None:
+    """The training rows before and after augmentation (exact once the copies are cached)."""
+    before = len(split.train)
+    if tc.augmentation() is None:
+        st.caption(f"Training on {before:,} rows; {len(split.test):,} test rows"
+                   + (f", {len(split.val):,} validation rows." if split.val is not None else "."))
+        return
+    path = augmented_path(state.features_path(), fs, tc.augmentation())
+    aug = cached_augmentation(str(path), path.stat().st_mtime_ns) if path.is_file() else None
+    if aug is not None:
+        added, how = len(training_copies(aug, fs, split.train)), ""
+    else:
+        added, how = before * tc.augment_copies, "about "
+    st.info(f"Training rows: **{before:,}** → {how}**{before + added:,}** with augmentation "
+            f"({tc.augment_copies} copies of each training row). Test rows: {len(split.test):,}, never augmented"
+            + (f"; validation rows: {len(split.val):,}, never augmented." if split.val is not None else ".")
+            + ("" if aug is not None else " The copies are made when the run starts (then cached)."), icon="🎚️")
+    if st.toggle("Preview a copy", key="aug_preview"):
+        preview_ui(fs, split, tc)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def cached_augmentation(path: str, mtime_ns: int):
+    """The cached copies in ``path`` (never computes them: the run does); None when unreadable."""
+    try:
+        return load_features(path)
+    except GenreError:
+        return None
+
+
+def preview_ui(fs, split, tc) -> None:
+    """One training track's first segment beside the same segment of one augmented copy."""
+    track = int(fs.track[split.train[0]])
+    with st.spinner("Making one copy of one track..."):
+        try:
+            original, copy = augment_preview(fs, track, tc)
+        except GenreError as exc:
+            st.error(str(exc))
+            return
+    hop, sr = fs.params.hop_length, fs.params.sample_rate
+    left, right = st.columns(2)
+    left.pyplot(plots.mfcc_figure(original.T, sample_rate=sr, hop_length=hop, title=f"{fs.files[track]}: original"))
+    right.pyplot(plots.mfcc_figure(copy.T, sample_rate=sr, hop_length=hop, title="an augmented copy"))
+
+
+def augment_preview(fs, track: int, tc):
+    from genre.augment import preview
+
+    return preview(fs, track, tc.augmentation())
 
 
 def new_run_ui(fs) -> None:
@@ -112,6 +213,7 @@ def new_run_ui(fs) -> None:
         except GenreError as exc:
             problem = str(exc)
         else:
+            rows_note(fs, split, tc)
             if split.missing:
                 st.warning(f"{ui.count(len(split.missing), 'listed file')} not in these features, left out: "
                            + ", ".join(split.missing[:8]) + (", ..." if len(split.missing) > 8 else ""), icon="📋")
@@ -172,6 +274,31 @@ def live_ui(run) -> None:
     st.caption(validation_note(spec["train_config"]))
 
 
+def split_label(m: dict, tc: dict) -> str:
+    """The split a run was tested on, named."""
+    mode = m.get("split", tc.get("split", "track"))
+    label = SPLIT_MODES[mode].label if mode in SPLIT_MODES else mode
+    if mode == "kfold":
+        return f"{label}, fold {m.get('fold', tc.get('fold', 0)) + 1} of {m.get('folds', tc.get('folds'))}"
+    if mode == "lists":
+        return f"{label} ({tc.get('lists')})"
+    return f"{label}, {tc.get('test_size', 0.3):.0%} held out" + (" (overstates accuracy)" if mode == "segment" else "")
+
+
+def trained_on(spec: dict, m: dict, result: dict) -> str:
+    """What the network was and what it was trained on, in one line."""
+    mc, tc = spec.get("model_config", {}), spec.get("train_config", {})
+    kind = mc.get("kind", "dense")
+    parts = [f"{MODEL_KINDS[kind].label if kind in MODEL_KINDS else kind} network",
+             f"dropout {mc.get('dropout', 0.3):g}, L1 {mc.get('l1', 0):g}, L2 {mc.get('l2', 0.001):g}"]
+    if mc.get("standardize"):
+        parts.append("inputs standardised by the training rows' mean and std")
+    rows = f"trained on {m.get('n_train_segments', 0):,} rows"
+    if m.get("n_augmented_rows"):
+        rows += f" + {m['n_augmented_rows']:,} augmented copies ({tc.get('augment_copies')} per training row)"
+    return "; ".join([*parts, rows]) + "."
+
+
 def per_genre_table(per_genre: dict) -> pd.DataFrame:
     """Precision, recall and F1 as text, "–" where undefined (no test tracks, or never predicted)."""
     table = pd.DataFrame(per_genre).T
@@ -196,7 +323,7 @@ def results_ui(run) -> None:
         ui.status_strip(strip)  # the model this tab just trained is now the one Classify uses
     if result.get("stopped"):
         st.info(f"Stopped on request after {m['epochs_run']} epoch(s); the model learned so far was kept.")
-    split = "by track" if m["split"] == "track" else "by random segments (overstates accuracy)"
+    split = split_label(m, spec["train_config"])
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Segment accuracy (test)", f"{m['segment_accuracy']:.1%}", help=f"{m['n_segments']} test segments")
     c2.metric("Track accuracy (test, vote)", f"{m['track_accuracy']:.1%}",
@@ -204,18 +331,19 @@ def results_ui(run) -> None:
     c3.metric("Epochs", m["epochs_run"])
     c4.metric("Time", ui.fmt_seconds(result["seconds"]), help=f"Build, fit and test on {spec.get('backend')}, "
               "in the run's own process")
-    st.caption(f"Test split: {split}, {spec['train_config']['test_size']:.0%} held out"
+    st.caption(f"Test split: {split}"
                f"{'' if m['stratified'] else '; stratified by genre except ' + ', '.join(m.get('untested_genres') or ['some genres']) + ' (too few tracks to test)'}; "
                f"validation curve: {m['validation']}. Backend: {spec.get('backend')}.")
+    st.caption(trained_on(spec, m, result))
     curves(result["history"])
-    left, right = st.columns([3, 2])
-    genres = spec["genres"]
-    left.pyplot(plots.confusion_figure(m["confusion"], genres=genres, title="Confusion matrix (test tracks)"))
-    right.caption("Per genre (test tracks)")
-    right.dataframe(per_genre_table(m["per_genre"]), column_config={
+    st.caption("Per genre (test tracks)")
+    st.dataframe(per_genre_table(m["per_genre"]), column_config={
         "support": st.column_config.NumberColumn(format="%d", help="Test tracks of the genre")})
+    st.markdown("#### Which tracks it gets wrong")
+    insight.error_analysis_ui(run)
     with st.expander("Model summary"):
         st.code(result.get("summary", ""), language=None)
+    exports.run_downloads_ui(run)
     bundle = run.bundle_path
     if bundle is not None and bundle.is_dir():
         st.success(f"Saved as model bundle `{bundle.name}`.", icon="💾")

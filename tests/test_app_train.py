@@ -201,3 +201,53 @@ def test_kfold_and_lists_show_their_own_settings_and_check_the_split(at, tiny, t
     assert not at.exception and not at.error
     assert "1 listed file not in these features, left out: rock/missing.00009.wav" in texts(at.warning)
     assert not button(at, "Start training").disabled
+
+
+@pytest.mark.parametrize("kind, knobs, absent", [
+    ("dense", ["Hidden layers (units)", "Dropout"], ["Filters per Conv2D block", "Units per LSTM layer"]),
+    ("cnn", ["Filters per Conv2D block", "Dense units", "Dropout"], ["Hidden layers (units)", "Units per LSTM layer"]),
+    ("lstm", ["Units per LSTM layer", "Dense units", "Dropout"], ["Hidden layers (units)", "Filters per Conv2D block"]),
+])
+def test_the_chosen_network_shows_its_own_knobs_and_they_reach_the_run(at, kind, knobs, absent):
+    by_label(at.radio, "Network").set_value(kind).run()
+    assert not at.exception and not at.error
+    labels = {w.label for kind_ in ("text_input", "select_slider", "slider") for w in getattr(at, kind_)}
+    assert set(knobs) <= labels and not set(absent) & labels
+    by_label(at.select_slider, "L1").set_value(1e-4)
+    by_label(at.checkbox, "Standardise inputs").check()
+    by_label(at.number_input, "Epochs").set_value(1)
+    at.run()
+    assert by_label(at.text_input, "Run name").value.startswith(f"{kind}-track-")
+    button(at, "Start training").click().run()
+    run = open_run(workspace.runs_dir(), at.session_state["run_id"])
+    mc = run.spec["model_config"]
+    assert (mc["kind"], mc["l1"], mc["standardize"]) == (kind, 1e-4, True)
+    run.request_stop()
+    wait(run, timeout=120)
+
+
+def test_augmentation_shows_the_training_rows_before_and_after_and_reaches_the_run(at, tiny):
+    from genre.training import split_rows
+
+    assert "Training on" in texts(at.caption)  # no augmentation: the rows as they are
+    by_label(at.slider, "Copies per training track").set_value(2).run()
+    assert by_label(at.slider, "Pitch shift (± semitones)").disabled is False
+    assert "needs at least one transform" in texts(at.error)  # copies with no transform would only repeat rows
+    assert button(at, "Start training").disabled
+    by_label(at.slider, "Mask up to … frames").set_value(4).run()
+    assert not at.exception and not at.error
+    train_rows = len(split_rows(tiny.features, TrainConfig()).train)
+    note = texts(at.info)
+    assert f"Training rows: **{train_rows:,}** → about **{3 * train_rows:,}**" in note and "never augmented" in note
+    by_label(at.toggle, "Preview a copy").set_value(True).run()
+    assert not at.exception and not at.error and len(at.image) == 2  # the original beside a copy
+    by_label(at.number_input, "Epochs").set_value(1)
+    button(at, "Start training").click().run()
+    run = open_run(workspace.runs_dir(), at.session_state["run_id"])
+    assert run.spec["train_config"]["augment_copies"] == 2 and run.spec["train_config"]["time_mask"] == 4
+    assert wait(run, timeout=180)["state"] == "done", run.status()
+    at.run()
+    assert not at.exception and not at.error
+    assert f"trained on {train_rows:,} rows + {2 * train_rows:,} augmented copies" in texts(at.caption)
+    at2 = open_page("train", features=tiny.features, features_path=str(tiny.store)).run()  # now cached: exact
+    assert f"Training rows: **{train_rows:,}** → **{3 * train_rows:,}**" in texts(at2.info)

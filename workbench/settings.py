@@ -19,6 +19,7 @@ import streamlit as st
 from genre import workspace
 from genre.atomic import write_text
 from genre.config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
+from genre.model import MODEL_KINDS
 from genre.runs import BACKENDS
 from genre.splits import SPLIT_MODES
 
@@ -28,6 +29,8 @@ HOPS = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192]
 SAMPLE_RATES = [8000, 11025, 16000, 22050, 32000, 44100]
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 L2S = [0.0, 1e-4, 1e-3, 1e-2]
+L1S = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
+WIDTHS = [8, 16, 32, 64, 128, 256]  # filters and units of the CNN and LSTM
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 MAX_DURATION = 300  # s: real songs are 3-5 minutes
 
@@ -64,9 +67,22 @@ SETTINGS: dict[str, Setting] = {
     "excerpt": Setting(F.excerpt, tuple(EXCERPTS)),
     "max_segments": Setting(F.max_segments, low=1, high=200),
     # Train page
+    "kind": Setting(M.kind, tuple(MODEL_KINDS)),
     "layers": Setting(", ".join(map(str, M.hidden_units))),
+    "filters": Setting(M.filters, tuple(WIDTHS)),
+    "lstm_units": Setting(M.lstm_units, tuple(WIDTHS)),
+    "dense_units": Setting(M.dense_units, tuple(WIDTHS)),
     "dropout": Setting(M.dropout, low=0.0, high=0.8),
+    "l1": Setting(M.l1, tuple(L1S)),
     "l2": Setting(M.l2, tuple(L2S)),
+    "standardize": Setting(M.standardize),
+    "aug_copies": Setting(T.augment_copies, low=0, high=10),
+    "pitch": Setting(T.pitch_shift, low=0.0, high=6.0),
+    "stretch": Setting(T.time_stretch, low=0.0, high=0.3),
+    "noise": Setting(False),
+    "snr": Setting(20, low=0, high=60),
+    "time_mask": Setting(T.time_mask, low=0, high=40),
+    "coef_mask": Setting(T.coef_mask, low=0, high=8),
     "lr": Setting(M.learning_rate, tuple(LEARNING_RATES)),
     "epochs": Setting(T.epochs, low=1, high=1000),
     "batch": Setting(T.batch_size, tuple(BATCH_SIZES)),
@@ -143,6 +159,36 @@ def feature_params(exclude: tuple[str, ...] = ()) -> FeatureParams:
                          n_mfcc=int(v["n_mfcc"]), n_fft=int(v["n_fft"]), hop_length=int(v["hop"]),
                          files_per_genre=int(v["files"]), excerpt=str(v["excerpt"]),
                          max_segments=int(v["max_segments"]), exclude=tuple(exclude)).validate()
+
+
+def train_values() -> dict:
+    """Every Train page setting as this session has it (seeded from the last used, else the default)."""
+    seed(TRAIN_KEYS)
+    return {k: st.session_state.get(k, SETTINGS[k].default) for k in TRAIN_KEYS}
+
+
+def configs(v: dict) -> tuple[ModelConfig, TrainConfig]:
+    """The Train page's settings ``v`` (:func:`train_values`) as validated configs.
+
+    Raises
+    ------
+    genre.errors.ParameterError
+        Settings that make no valid config.
+    ValueError
+        Hidden layers that are not whole numbers.
+    """
+    units = tuple(int(u) for u in str(v["layers"]).replace(" ", "").split(",") if u)
+    mc = ModelConfig(kind=v["kind"], hidden_units=units, filters=int(v["filters"]), lstm_units=int(v["lstm_units"]),
+                     dense_units=int(v["dense_units"]), dropout=float(v["dropout"]), l1=float(v["l1"]),
+                     l2=float(v["l2"]), learning_rate=float(v["lr"]), standardize=bool(v["standardize"])).validate()
+    folds = int(v["folds"])
+    tc = TrainConfig(epochs=int(v["epochs"]), batch_size=int(v["batch"]), test_size=float(v["test_size"]),
+                     split=v["split"], seed=int(v["seed"]), patience=int(v["patience"]) if v["early"] else None,
+                     folds=folds, fold=min(int(v["fold"]), folds - 1), lists=(str(v["lists"] or "").strip() or None) if v["split"] == "lists" else None,
+                     augment_copies=int(v["aug_copies"]), pitch_shift=float(v["pitch"]),
+                     time_stretch=float(v["stretch"]), noise_snr=float(v["snr"]) if v["noise"] else None,
+                     time_mask=int(v["time_mask"]), coef_mask=int(v["coef_mask"])).validate()
+    return mc, tc
 
 
 def reset(keys) -> None:
