@@ -28,7 +28,7 @@ table { border-collapse: collapse; margin: .5rem 0; } th, td { padding: .25rem .
 th { background: #f0f4f8; } tr + tr td { border-top: 1px solid #e4e7eb; } td.num { text-align: right; }
 .settings { display: flex; flex-wrap: wrap; gap: 2rem; align-items: flex-start; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
-pre { background: #f5f7fa; padding: .8rem; overflow-x: auto; font-size: .8rem; }
+pre { background: #f5f7fa; padding: .8rem; overflow-x: auto; font-size: .8rem; line-height: 1.2; }
 .warn { background: #fffbea; border-left: 4px solid #f0b429; padding: .5rem .8rem; }
 """
 

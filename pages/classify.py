@@ -11,7 +11,7 @@ from genre.bundle import list_bundles, load_bundle
 from genre.errors import GenreError
 from genre.demo import is_synthetic
 from genre.predict import predict_file
-from workbench import runtime, state, ui
+from workbench import exports, runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
@@ -39,9 +39,12 @@ def bundle_identity(path: str) -> tuple:
 
 
 def choose_model():
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    with right.popover("Import", icon="📦", help="Add a model bundle (.zip) from elsewhere", width="stretch"):
+        exports.import_bundle_ui()  # before the models are listed, so an imported one is among them
     bundles = list_bundles(workspace.models_dir())
     if not bundles:
-        st.info("No saved models yet: train one first.")
+        left.info("No saved models yet: train one first, or import a model bundle (.zip).")
         st.page_link("pages/train.py", label="Train", icon="🧠")
         st.stop()
     paths = [str(b.path) for b in bundles]
@@ -49,7 +52,7 @@ def choose_model():
     index = paths.index(wanted) if wanted in paths else 0  # a deleted model is never chosen
     labels = {str(b.path): f"{b.name} · track acc {b.metrics.get('track_accuracy', float('nan')):.0%} · "
                            f"{ui.count(len(b.genres), 'genre')} · {b.info.get('created', '')}" for b in bundles}
-    path = st.selectbox("Model", paths, index=index, format_func=labels.get)
+    path = left.selectbox("Model", paths, index=index, format_func=labels.get)
     state.set_bundle_path(path)
     ui.status_strip(strip)
     try:

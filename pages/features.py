@@ -156,6 +156,9 @@ def summary_ui() -> None:
         with st.expander(f"{ui.count(len(short), 'file')} gave fewer segments than the {asked} asked for: {why}"):
             st.dataframe(pd.DataFrame(short, columns=["file", "segments"]), hide_index=True)
     st.caption(f"From `{fs.root}`: {describe(fs.params)}.")
+    from workbench import exports
+
+    exports.features_downloads_ui(fs, state.features_path())
     insight.explorer_ui(fs)
     st.page_link("pages/train.py", label="Next: train a model", icon="🧠")
 

@@ -1,5 +1,7 @@
 """Runs: every training run in the workspace (any tab's, the CLI's) and every saved model, side by side."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -7,7 +9,7 @@ from genre import plots, workspace
 from genre.bundle import delete_bundle, list_bundles
 from genre.errors import GenreError
 from genre.runs import Run
-from workbench import runtime, state, ui
+from workbench import exports, runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
@@ -84,6 +86,14 @@ def delete(key: str) -> None:
         state.set_bundle_path(None)
 
 
+def export_ui(key: str) -> None:
+    kind, _, ident = key.partition(":")
+    if kind == "run":
+        exports.run_downloads_ui(Run(workspace.runs_dir() / ident))
+    else:
+        exports.bundle_download_button(ident, key=f"export-zip-{Path(ident).name}")
+
+
 runs = state.runs()
 bundles = list_bundles(workspace.models_dir())
 recorded = {r.id for r in runs}
@@ -128,6 +138,16 @@ if len(picked) > 1:
 curves = {labels[k]: histories[k] for k in chosen if histories[k]}
 if curves:
     st.pyplot(plots.curves_overlay_figure(curves))
+
+st.subheader("Export")
+exportable = [r["key"] for r in rows if r["key"].startswith("bundle:") or r["segment acc"] is not None]
+if exportable:
+    picked_key = st.selectbox("Run or saved model to export", exportable, format_func=labels.get, key="export_choice",
+                              help="A finished run: its model bundle (.zip) and a report (.html). A saved model "
+                                   "without a run record: its bundle.")
+    export_ui(picked_key)
+else:
+    st.caption("Nothing to export yet: no run has finished with a model.")
 
 st.subheader("Delete")
 left, mid, right = st.columns([3, 2, 1], vertical_alignment="bottom")

@@ -398,3 +398,57 @@ def test_error_analysis_cell_and_row_selections(app, browser):
         assert tab.page.locator('[data-testid="stAudio"]').count() == 1
         tab.page.locator('[data-testid="stImage"] img').last.wait_for()  # the votes
         tab.step("errors-row")
+
+
+def test_a_runs_report_and_bundle_download_and_the_bundle_imports_on_classify(app, browser, tmp_path):
+    """Runs: a finished run's report (.html) and bundle (.zip) download; the report opens offline as one
+    self-contained page (no request leaves the file); the zip imports on Classify and becomes the model."""
+    import zipfile
+
+    with tabs(browser, "export") as (tab,):
+        tab.page.goto(app["url"] + "/runs")
+        tab.text("Export", where="h3")
+        tab.settle()
+        # The newest finished run (the fixture model's, or one an earlier test trained).
+        chosen = tab.page.get_by_role("combobox", name="Run or saved model to export", exact=True).input_value()
+        name = chosen.split(" · ")[0]
+        with tab.page.expect_download() as report:
+            tab.page.get_by_role("button", name="Report (.html)").click()
+        assert report.value.suggested_filename.endswith("-report.html")
+        html_path = tmp_path / report.value.suggested_filename
+        report.value.save_as(html_path)
+        with tab.page.expect_download() as bundle:
+            tab.page.get_by_role("button", name="Model bundle (.zip)").click()
+        zip_path = tmp_path / bundle.value.suggested_filename
+        bundle.value.save_as(zip_path)
+        folder = zip_path.stem  # the bundle's folder
+        assert sorted(zipfile.ZipFile(zip_path).namelist()) == [f"{folder}/bundle.json", f"{folder}/model.keras"]
+        tab.step("runs-export")
+
+        offline = new_tab(browser, "export-report")  # a context of its own: only the report's requests
+        try:
+            requests = []
+            offline.page.on("request", lambda r: requests.append(r.url))
+            offline.page.goto(html_path.as_uri())
+            assert offline.page.locator("h1").inner_text() == name
+            metric = offline.page.locator(".metric").filter(has_text="Track accuracy (test, vote)")
+            assert re.fullmatch(r"\d+\.\d%", metric.locator(".value").inner_text())
+            assert offline.page.get_by_text("By track (honest, default)").is_visible()
+            figures = offline.page.locator("figure svg")
+            assert figures.count() == 2 and figures.first.is_visible()
+            assert [u for u in requests if not u.startswith(("file:", "data:"))] == [], requests
+            offline.page.screenshot(path=SHOTS / "export-report.png", full_page=True)
+        finally:
+            offline.page.context.close()
+
+        tab.page.goto(app["url"] + "/classify")
+        tab.text("Classify", where="h1")
+        tab.settle()
+        tab.page.get_by_role("button", name="Import").click()
+        dropzone = tab.page.locator('[data-testid="stPopoverBody"] [data-testid="stFileUploaderDropzoneInput"]')
+        tab.act(lambda: dropzone.set_input_files(str(zip_path)))
+        done = tab.text("it is now the chosen model", where='[data-testid="stAlert"]')
+        imported = re.search(r"as model `?([\w.-]+)`?", done.inner_text()).group(1)
+        assert imported.startswith(f"{folder}-")  # the original is still there: a folder of its own
+        assert f"Model · {imported}" in tab.strip()
+        tab.step("classify-imported")
