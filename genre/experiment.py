@@ -78,6 +78,9 @@ def _variables() -> dict[str, Variable]:
     return out
 
 
+# Each value of a --vary is checked on its own here, on the defaults, except where a rule spans settings:
+# augment_copies needs a transform, which the base config (checked with every point later) may give.
+_PROBES = {"train": TrainConfig(time_mask=1)}
 VARIABLES: dict[str, Variable] = _variables()  # every FeatureParams/ModelConfig/TrainConfig field, but NOT_VARIED
 
 
@@ -103,7 +106,7 @@ def parse_vary(text: str) -> tuple[str, list]:
         except ValueError:
             raise ParameterError(f"--vary {name}: {raw.strip()!r} is not a valid value") from None
         try:
-            CONFIGS[var.config]().replace(**{name: value})
+            _PROBES.get(var.config, CONFIGS[var.config]()).replace(**{name: value})
         except GenreError as exc:
             raise ParameterError(f"--vary {name}={raw.strip()}: {exc}") from None
         except TypeError as exc:

@@ -291,3 +291,42 @@ def test_train_kfold_and_lists_errors_are_one_line(genre_home, tmp_path, capsys)
     assert "fold must be an integer from 0 to folds-1 (2)" in capsys.readouterr().err
     assert main(["train", str(store), "--out", str(tmp_path / "m"), "--split", "kfold", "--folds", "3", "--fold", "2",
                  "--epochs", "1"]) == 0
+
+
+def test_train_with_a_cnn_l1_standardised_and_augmented(genre_home, gtzan, features, tmp_path, capsys):
+    """--model, --l1/--l2, --standardize and --augment-* reach the bundle; augmentation reports its rows."""
+    from genre.bundle import load_bundle
+    from genre.cli import main
+    from genre.store import save_features
+
+    store = save_features(features, tmp_path / "f.npz")
+    out = tmp_path / "cnn"
+    assert main(["train", str(store), "--out", str(out), "--model", "cnn", "--filters", "8", "--dense-units", "8",
+                 "--l1", "1e-5", "--l2", "0", "--standardize", "--augment-copies", "1", "--time-mask", "3",
+                 "--epochs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "augmented copies of each training track" in err and "+ " in err and "augmented copies" in err
+    b = load_bundle(out)
+    assert (b.model_config.kind, b.model_config.l1, b.model_config.l2, b.model_config.standardize) == \
+        ("cnn", 1e-5, 0.0, True)
+    assert b.train_config.augment_copies == 1 and b.metrics["n_augmented_rows"] > 0
+    assert len(b.info["standardization"]["mean"]) == features.X.shape[2]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "transformer"], "invalid choice"),
+    (["--augment-copies", "2"], "needs at least one transform"),
+    (["--units", "a,b"], "layer sizes"),
+])
+def test_bad_model_and_augmentation_flags_are_one_line_errors(genre_home, features, tmp_path, capsys, args, message):
+    from genre.cli import main
+    from genre.store import save_features
+
+    store = save_features(features, tmp_path / "f.npz")
+    import contextlib
+
+    with pytest.raises(SystemExit) if args[0] in ("--model", "--units") else contextlib.nullcontext():
+        code = main(["train", str(store), "--out", str(tmp_path / "m"), *args])
+        assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -11,6 +11,7 @@ from conftest import SMALL_PARAMS
 from genre.config import FeatureParams, ModelConfig
 from genre.errors import ParameterError
 from genre.experiment import VARIABLES, grid, parse_vary, plan, run_experiment, summarize
+from genre.runs import Run
 
 BASE = {"features": FeatureParams(**SMALL_PARAMS), "model": ModelConfig(hidden_units=(16,), learning_rate=1e-2)}
 
@@ -304,3 +305,33 @@ def test_the_cli_passes_left_out_folders_to_the_features(gtzan, tmp_path, genre_
 
     assert main(["experiment", str(gtzan), "--out", str(tmp_path / "exp"), "--exclude", "jazz", "--epochs", "1"]) == 2
     assert "no folder to exclude named jazz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, want", [
+    ("kind=dense,cnn,lstm", ("kind", ["dense", "cnn", "lstm"])),
+    ("standardize=false,true", ("standardize", [False, True])),
+    ("noise_snr=none,20", ("noise_snr", [None, 20.0])),
+    ("patience=none,5", ("patience", [None, 5])),
+    ("l1=0,1e-4", ("l1", [0.0, 1e-4])),
+    ("augment_copies=0,2", ("augment_copies", [0, 2])),
+])
+def test_every_remedy_is_a_setting_to_vary(text, want):
+    assert parse_vary(text) == want
+
+
+def test_a_bad_boolean_is_refused_before_any_work():
+    with pytest.raises(ParameterError, match="standardize"):
+        parse_vary("standardize=maybe")
+
+
+def test_augmentation_is_made_once_before_the_trials_and_each_trial_uses_it(gtzan, tmp_path, genre_home):
+    from genre.config import TrainConfig
+
+    base = {**BASE, "train": TrainConfig(time_mask=3)}
+    result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("augment_copies=0,1")], repeats=1, epochs=1,
+                            workers=1, base=base)
+    assert len(list((genre_home / "features").glob("*.aug-*.npz"))) == 1
+    by_copies = {t["settings"]["augment_copies"]: t for t in result["trials"]}
+    runs = {k: Run(tmp_path / "exp" / "runs" / t["run_id"]) for k, t in by_copies.items()}
+    assert runs[0].result()["metrics"]["n_augmented_rows"] == 0
+    assert runs[1].result()["metrics"]["n_augmented_rows"] == runs[1].result()["metrics"]["n_train_segments"]
