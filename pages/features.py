@@ -11,7 +11,7 @@ from genre.config import EXCERPTS, FeatureParams
 from genre.errors import Cancelled, GenreError
 from genre.extract import extract_to_store
 from genre.features import excerpt, kept_segments, segment_mfccs
-from workbench import insight, runtime, settings, state, ui
+from workbench import exports, insight, runtime, settings, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
@@ -156,8 +156,6 @@ def summary_ui() -> None:
         with st.expander(f"{ui.count(len(short), 'file')} gave fewer segments than the {asked} asked for: {why}"):
             st.dataframe(pd.DataFrame(short, columns=["file", "segments"]), hide_index=True)
     st.caption(f"From `{fs.root}`: {describe(fs.params)}.")
-    from workbench import exports
-
     exports.features_downloads_ui(fs, state.features_path())
     insight.explorer_ui(fs)
     st.page_link("pages/train.py", label="Next: train a model", icon="🧠")
