@@ -1,0 +1,115 @@
+"""The overfitting lab's controls on the Train page: the network and its knobs, regularisation,
+standardisation, and data augmentation with the training rows before and after.
+
+The widgets are drawn with :func:`workbench.settings.keep`, so every choice sticks; the values reach
+the configs through :func:`workbench.settings.configs`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from genre import plots
+from genre.augment import augmented_path, preview, training_copies
+from genre.errors import GenreError
+from genre.model import MODEL_KINDS
+from genre.store import load_features
+from workbench import settings, state
+
+KNOBS = {  # a ModelConfig knob -> its widget (drawn for the kinds of genre.model.MODEL_KINDS that read it)
+    "hidden_units": lambda c: c.text_input("Hidden layers (units)", **settings.keep("layers"),
+                                           help="Comma-separated units per Dense+ReLU layer, e.g. 512, 256, 64."),
+    "filters": lambda c: c.select_slider("Filters per Conv2D block", settings.WIDTHS, **settings.keep("filters")),
+    "lstm_units": lambda c: c.select_slider("Units per LSTM layer", settings.WIDTHS, **settings.keep("lstm_units")),
+    "dense_units": lambda c: c.select_slider("Dense units", settings.WIDTHS, **settings.keep("dense_units")),
+    "dropout": lambda c: c.slider("Dropout", 0.0, 0.8, step=0.05, **settings.keep("dropout")),
+}
+
+
+def model_ui() -> str:
+    """The kind of network and its own knobs, then the regularisation every kind shares; the kind."""
+    keep = settings.keep
+    kind = st.radio("Network", list(MODEL_KINDS), horizontal=True, format_func=lambda k: MODEL_KINDS[k].label,
+                    **keep("kind"))
+    st.caption(MODEL_KINDS[kind].about)
+    knobs = MODEL_KINDS[kind].knobs
+    for knob, column in zip(knobs, st.columns(len(knobs))):
+        KNOBS[knob](column)
+    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    c1.select_slider("L1", settings.L1S, format_func=lambda v: f"{v:g}", **keep("l1"),
+                     help="Pushes weights to exactly 0 (sparse): every hidden layer's kernel.")
+    c2.select_slider("L2", settings.L2S, format_func=lambda v: f"{v:g}", **keep("l2"),
+                     help="Pushes weights towards 0 (small): every hidden layer's kernel. The notebook's: 0.001.")
+    c3.select_slider("Learning rate (Adam)", settings.LEARNING_RATES, format_func=lambda v: f"{v:g}", **keep("lr"))
+    c4.checkbox("Standardise inputs", **keep("standardize"),
+                help="Subtract each coefficient's mean and divide by its std, both from the training rows only; "
+                     "the model keeps them, so prediction applies them too.")
+    return kind
+
+
+def augmentation_ui() -> None:
+    """K altered copies of each training track: the audio transforms and SpecAugment's masks."""
+    keep = settings.keep
+    with st.expander("Data augmentation (training tracks only)", icon="🎚️",
+                     expanded=bool(st.session_state.get("aug_copies"))):
+        copies = st.slider("Copies per training track", 0, 10, **keep("aug_copies"),
+                           help="0: off. Each copy gets the transforms below, drawn at random per copy.")
+        off = copies == 0
+        c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
+        c1.slider("Pitch shift (± semitones)", 0.0, 6.0, step=0.5, disabled=off, **keep("pitch"))
+        c2.slider("Time stretch (rate 1 ± …)", 0.0, 0.3, step=0.05, disabled=off, **keep("stretch"))
+        noise = c3.checkbox("Add noise", disabled=off, **keep("noise"))
+        c4, c5, c6 = st.columns(3)
+        c4.slider("Noise SNR (dB)", 0, 60, disabled=off or not noise, **keep("snr"),
+                  help="How far below the music the white noise sits: lower is noisier.")
+        c5.slider("Mask up to … frames", 0, 40, disabled=off, **keep("time_mask"),
+                  help="SpecAugment: one band of frames of every copy's rows takes the row's mean.")
+        c6.slider("Mask up to … coefficients", 0, 8, disabled=off, **keep("coef_mask"),
+                  help="SpecAugment: one band of MFCC coefficients likewise.")
+        st.caption("Copies are made once per setting for every track and cached next to the features; a run uses "
+                   "only the copies of its training rows — never of a test or validation track.")
+
+
+def rows_note(fs, split, tc) -> None:
+    """The training rows before and after augmentation (exact once the copies are cached)."""
+    before = len(split.train)
+    if tc.augmentation() is None:
+        st.caption(f"Training on {before:,} rows; {len(split.test):,} test rows"
+                   + (f", {len(split.val):,} validation rows." if split.val is not None else "."))
+        return
+    path = augmented_path(state.features_path(), fs, tc.augmentation())
+    aug = cached_augmentation(str(path), path.stat().st_mtime_ns) if path.is_file() else None
+    if aug is not None:
+        added, how = len(training_copies(aug, fs, split.train)), ""
+    else:
+        added, how = before * tc.augment_copies, "about "
+    st.info(f"Training rows: **{before:,}** → {how}**{before + added:,}** with augmentation "
+            f"({tc.augment_copies} copies of each training row). Test rows: {len(split.test):,}, never augmented"
+            + (f"; validation rows: {len(split.val):,}, never augmented." if split.val is not None else ".")
+            + ("" if aug is not None else " The copies are made when the run starts (then cached)."), icon="🎚️")
+    if st.toggle("Preview a copy", key="aug_preview"):
+        preview_ui(fs, split, tc)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def cached_augmentation(path: str, mtime_ns: int):
+    """The cached copies in ``path`` (never computes them: the run does); None when unreadable."""
+    try:
+        return load_features(path)
+    except GenreError:
+        return None
+
+
+def preview_ui(fs, split, tc) -> None:
+    """One training track's first segment beside the same segment of one augmented copy."""
+    track = int(fs.track[split.train[0]])
+    with st.spinner("Making one copy of one track..."):
+        try:
+            original, copy = preview(fs, track, tc.augmentation())
+        except GenreError as exc:
+            st.error(str(exc))
+            return
+    hop, sr = fs.params.hop_length, fs.params.sample_rate
+    left, right = st.columns(2)
+    left.pyplot(plots.mfcc_figure(original.T, sample_rate=sr, hop_length=hop, title=f"{fs.files[track]}: original"))
+    right.pyplot(plots.mfcc_figure(copy.T, sample_rate=sr, hop_length=hop, title="an augmented copy"))
