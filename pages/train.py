@@ -155,8 +155,13 @@ def live_ui(run) -> None:
     st.subheader(f"Training “{run.name}”")
     if status.get("state") == "pending":
         waited = max(0.0, time.time() - float(spec.get("created", time.time())))
-        st.info(f"Starting the training process: it imports {BACKENDS[spec.get('backend', 'tensorflow')].split(' (')[0]}"
-                f" and loads the features (a few seconds) · {waited:.0f} s", icon="⏳")
+        doing = status.get("message", "")
+        if doing.startswith("augmenting"):  # the run makes its augmented copies first (once per setting)
+            st.info(f"{doing[0].upper()}{doing[1:]} · {waited:.0f} s", icon="🎚️")
+        else:
+            st.info(f"Starting the training process: it imports "
+                    f"{BACKENDS[spec.get('backend', 'tensorflow')].split(' (')[0]} and loads the features "
+                    f"(a few seconds) · {waited:.0f} s", icon="⏳")
     else:
         elapsed = time.time() - float(status.get("started") or time.time())
         st.progress(len(epochs) / total, text=f"Epoch {len(epochs)}/{total} · elapsed {ui.fmt_seconds(elapsed)}"

@@ -251,3 +251,13 @@ def test_augmentation_shows_the_training_rows_before_and_after_and_reaches_the_r
     assert f"trained on {train_rows:,} rows + {2 * train_rows:,} augmented copies" in texts(at.caption)
     at2 = open_page("train", features=tiny.features, features_path=str(tiny.store)).run()  # now cached: exact
     assert f"Training rows: **{train_rows:,}** → **{3 * train_rows:,}**" in texts(at2.info)
+
+
+def test_a_run_making_its_augmented_copies_says_so(home, tiny):
+    run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
+                     model_config=ModelConfig(hidden_units=(8,)),
+                     train_config=TrainConfig(epochs=1, augment_copies=1, time_mask=2), name="aug")
+    run._update_status(state="pending", message="augmenting the tracks: 3 of 12 (cached for the next run)")
+    at = open_page("train", run_id=run.id).run()
+    assert not at.exception
+    assert "Augmenting the tracks: 3 of 12" in texts(at.info)
