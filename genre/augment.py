@@ -35,6 +35,18 @@ log = logging.getLogger("genre")
 AUDIO_TRANSFORMS = ("pitch_shift", "time_stretch", "noise_snr")  # need the audio; the masks need only the rows
 
 
+def describe(settings: dict | None) -> str:
+    """The augmentation in a few words (``"–"`` when there is none)."""
+    if not settings:
+        return "–"
+    parts = [f"pitch ±{settings['pitch_shift']:g} st" if settings.get("pitch_shift") else "",
+             f"stretch ±{settings['time_stretch']:g}" if settings.get("time_stretch") else "",
+             f"noise {settings['noise_snr']:g} dB" if settings.get("noise_snr") is not None else "",
+             f"mask {settings['time_mask']} frames" if settings.get("time_mask") else "",
+             f"mask {settings['coef_mask']} coefs" if settings.get("coef_mask") else ""]
+    return f"{settings['augment_copies']}× " + ", ".join(p for p in parts if p)
+
+
 def augment_signal(y: np.ndarray, *, sample_rate: int, settings: dict, rng: np.random.Generator) -> np.ndarray:
     """One altered copy of the mono signal ``y`` (pitch shift, then time stretch, then noise).
 
@@ -226,5 +238,5 @@ def training_copies(aug: FeatureSet, fs: FeatureSet, train: np.ndarray) -> np.nd
     return np.asarray([i for i, pair in enumerate(pairs) if pair in source], dtype=np.int64)
 
 
-__all__ = ["augment_features", "augment_signal", "augmented_path", "load_or_augment", "mask_rows", "preview",
+__all__ = ["augment_features", "describe", "augment_signal", "augmented_path", "load_or_augment", "mask_rows", "preview",
            "training_copies"]

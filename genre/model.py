@@ -91,6 +91,14 @@ MODEL_KINDS: dict[str, ModelKind] = {
 }
 
 
+def describe(config: ModelConfig) -> str:
+    """The network in a few words: its kind and its own knobs (e.g. ``dense 512/256/64``)."""
+    sizes = {"dense": "/".join(map(str, config.hidden_units)),
+             "cnn": f"{config.filters} filters, dense {config.dense_units}",
+             "lstm": f"{config.lstm_units} units, dense {config.dense_units}"}
+    return f"{config.kind} {sizes.get(config.kind, '')}".strip()
+
+
 def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelConfig | None = None, *,
                 standardization: tuple[np.ndarray, np.ndarray] | None = None):
     """The network ``config.kind`` of :data:`MODEL_KINDS`, compiled with Adam.

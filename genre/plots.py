@@ -447,7 +447,7 @@ def curves_spec(metric: str, *, points: bool = True, height: int = 260) -> dict:
         "height": height, "width": "container",
         "mark": {"type": "line", "point": points},
         "encoding": {
-            "x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1}},
+            "x": {"field": "epoch", "type": "quantitative", "axis": {"tickMinStep": 1, "format": "d"}},
             "y": {"field": "value", "type": "quantitative", "title": metric, "scale": {"zero": False}},
             "color": {"field": "split", "type": "nominal", "title": None,
                       "scale": {"domain": ["train", "validation"], "range": ["#6d28d9", "#f59e0b"]}},

@@ -76,6 +76,29 @@ def _settings(title: str, values: dict) -> str:
     return f"<div><h3>{_e(title)}</h3>{_table(rows) if rows else '<p>–</p>'}</div>"
 
 
+def _model_knobs(config: dict | None) -> dict | None:
+    """The network's own knobs and the shared ones (a CNN's report does not list the dense layers)."""
+    from .config import ModelConfig
+
+    try:
+        return ModelConfig.from_dict(config).knobs() if config else config
+    except GenreError:
+        return config
+
+
+def _train_settings(config: dict | None) -> dict | None:
+    """The training settings, the augmentation's only when it is on."""
+    from .config import AUGMENT_FIELDS, TrainConfig
+
+    try:
+        tc = TrainConfig.from_dict(config) if config else None
+    except GenreError:
+        return config
+    if tc is None or tc.augmentation() is not None:
+        return config
+    return {k: v for k, v in config.items() if k not in AUGMENT_FIELDS}
+
+
 def _metric(label: str, value: str, note: str = "") -> str:
     return (f'<div class="metric"><div class="label">{_e(label)}</div><div class="value">{_e(value)}</div>'
             f'<div class="note">{_e(note)}</div></div>')
@@ -95,7 +118,7 @@ def _split_name(metrics: dict) -> str:
 
     split = metrics.get("split")
     mode = SPLIT_MODES.get(split)
-    name = f"{mode.label} ({split})" if mode else _fmt(split)
+    name = mode.label if mode else _fmt(split)
     if split == "kfold" and "fold" in metrics:
         name += f", fold {metrics['fold'] + 1} of {metrics.get('folds')}"
     return name
@@ -147,6 +170,9 @@ def run_report_html(spec: dict, result: dict) -> str:
                                   f"{' × '.join(map(str, spec.get('input_shape') or [])) or '–'}")],
              ["Test split", _e(_split_name(m))], ["Validation curve", _e(m.get("validation") or "–")],
              ["Backend", _e(spec.get("backend") or "tensorflow")],
+             ["Trained on", _e(f"{_fmt(m.get('n_train_segments'))} rows"
+                               + (f" + {_fmt(m['n_augmented_rows'])} augmented copies" if m.get("n_augmented_rows")
+                                  else ""))],
              ["Epochs · time", _e(f"{_fmt(m.get('epochs_run'))} epochs in {float(result.get('seconds') or 0):.1f} s")],
              ["Run id", _e(spec.get("id") or "–")]]
     notes = []
@@ -170,7 +196,8 @@ def run_report_html(spec: dict, result: dict) -> str:
         _table(facts),
         "<h2>Settings</h2>",
         '<div class="settings">', _settings("Features", spec.get("feature_params")),
-        _settings("Model", spec.get("model_config")), _settings("Training", spec.get("train_config")), "</div>",
+        _settings("Model", _model_knobs(spec.get("model_config"))),
+        _settings("Training", _train_settings(spec.get("train_config"))), "</div>",
         "<h2>Learning curves</h2>", curves,
         "<h2>Confusion matrix (test tracks)</h2>", matrix,
         "<h2>Per genre (test tracks)</h2>", _per_genre(m.get("per_genre")),

@@ -6,6 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from genre import plots, workspace
+from genre.augment import describe as describe_augmentation
+from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.model import describe as describe_network
 from genre.bundle import delete_bundle, list_bundles
 from genre.errors import GenreError
 from genre.runs import Run
@@ -17,41 +20,48 @@ st.title("📊 Runs")
 ui.status_strip()
 
 # Settings first, then what they gave. "dataset" .. "backend" are compared across selected runs.
-SETTINGS = ["dataset", "genres", "input", "layers", "dropout", "l2", "lr", "batch", "epochs asked", "split",
-            "test size", "seed", "backend"]
+SETTINGS = ["dataset", "genres", "input", "network", "dropout", "l1", "l2", "standardise", "augmentation", "lr",
+            "batch", "epochs asked", "split", "test size", "seed", "backend"]
+
+
+def settings_row(mc: ModelConfig, tc: TrainConfig) -> dict:
+    """The model and training settings columns (the network's own knobs only)."""
+    return {"network": describe_network(mc), "dropout": mc.dropout, "l1": mc.l1, "l2": mc.l2,
+            "standardise": "yes" if mc.standardize else "no", "augmentation": describe_augmentation(tc.augmentation()),
+            "lr": mc.learning_rate, "batch": tc.batch_size, "epochs asked": tc.epochs, "split": tc.split,
+            "test size": tc.test_size, "seed": tc.seed}
 
 
 def run_row(run: Run) -> dict:
     spec, status, result = run.spec, run.status(), run.result() or {}
-    fp, mc, tc = spec.get("feature_params", {}), spec.get("model_config", {}), spec.get("train_config", {})
     m = result.get("metrics", {})
     shape = spec.get("input_shape") or ["?", "?"]
+    try:
+        fp, mc, tc = run.configs()
+    except GenreError:  # a record written by a newer or broken version: shown, without its settings
+        fp, mc, tc = FeatureParams(), ModelConfig(), TrainConfig()
     return {
         "key": f"run:{run.id}", "run": run.name, "status": status.get("state"),
         "dataset": (spec.get("dataset") or "").rstrip("/").rsplit("/", 1)[-1],
-        "genres": len(spec.get("genres", [])), "input": f"{shape[0]}×{shape[1]}",
-        "layers": "/".join(map(str, mc.get("hidden_units", []))), "dropout": mc.get("dropout"),
-        "l2": mc.get("l2"), "lr": mc.get("learning_rate"), "batch": tc.get("batch_size"),
-        "epochs asked": tc.get("epochs"), "split": tc.get("split"), "test size": tc.get("test_size"),
-        "seed": tc.get("seed"), "backend": spec.get("backend", "tensorflow"),
+        "genres": len(spec.get("genres", [])), "input": f"{shape[0]}×{shape[1]}", **settings_row(mc, tc),
+        "backend": spec.get("backend", "tensorflow"),
         "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"),
         "epochs": m.get("epochs_run", len(run.epochs()) or None), "time (s)": _round(result.get("seconds")),
-        "segments": fp.get("num_segments"), "source": spec.get("source", "app"), "id": run.id,
+        "segments": fp.num_segments, "source": spec.get("source", "app"), "id": run.id,
     }
 
 
 def bundle_row(b) -> dict:
-    """A saved model with no run record (copied in, or from before runs were recorded)."""
-    fp, mc, tc, m = b.params, b.model_config, b.train_config, b.metrics
+    """A saved model with no run record (copied in, imported, or from before runs were recorded)."""
+    fp, m = b.params, b.metrics
     frames, n = fp.input_shape
     return {
         "key": f"bundle:{b.path}", "run": b.name, "status": "saved model", "dataset": "", "genres": len(b.genres),
-        "input": f"{frames}×{n}", "layers": "/".join(map(str, mc.hidden_units)), "dropout": mc.dropout,
-        "l2": mc.l2, "lr": mc.learning_rate, "batch": tc.batch_size, "epochs asked": tc.epochs,
-        "split": tc.split, "test size": tc.test_size, "seed": tc.seed, "backend": b.info.get("backend", "tensorflow"),
+        "input": f"{frames}×{n}", **settings_row(b.model_config, b.train_config),
+        "backend": b.info.get("backend", "tensorflow"),
         "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"), "epochs": m.get("epochs_run"),
-        "time (s)": _round(b.info.get("seconds")), "segments": fp.num_segments, "source": "saved model",
-        "id": b.path.name,
+        "time (s)": _round(b.info.get("seconds")), "segments": fp.num_segments,
+        "source": "imported" if b.info.get("imported") else "saved model", "id": b.path.name,
     }
 
 
@@ -96,13 +106,14 @@ def export_ui(key: str) -> None:
 
 runs = state.runs()
 bundles = list_bundles(workspace.models_dir())
-recorded = {r.id for r in runs}
 rows, histories = [run_row(r) for r in runs], {}
 for r in runs:
     result = r.result()
     histories[f"run:{r.id}"] = result["history"] if result else r.history()
+# A bundle is shown as a run's when it is that run's own folder; an imported copy of it is a model of its own.
+recorded = {str(r.bundle_path.resolve()) for r in runs if r.bundle_path is not None}
 for b in bundles:
-    if b.info.get("run_id") not in recorded:
+    if str(b.path.resolve()) not in recorded:
         rows.append(bundle_row(b))
         histories[f"bundle:{b.path}"] = b.history
 

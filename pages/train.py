@@ -193,7 +193,9 @@ def trained_on(spec: dict, m: dict, result: dict) -> str:
         parts.append("inputs standardised by the training rows' mean and std")
     rows = f"trained on {m.get('n_train_segments', 0):,} rows"
     if m.get("n_augmented_rows"):
-        rows += f" + {m['n_augmented_rows']:,} augmented copies ({tc.get('augment_copies')} per training row)"
+        rows += (f" + {m['n_augmented_rows']:,} augmented copies (up to {tc.get('augment_copies')} per training row: "
+                 "a copy stretched faster may lose its last segment)" if tc.get("time_stretch") else
+                 f" + {m['n_augmented_rows']:,} augmented copies ({tc.get('augment_copies')} per training row)")
     return "; ".join([*parts, rows]) + "."
 
 
@@ -237,7 +239,6 @@ def results_ui(run) -> None:
     st.caption("Per genre (test tracks)")
     st.dataframe(per_genre_table(m["per_genre"]), column_config={
         "support": st.column_config.NumberColumn(format="%d", help="Test tracks of the genre")})
-    st.markdown("#### Which tracks it gets wrong")
     insight.error_analysis_ui(run)
     with st.expander("Model summary"):
         st.code(result.get("summary", ""), language=None)

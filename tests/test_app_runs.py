@@ -21,7 +21,7 @@ def test_a_saved_model_without_a_run_record_is_listed(home, saved_bundle):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["run"]) == ["tiny"] and list(table["status"]) == ["saved model"]
-    assert list(table["layers"]) == ["16"] and list(table["epochs"]) == [2]
+    assert list(table["network"]) == ["dense 16"] and list(table["epochs"]) == [2]
 
 
 def _run(tiny, name, *, execute_it=True, **model):
@@ -59,6 +59,35 @@ def test_compare_overlays_curves_and_highlights_differing_settings(home, tiny):
     assert not at.exception and len(at.dataframe) == 1 and len(at.image) == 1
     compare.set_value([]).run()
     assert not at.exception and not at.image
+
+
+def test_compare_sees_the_network_kind_l1_standardisation_and_augmentation(home, tiny):
+    from genre.runs import create_run
+
+    plain = _run(tiny, "plain", execute_it=False)
+    lab = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
+                     model_config=ModelConfig(kind="lstm", l1=1e-4, standardize=True),
+                     train_config=TrainConfig(**TINY_TRAIN, augment_copies=2, pitch_shift=2.0, time_mask=4),
+                     name="lab", models_dir=workspace.models_dir())
+    at = open_page("runs").run()
+    by_label(at.multiselect, "Runs").set_value([f"run:{lab.id}", f"run:{plain.id}"]).run()
+    assert not at.exception
+    diff = at.dataframe[1].value
+    assert {"network", "l1", "standardise", "augmentation"} <= set(diff.columns)
+    assert list(diff["network"]) == ["lstm 64 units, dense 64", "dense 16"]
+    assert list(diff["augmentation"]) == ["2× pitch ±2 st, mask 4 frames", "–"]
+
+
+def test_an_imported_copy_of_a_runs_model_is_listed_as_a_model_of_its_own(home, tiny):
+    import shutil
+
+    run = _run(tiny, "original")
+    shutil.copytree(run.bundle_path, workspace.models_dir() / "imported-copy")  # same run_id in its bundle.json
+    at = open_page("runs").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["id"]) == [run.id, "imported-copy"]  # before: hidden, as if it were the run's own folder
+    assert list(table["status"]) == ["done", "saved model"]
 
 
 def test_delete_needs_the_confirmation_removes_record_and_bundle_and_resets_it(home, tiny):

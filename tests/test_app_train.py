@@ -226,8 +226,12 @@ def test_the_chosen_network_shows_its_own_knobs_and_they_reach_the_run(at, kind,
     wait(run, timeout=120)
 
 
-def test_augmentation_shows_the_training_rows_before_and_after_and_reaches_the_run(at, tiny):
+def test_augmentation_shows_the_training_rows_before_and_after_and_reaches_the_run(at, tiny, monkeypatch):
+    from genre import plots
     from genre.training import split_rows
+
+    drawn, figure = [], plots.mfcc_figure
+    monkeypatch.setattr(plots, "mfcc_figure", lambda mfcc, **kw: drawn.append(mfcc.shape) or figure(mfcc, **kw))
 
     assert "Training on" in texts(at.caption)  # no augmentation: the rows as they are
     by_label(at.slider, "Copies per training track").set_value(2).run()
@@ -241,6 +245,7 @@ def test_augmentation_shows_the_training_rows_before_and_after_and_reaches_the_r
     assert f"Training rows: **{train_rows:,}** → about **{3 * train_rows:,}**" in note and "never augmented" in note
     by_label(at.toggle, "Preview a copy").set_value(True).run()
     assert not at.exception and not at.error and len(at.image) == 2  # the original beside a copy
+    assert drawn == [tiny.params.input_shape] * 2  # time-major (frames, n_mfcc), as mfcc_figure takes them
     by_label(at.number_input, "Epochs").set_value(1)
     button(at, "Start training").click().run()
     run = open_run(workspace.runs_dir(), at.session_state["run_id"])

@@ -67,7 +67,7 @@ def test_the_report_has_the_accuracies_split_genres_settings_and_figures():
     assert html.startswith("<!DOCTYPE html>") and "<title>tiny · genre run report</title>" in html
     assert "Segment accuracy (test) 81.2% 16 test segments" in text
     assert "Track accuracy (test, vote) 66.7% 6 test tracks" in text
-    assert "Test split By track (honest, default) (track)" in text
+    assert "Test split By track (honest, default) Validation" in text
     assert "Validation curve the test split" in text
     assert "blues, metal, rock" in text and "/data/gtzan-ish" in text
     for setting in ("n_mfcc 13", "hidden_units 32, 16", "kind dense", "l1 0", "standardize True", "patience –",
@@ -76,6 +76,17 @@ def test_the_report_has_the_accuracies_split_genres_settings_and_figures():
     assert html.count("<svg") == 2  # the learning curves and the confusion matrix, inline
     assert "Confusion matrix (test tracks)" in html
     assert "rock – 0.500 – 2" in text  # undefined precision/F1 as "–"
+    assert "augment_copies" not in text  # off: not listed
+
+
+def test_a_cnns_report_lists_its_own_knobs_and_the_augmented_rows():
+    spec = finished_spec(model_config={"kind": "cnn", "filters": 16, "dense_units": 32, "hidden_units": [512, 256]},
+                         train_config={"epochs": 3, "augment_copies": 2, "pitch_shift": 2.0})
+    text = text_of(run_report_html(spec, finished_result(n_train_segments=24, n_augmented_rows=48)))
+    assert "kind cnn" in text and "filters 16" in text and "dense_units 32" in text
+    assert "hidden_units" not in text and "lstm_units" not in text
+    assert "augment_copies 2" in text and "pitch_shift 2" in text
+    assert "Trained on 24 rows + 48 augmented copies" in text
     assert "Total params: 1,234" in text and "┏━━━━━━━━━┓" in text
 
 

@@ -51,7 +51,9 @@ def augmentation_ui() -> None:
     """K altered copies of each training track: the audio transforms and SpecAugment's masks."""
     keep = settings.keep
     with st.expander("Data augmentation (training tracks only)", icon="🎚️",
-                     expanded=bool(st.session_state.get("aug_copies"))):
+                     # Open when a session starts with augmentation on; then left to the user (an
+                     # `expanded` that changed with the copies would snap it shut as they reach 0).
+                     expanded=st.session_state.setdefault("_aug_open", bool(st.session_state.get("aug_copies")))):
         copies = st.slider("Copies per training track", 0, 10, **keep("aug_copies"),
                            help="0: off. Each copy gets the transforms below, drawn at random per copy.")
         off = copies == 0
@@ -84,7 +86,8 @@ def rows_note(fs, split, tc) -> None:
     else:
         added, how = before * tc.augment_copies, "about "
     st.info(f"Training rows: **{before:,}** → {how}**{before + added:,}** with augmentation "
-            f"({tc.augment_copies} copies of each training row). Test rows: {len(split.test):,}, never augmented"
+            f"({tc.augment_copies} copies of each training track's rows"
+            f"{'; a faster copy may lose its last segment' if tc.time_stretch else ''}). Test rows: {len(split.test):,}, never augmented"
             + (f"; validation rows: {len(split.val):,}, never augmented." if split.val is not None else ".")
             + ("" if aug is not None else " The copies are made when the run starts (then cached)."), icon="🎚️")
     if st.toggle("Preview a copy", key="aug_preview"):
@@ -111,5 +114,5 @@ def preview_ui(fs, split, tc) -> None:
             return
     hop, sr = fs.params.hop_length, fs.params.sample_rate
     left, right = st.columns(2)
-    left.pyplot(plots.mfcc_figure(original.T, sample_rate=sr, hop_length=hop, title=f"{fs.files[track]}: original"))
-    right.pyplot(plots.mfcc_figure(copy.T, sample_rate=sr, hop_length=hop, title="an augmented copy"))
+    left.pyplot(plots.mfcc_figure(original, sample_rate=sr, hop_length=hop, title=f"{fs.files[track]}: original"))
+    right.pyplot(plots.mfcc_figure(copy, sample_rate=sr, hop_length=hop, title="an augmented copy"))
