@@ -275,6 +275,11 @@ def curves_overlay_figure(runs) -> Figure:
                             linestyle=":")
         ax.set_title(f"Validation {metric}")
         _finish_metric_axes(ax, metric)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:  # one legend under both axes, so it never covers a curve
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 3), fontsize="small")
     return fig
 
 
@@ -527,6 +532,8 @@ def sweep_figure(summary, setting: str, *, title: str | None = None) -> Figure:
         panels.append(("gap", "Train − validation gap"))
     fig, axes = _figure((3.6 * len(panels), 3.0 + 0.25 * (len(groups) > 1) * min(len(groups), 8)), ncols=len(panels))
     spread = 0.25 if len(groups) > 1 else 0.0  # side by side, so error bars do not hide each other
+    # Values with an order (numbers) are joined by lines; names (kind=dense,cnn) are points only.
+    ordered = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs)
     for ax, (metric, label) in zip(axes, panels):
         for g, (name, members) in enumerate(groups.items()):
             members = [m for m in members if m.get(f"{metric}_mean") is not None]
@@ -534,7 +541,8 @@ def sweep_figure(summary, setting: str, *, title: str | None = None) -> Figure:
             shift = (g / max(len(groups) - 1, 1) - 0.5) * spread
             ax.errorbar([position[setting_label(m["settings"][setting])] + shift for m in members],
                         [m[f"{metric}_mean"] for m in members], yerr=[m.get(f"{metric}_std") or 0.0 for m in members],
-                        marker="o", capsize=4, color=f"C{g % 10}", label=name or None)
+                        marker="o", capsize=4, color=f"C{g % 10}", label=name or None,
+                        linestyle="-" if ordered else "none")
         ax.set_xticks(range(len(xs)), [setting_label(v) for v in xs])
         ax.set_xlim(-0.5, len(xs) - 0.5)
         ax.set_xlabel(setting)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from genre import plots, workspace
 from genre.bundle import list_bundles, load_bundle
+from genre.model import describe as describe_network
 from genre.errors import GenreError
 from genre.demo import is_synthetic
 from genre.predict import predict_file
@@ -50,7 +51,8 @@ def choose_model():
     paths = [str(b.path) for b in bundles]
     wanted = state.bundle_path()
     index = paths.index(wanted) if wanted in paths else 0  # a deleted model is never chosen
-    labels = {str(b.path): f"{b.name} · track acc {b.metrics.get('track_accuracy', float('nan')):.0%} · "
+    labels = {str(b.path): f"{b.name} · {describe_network(b.model_config)} · "
+                           f"track acc {b.metrics.get('track_accuracy', float('nan')):.0%} · "
                            f"{ui.count(len(b.genres), 'genre')} · {b.info.get('created', '')}" for b in bundles}
     path = left.selectbox("Model", paths, index=index, format_func=labels.get)
     state.set_bundle_path(path)

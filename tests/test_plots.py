@@ -335,3 +335,19 @@ def test_a_heatmap_averages_over_a_third_setting_and_leaves_untrained_pairs_blan
 def test_experiment_figures_reject_bad_summaries(call):
     with pytest.raises(ParameterError):
         call()
+
+
+def test_the_overlay_legend_sits_under_the_axes_not_on_a_curve():
+    fig = plots.curves_overlay_figure({"a": FULL_HISTORY, "b": FULL_HISTORY})
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+
+
+def test_a_sweep_over_names_draws_points_not_lines_between_them():
+    summary = [{"settings": {"kind": k}, "n": 3, "track_accuracy_mean": a, "track_accuracy_std": 0.1,
+                "segment_accuracy_mean": a, "segment_accuracy_std": 0.1} for k, a in (("dense", 0.7), ("cnn", 0.8))]
+    fig = plots.sweep_figure(summary, "kind")
+    line = fig.axes[0].lines[0]
+    assert line.get_linestyle() == "None" and list(line.get_xdata()) == [0, 1]
+    numeric = plots.sweep_figure([{**r, "settings": {"l1": v}} for r, v in zip(summary, (0.0, 1e-4))], "l1")
+    assert numeric.axes[0].lines[0].get_linestyle() == "-"

@@ -84,8 +84,8 @@ def map_chart(points: list[dict], method: str) -> alt.Chart:
     label = explore.METHODS[method].label
     pick = alt.selection_point(name=TRACK_POINT, fields=["track"], on="click")
     return alt.Chart(pd.DataFrame(points)).mark_circle(size=90).encode(
-        x=alt.X("x:Q", title=f"{label} 1", axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("y:Q", title=f"{label} 2", axis=alt.Axis(labels=False, ticks=False)),
+        x=alt.X("x:Q", title=f"{label} 1", axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=12)),
+        y=alt.Y("y:Q", title=f"{label} 2", axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=12)),
         color=alt.Color("genre:N", title="Genre"),
         opacity=alt.condition(pick, alt.value(0.95), alt.value(0.3)),
         tooltip=[alt.Tooltip("file:N", title="File"), alt.Tooltip("genre:N", title="Genre"),
