@@ -422,3 +422,21 @@ def test_reserve_bundle_path_gives_concurrent_callers_distinct_new_folders(tmp_p
         paths = list(pool.map(reserve, range(n)))
     assert len(set(paths)) == n and all(p.is_dir() and not any(p.iterdir()) for p in paths)
     assert sorted(p.name for p in paths) == sorted(["my-run"] + [f"my-run-{i}" for i in range(2, n + 1)])
+
+
+def test_an_augmented_run_makes_its_copies_then_trains_on_them(new_run, features):
+    run = new_run(epochs=1, train_config=TrainConfig(epochs=1, batch_size=8, augment_copies=1, time_mask=2))
+    execute(run)
+    assert run.state == "done", run.status()
+    m = run.result()["metrics"]
+    assert m["n_augmented_rows"] == m["n_train_segments"] > 0
+    assert len(list(Path(run.spec["features"]).parent.glob("features.aug-*.npz"))) == 1  # cached beside the store
+
+
+def test_a_stop_while_the_copies_are_made_ends_the_run_as_stopped_without_a_model(new_run, models_dir):
+    run = new_run(train_config=TrainConfig(epochs=1, batch_size=8, augment_copies=1, pitch_shift=1.0))
+    run.request_stop()
+    execute(run)
+    st = run.status()
+    assert st["state"] == "stopped" and "before training began" in st["message"]
+    assert run.result() is None and not list_bundles(models_dir)
