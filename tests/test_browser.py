@@ -190,7 +190,7 @@ def test_demo_to_prediction_in_one_session(app, browser):
         assert re.fullmatch(r"\d+%", tab.metric("Probability"))
         # The session's own model is chosen, with its 10 s / 4 segments: a 30 s clip gives 12 x 2.50 s.
         assert tab.metric("Segments") == "12 × 2.50 s"
-        assert "Model · track-" in tab.strip()
+        assert "Model · dense-track-" in tab.strip()
         figures = tab.page.locator('[data-testid="stImage"] img')
         figures.nth(1).wait_for()
         assert all(img.evaluate("i => i.complete && i.naturalWidth > 0") for img in figures.all())
