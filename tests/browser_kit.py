@@ -270,9 +270,10 @@ class Tab:
         assert box.input_value() == value, f"{label}: the app did not keep {value!r}"
 
     def choose(self, label: str, option: str) -> None:
-        box = self.page.get_by_role("combobox", name=label)
-        if option not in box.locator("xpath=ancestor::*[@data-testid='stSelectbox'][1]").inner_text():
+        box = self.page.get_by_role("combobox", name=label, exact=True)
+        if option not in box.input_value():  # Streamlit 1.67 keeps the chosen label in the input's value
             box.click()
+            box.fill(option)  # a long list is drawn a screenful at a time: typing filters it down to the option
             self.act(lambda: self.page.get_by_role("option").filter(has_text=option).first.click())
 
     def upload(self, path: Path) -> None:

@@ -409,9 +409,11 @@ def test_a_runs_report_and_bundle_download_and_the_bundle_imports_on_classify(ap
         tab.page.goto(app["url"] + "/runs")
         tab.text("Export", where="h3")
         tab.settle()
-        # The newest finished run (the fixture model's, or one an earlier test trained).
+        # The fixture model's run (other tests add runs, some without a model of their own).
+        tab.choose("Run or saved model to export", f"{FIXTURE_MODEL} · ")
         chosen = tab.page.get_by_role("combobox", name="Run or saved model to export", exact=True).input_value()
         name = chosen.split(" · ")[0]
+        assert name == FIXTURE_MODEL
         with tab.page.expect_download() as report:
             tab.page.get_by_role("button", name="Report (.html)").click()
         assert report.value.suggested_filename.endswith("-report.html")
