@@ -32,7 +32,9 @@ from .store import FeatureSet, load_features, save_features
 
 log = logging.getLogger("genre")
 
-AUDIO_TRANSFORMS = ("pitch_shift", "time_stretch", "noise_snr")  # need the audio; the masks need only the rows
+def needs_audio(settings: dict) -> bool:
+    """Whether ``settings`` alter the audio (pitch, stretch, noise: 0 dB is noise too) or only mask the rows."""
+    return bool(settings.get("pitch_shift") or settings.get("time_stretch")) or settings.get("noise_snr") is not None
 
 
 def describe(settings: dict | None) -> str:
@@ -99,7 +101,7 @@ def _copies_of_track(fs: FeatureSet, t: int, settings: dict) -> tuple[np.ndarray
     """Every copy of track ``t``: MFCC rows and their segment indices."""
     p = fs.params
     rows = np.flatnonzero(fs.track == t)
-    audio = any(settings.get(name) not in (None, 0, 0.0) for name in AUDIO_TRANSFORMS)
+    audio = needs_audio(settings)
     if audio:
         limit = p.duration + _READ_MARGIN_S if p.excerpt == "start" else None
         part, segments = excerpt(load_audio(Path(fs.root) / fs.files[t], sample_rate=p.sample_rate,
@@ -153,8 +155,7 @@ def augment_features(fs: FeatureSet, settings: dict, *, jobs: int = -1, on_progr
     if not fs.has_tracks:
         raise TrainingError("augmentation needs features that record the track of each row (the notebook's JSON "
                             "does not)")
-    audio = any(settings.get(name) not in (None, 0, 0.0) for name in AUDIO_TRANSFORMS)
-    if audio and not Path(fs.root).is_dir():
+    if needs_audio(settings) and not Path(fs.root).is_dir():
         raise TrainingError(f"pitch shift, time stretch and noise need the tracks' audio, but the dataset folder "
                             f"{fs.root or '(unknown)'} is not there")
     tracks = np.unique(fs.track).tolist()

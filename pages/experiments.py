@@ -63,7 +63,7 @@ def base_ui(dataset) -> tuple[dict | None, str | None]:
     try:
         fp = settings.feature_params()
         mc, tc = settings.configs(settings.train_values())
-        tc = TrainConfig(**{**tc.to_dict(), **{k: TrainConfig().to_dict()[k] for k in ("split", "lists", "fold")}})
+        tc = tc.replace(split=TrainConfig().split, lists=None, fold=0)  # the experiment's own split settings rule
     except GenreError as exc:
         return None, f"The Features or Train page's settings are not valid: {exc}"
     except ValueError:

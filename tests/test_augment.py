@@ -164,3 +164,11 @@ def test_bad_augmentation_settings_are_parameter_errors(changes, message):
 def test_zero_db_of_noise_is_a_transform_not_off():
     assert TrainConfig(augment_copies=1, noise_snr=0.0).augmentation()["noise_snr"] == 0.0
     assert TrainConfig(pitch_shift=2.0).augmentation() is None  # no copies: nothing augmented
+
+
+def test_noise_at_zero_db_is_noise_not_a_mask_only_copy(features):
+    """0 dB is a valid signal-to-noise ratio (as loud as the music), not "off"."""
+    settings = TrainConfig(augment_copies=1, noise_snr=0.0).augmentation()
+    aug = augment_features(features, settings, jobs=1)
+    same = (aug.track == features.track[0]) & (aug.segment == features.segment[0])
+    assert not np.allclose(aug.X[np.flatnonzero(same)[0]], features.X[0], atol=1e-2)
