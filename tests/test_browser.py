@@ -28,6 +28,7 @@ if not Path("/usr/bin/chromium").exists():
 
 from playwright.sync_api import sync_playwright  # noqa: E402  (after the skip on purpose)
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from tests.browser_kit import (  # noqa: E402
     CHARTS_DRAWN_JS, DEMO_GENRES, REPO, SHOTS, TRAIN_WAIT_S, app_env, extract, launch_browser, live_epochs, new_tab,
@@ -296,7 +297,8 @@ def test_settings_stick_across_pages_reloads_and_new_tabs(app, browser):
         b.page.goto(app["url"] + "/train")  # a new session on another page: no URL settings, the last ones
         b.text("Train", where="h1")
         b.settle()
-        assert b.page.get_by_role("spinbutton", name="Epochs", exact=True).input_value() == "7"
+        # The value a user sees once the page has drawn (a heavy page may show the widget before its value).
+        expect(b.page.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value("7", timeout=15000)
         b.nav("Features")
         assert b.slider_value("n_mfcc (coefficients)") == "20"
         b.step("features-in-a-new-tab")
