@@ -123,10 +123,11 @@ if not rows:
     st.stop()
 
 table = pd.DataFrame(rows)
-st.dataframe(table.drop(columns=["key"]), hide_index=True, column_config={
-    "segment acc": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-    "track acc": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-})
+ACCURACIES = ("segment acc", "track acc")
+# Shown in percent with one decimal everywhere (Streamlit's "percent" preset drops or keeps decimals per value).
+st.dataframe(table.drop(columns=["key"]).assign(**{c: table[c] * 100 for c in ACCURACIES}), hide_index=True,
+             column_config={c: st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100)
+                            for c in ACCURACIES})
 st.caption("Accuracies are on each run's held-out test split; 'track acc' is the segments' mean-probability vote. "
            "Runs split by random segments overstate accuracy on unseen songs.")
 labels = {r["key"]: f"{r['run']} · {r['id']}" for r in rows}

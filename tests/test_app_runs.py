@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from genre import workspace
 from genre.config import ModelConfig, TrainConfig
 from tests.app_fixtures import (  # noqa: F401
@@ -114,3 +116,12 @@ def test_deleting_a_saved_model_without_record(home, saved_bundle):
     assert not at.exception and not saved_bundle.exists()
     assert not list(saved_bundle.parent.iterdir())  # no trash folder left behind
     assert "No runs yet" in at.info[0].value
+
+
+def test_accuracies_are_shown_in_percent_with_one_decimal(home, tiny):
+    run = _run(tiny, "a")
+    at = open_page("runs").run()
+    table, config = at.dataframe[0].value, at.dataframe[0].proto.columns
+    track = run.result()["metrics"]["track_accuracy"]
+    assert list(table["track acc"]) == [pytest.approx(100 * track)]
+    assert "%.1f%%" in config  # the column's format: one decimal for every run
