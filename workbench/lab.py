@@ -7,6 +7,8 @@ the configs through :func:`workbench.settings.configs`.
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from genre import plots
@@ -103,12 +105,18 @@ def cached_augmentation(path: str, mtime_ns: int):
         return None
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_preview(features_key: str, track: int, settings_json: str, _fs):
+    """:func:`genre.augment.preview`, once per features, track and setting (not on every rerun of the page)."""
+    return preview(_fs, track, json.loads(settings_json))
+
+
 def preview_ui(fs, split, tc) -> None:
     """One training track's first segment beside the same segment of one augmented copy."""
     track = int(fs.track[split.train[0]])
     with st.spinner("Making one copy of one track..."):
         try:
-            original, copy = preview(fs, track, tc.augmentation())
+            original, copy = cached_preview(fs.key, track, json.dumps(tc.augmentation(), sort_keys=True), fs)
         except GenreError as exc:
             st.error(str(exc))
             return
