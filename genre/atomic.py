@@ -1,4 +1,4 @@
-"""Atomic writes: a temp file (or folder) beside the target, then ``os.replace``.
+"""Atomic writes: a temp file (or folder) beside the target, then ``os.replace``; and reading them back.
 
 An interrupted write leaves the old target (or none), never a half-written one. The result gets
 the mode any new file (0o666) or folder (0o777) gets under the umask, not the private 0o600/0o700
@@ -8,6 +8,7 @@ of ``tempfile``'s temp files.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -52,6 +53,18 @@ def atomic_path(target: str | Path, *, suffix: str = "") -> Iterator[Path]:
 def write_text(target: str | Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_json(path: str | Path) -> dict | None:
+    """The JSON object in ``path``, or None when it is missing, unreadable or not an object.
+
+    What :func:`write_text` wrote is read whole or not at all, so a reader never needs to retry.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @contextlib.contextmanager

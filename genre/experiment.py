@@ -29,11 +29,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from .atomic import write_text
+from .atomic import read_json, write_text
 from .config import FeatureParams, ModelConfig, TrainConfig
 from .errors import GenreError, ParameterError
+from .runs import Record
 
 EXPERIMENT_FILE = "experiment.json"
 CONFIGS = {"features": FeatureParams, "model": ModelConfig, "train": TrainConfig}
@@ -379,21 +380,10 @@ SUMMARY_FILE, STOP_FILE, PID_FILE, LOG_FILE = "summary.json", "stop", "pid", "lo
 
 
 @dataclass(frozen=True)
-class Experiment:
+class Experiment(Record):
     """A view of an experiment's folder; every read goes to disk."""
 
-    path: Path
-
-    @property
-    def id(self) -> str:
-        return self.path.name
-
-    @property
-    def spec(self) -> dict:
-        try:
-            return json.loads((self.path / EXPERIMENT_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+    SPEC_FILE: ClassVar[str] = EXPERIMENT_FILE
 
     def runs(self) -> list:
         from .runs import list_runs
@@ -402,10 +392,7 @@ class Experiment:
 
     def result(self) -> dict | None:
         """``{"trials", "summary"}`` once the experiment has ended (stopped or not), else None."""
-        try:
-            return json.loads((self.path / SUMMARY_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        return read_json(self.path / SUMMARY_FILE)
 
     @property
     def running(self) -> bool:

@@ -36,8 +36,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from .atomic import write_text
+from .atomic import read_json, write_text
 from .config import FeatureParams, ModelConfig, TrainConfig
 from .errors import Cancelled, GenreError, ParameterError, TrainingError
 
@@ -57,14 +58,6 @@ _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 def new_run_id() -> str:
     """Time-ordered and unique: ``YYYYmmdd-HHMMSS-<6 random hex digits>``."""
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def process_alive(pid: int | None) -> bool:
@@ -97,10 +90,11 @@ def describe_exit(code: int | None) -> str:
 
 
 @dataclass(frozen=True)
-class Run:
-    """A view of one run's record. Every read goes to disk, so it is always current."""
+class Record:
+    """A read-only view of a record folder (a run's, an experiment's): every read goes to disk."""
 
     path: Path
+    SPEC_FILE: ClassVar[str]  # what was asked, written once
 
     @property
     def id(self) -> str:
@@ -108,8 +102,15 @@ class Run:
 
     @property
     def spec(self) -> dict:
-        """``run.json``: what was asked (empty when unreadable)."""
-        return _read_json(self.path / RUN_FILE) or {}
+        """``SPEC_FILE``: what was asked (empty when unreadable, or not written yet)."""
+        return read_json(self.path / self.SPEC_FILE) or {}
+
+
+@dataclass(frozen=True)
+class Run(Record):
+    """A view of one run's record. Every read goes to disk, so it is always current."""
+
+    SPEC_FILE: ClassVar[str] = RUN_FILE
 
     @property
     def name(self) -> str:
@@ -123,7 +124,7 @@ class Run:
     # --- status ---------------------------------------------------------------------------------
 
     def raw_status(self) -> dict:
-        return _read_json(self.path / STATUS_FILE) or {"state": "pending"}
+        return read_json(self.path / STATUS_FILE) or {"state": "pending"}
 
     def status(self) -> dict:
         """``status.json``, with a run whose processes are gone without a final status as failed."""
@@ -178,7 +179,7 @@ class Run:
 
     def result(self) -> dict | None:
         """``result.json``: metrics, history, seconds, stopped, summary (None until the run ends well)."""
-        return _read_json(self.path / RESULT_FILE)
+        return read_json(self.path / RESULT_FILE)
 
     @property
     def bundle_path(self) -> Path | None:
