@@ -14,6 +14,7 @@ import re
 import time
 
 from .errors import GenreError
+from .splits import split_name
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 60rem;
@@ -113,17 +114,6 @@ def _per_genre(per_genre: dict) -> str:
     return _table(rows, ["genre", "precision", "recall", "f1", "support (tracks)"], numeric=(1, 2, 3, 4))
 
 
-def _split_name(metrics: dict) -> str:
-    from .splits import SPLIT_MODES
-
-    split = metrics.get("split")
-    mode = SPLIT_MODES.get(split)
-    name = mode.label if mode else _fmt(split)
-    if split == "kfold" and "fold" in metrics:
-        name += f", fold {metrics['fold'] + 1} of {metrics.get('folds')}"
-    return name
-
-
 def _figures(spec: dict, metrics: dict, history: dict) -> tuple[str, str]:
     from . import plots
 
@@ -168,7 +158,7 @@ def run_report_html(spec: dict, result: dict) -> str:
              ["Genres", _e(", ".join(map(str, genres)) or "–")],
              ["Rows · tracks", _e(f"{_fmt(spec.get('rows'))} segments of {_fmt(spec.get('tracks'))} tracks, input "
                                   f"{' × '.join(map(str, spec.get('input_shape') or [])) or '–'}")],
-             ["Test split", _e(_split_name(m))], ["Validation curve", _e(m.get("validation") or "–")],
+             ["Test split", _e(split_name(m))], ["Validation curve", _e(m.get("validation") or "–")],
              ["Backend", _e(spec.get("backend") or "tensorflow")],
              ["Trained on", _e(f"{_fmt(m.get('n_train_segments'))} rows"
                                + (f" + {_fmt(m['n_augmented_rows'])} augmented copies" if m.get("n_augmented_rows")

@@ -188,3 +188,16 @@ def looks_like_gtzan(genres, files) -> bool:
     names = [Path(f).name for f in files]
     return bool(names) and all(n.split(".")[0] in GTZAN_GENRES and n.split(".")[1].isdigit() for n in names
                                if n.count(".") >= 2)
+
+
+def split_name(metrics: dict, train_config: dict | None = None) -> str:
+    """The split a run was tested on, named (with the fold of a k-fold run), from its metrics and config."""
+    tc = train_config or {}
+    split = metrics.get("split", tc.get("split"))
+    mode = SPLIT_MODES.get(split)
+    name = mode.label if mode else str(split if split is not None else "–")
+    fold, folds = metrics.get("fold", tc.get("fold")), metrics.get("folds", tc.get("folds"))
+    if split == "kfold" and fold is not None:
+        name += f", fold {fold + 1} of {folds}"
+    return name
+

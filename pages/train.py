@@ -14,7 +14,7 @@ from genre import plots, workspace
 from genre.errors import GenreError
 from genre.model import MODEL_KINDS
 from genre.runs import BACKENDS, create_run, launch
-from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan, split_name
 from genre.training import split_rows
 from workbench import exports, insight, lab, runtime, settings, state, ui
 
@@ -173,14 +173,13 @@ def live_ui(run) -> None:
 
 
 def split_label(m: dict, tc: dict) -> str:
-    """The split a run was tested on, named."""
-    mode = m.get("split", tc.get("split", "track"))
-    label = SPLIT_MODES[mode].label if mode in SPLIT_MODES else mode
+    """The split a run was tested on, named, with what was held out."""
+    mode, name = m.get("split", tc.get("split", "track")), split_name(m, tc)
     if mode == "kfold":
-        return f"{label}, fold {m.get('fold', tc.get('fold', 0)) + 1} of {m.get('folds', tc.get('folds'))}"
+        return name
     if mode == "lists":
-        return f"{label} ({tc.get('lists')})"
-    return f"{label}, {tc.get('test_size', 0.3):.0%} held out" + (" (overstates accuracy)" if mode == "segment" else "")
+        return f"{name} ({tc.get('lists')})"
+    return f"{name}, {tc.get('test_size', 0.3):.0%} held out" + (" (overstates accuracy)" if mode == "segment" else "")
 
 
 def trained_on(spec: dict, m: dict, result: dict) -> str:

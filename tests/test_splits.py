@@ -120,3 +120,15 @@ def test_the_bundled_gtzan_split_and_a_synthetic_folder_named_like_gtzan():
     split = split_rows(fs, TrainConfig(split="lists", lists=str(GTZAN_LISTS)))
     assert len(tracks(fs, split.train)) == len(tracks(fs, split.val)) == len(tracks(fs, split.test)) == 10
     assert len(split.missing) == 930 - 30  # the rest of GTZAN is not in this tiny folder, and it is said
+
+
+@pytest.mark.parametrize("metrics, config, want", [
+    ({"split": "track"}, None, SPLIT_MODES["track"].label),
+    ({"split": "kfold", "fold": 1, "folds": 5}, None, SPLIT_MODES["kfold"].label + ", fold 2 of 5"),
+    ({}, {"split": "kfold", "fold": 0, "folds": 3}, SPLIT_MODES["kfold"].label + ", fold 1 of 3"),
+    ({"split": "mystery"}, None, "mystery"),
+])
+def test_a_runs_split_is_named_with_its_fold(metrics, config, want):
+    from genre.splits import split_name
+
+    assert split_name(metrics, config) == want
