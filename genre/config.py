@@ -136,6 +136,16 @@ class FeatureParams(_Config):
             ]
         return []
 
+    def describe(self) -> str:
+        """The parameters in one line of words, every one that changes the features or the files."""
+        where = {"start": f"{self.num_segments} segments of the first {self.duration:g} s",
+                 "middle": f"{self.num_segments} segments of the middle {self.duration:g} s",
+                 "whole": f"up to {self.max_segments} segments of {self.segment_samples / self.sample_rate:.2f} s "
+                          "spread over the whole track"}[self.excerpt]
+        return (f"{self.n_mfcc} MFCCs, n_fft {self.n_fft}, hop {self.hop_length}, {where} at {self.sample_rate} Hz, "
+                + ("all files" if self.files_per_genre == -1 else f"{self.files_per_genre} files per genre")
+                + (f", without {', '.join(self.exclude)}" if self.exclude else ""))
+
     def identity(self) -> dict[str, Any]:
         """The parameters as a dict without the later ones left at their defaults, so that the cache
         keys and store names of features made before those parameters existed stay the same."""

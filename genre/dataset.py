@@ -58,6 +58,14 @@ class Dataset:
         return {g: n for g, n in self.counts().items() if n < minimum}
 
 
+def subfolders(root: str | Path) -> list[str]:
+    """The visible sub-folders of ``root`` (its candidate genres), sorted; none when it cannot be read."""
+    try:
+        return sorted(p.name for p in Path(root).expanduser().iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+
+
 def scan_dataset(root: str | Path, *, files_per_genre: int = -1,
                  genres: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> Dataset:
     """Find the genres and audio files of a GTZAN-shaped folder.

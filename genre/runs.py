@@ -9,6 +9,7 @@ The app, the CLI and the experiment runner all train through this module. A run'
     result.json    metrics and history when the run ends with a model (atomically)
     stop           present once a stop was asked for
     log.txt        what the training process printed
+    model-offered  present while the saved model waits to be chosen by the first app session that sees it
 
 States: ``pending`` (the process is starting: it imports TensorFlow), ``running``, and the final
 ``done``, ``stopped`` (on request; the model learned so far is saved) and ``failed`` (with a
@@ -44,6 +45,7 @@ from .errors import Cancelled, GenreError, ParameterError, TrainingError
 
 RUN_FILE, STATUS_FILE, EPOCHS_FILE = "run.json", "status.json", "epochs.jsonl"
 RESULT_FILE, STOP_FILE, LOG_FILE = "result.json", "stop", "log.txt"
+OFFER_FILE = "model-offered"
 
 FINAL_STATES = ("done", "stopped", "failed")
 STATES = ("pending", "running", *FINAL_STATES)
@@ -202,6 +204,24 @@ class Run(Record):
     @property
     def stop_requested(self) -> bool:
         return (self.path / STOP_FILE).exists()
+
+    def offer_model(self) -> None:
+        """Mark the run's model, once saved, as the one to choose next (the app does for the runs it starts)."""
+        write_text(self.path / OFFER_FILE, "")
+
+    def claim_model(self) -> bool:
+        """True once, for the first caller after the offered model was saved; False otherwise.
+
+        The claim is an unlink: of several tabs (or a reloaded one) seeing the finished run, exactly one wins.
+        """
+        bundle = self.bundle_path
+        if bundle is None or not bundle.is_dir():
+            return False
+        try:
+            os.unlink(self.path / OFFER_FILE)
+        except FileNotFoundError:
+            return False
+        return True
 
     def delete(self, timeout: float = 10.0) -> None:
         """Remove the record and the run's bundle. A running run's processes are killed first.

@@ -11,7 +11,7 @@ from genre.dataset import MIN_TRACKS
 from genre.config import FeatureParams
 from genre.errors import GenreError
 from genre.store import cache_key
-from workbench import runtime, settings, state, ui
+from workbench import runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
@@ -52,13 +52,16 @@ def folder_ui() -> str:
 
 
 def exclude_ui(root: str) -> tuple[str, ...]:
-    """Folders that are not genres (``unlabelled/``, ``misc/``), left out of everything."""
-    names = ui.folders(root)
-    settings.seed(settings.DATASET_KEYS)
-    st.session_state["exclude"] = [g for g in st.session_state.get("exclude", []) if g in names]
-    chosen = st.multiselect("Leave out folders", names, **settings.keep("exclude"),
-                            help="Folders that are not genres. Left out of features, training and evaluation.")
-    settings.remember(settings.DATASET_KEYS)
+    """Folders that are not genres (``unlabelled/``, ``misc/``), left out of everything; remembered per folder."""
+    names = state.folders(root)
+    if not names:  # a typo or a file: nothing to choose, and the real folder's choice is left as it was
+        return ()
+    # The widget shows the folder's choice (state.excluded); a key per folder, so another folder starts from its own.
+    chosen = st.multiselect("Leave out folders", names, default=list(state.excluded(root)),
+                            key=f"exclude:{Path(root).expanduser()}",
+                            help="Folders that are not genres. Left out of features, training and evaluation, "
+                                 "on every page; remembered for this folder.")
+    state.set_excluded(root, chosen)
     return tuple(chosen)
 
 

@@ -61,23 +61,16 @@ def train_setting(key: str):
 def base_ui(dataset) -> tuple[dict | None, str | None]:
     """The settings nobody varies: the Features page's and the Train page's current ones."""
     try:
-        fp = settings.feature_params()
+        fp = settings.feature_params(state.excluded() if dataset is not None else ())
         mc, tc = settings.configs(settings.train_values())
         tc = tc.replace(split=TrainConfig().split, lists=None, fold=0)  # the experiment's own split settings rule
     except GenreError as exc:
         return None, f"The Features or Train page's settings are not valid: {exc}"
     except ValueError:
         return None, "The Train page's hidden layers must be whole numbers separated by commas."
-    st.caption(f"Unvaried settings come from the Features page ({fp.n_mfcc} MFCCs, n_fft {fp.n_fft}, hop "
-               f"{fp.hop_length}, {fp.num_segments} segments of {fp.duration:g} s at {fp.sample_rate} Hz) and the "
+    st.caption(f"Unvaried settings come from the Features page ({fp.describe()}) and the "
                f"Train page ({', '.join(f'{k} {plots.setting_label(v)}' for k, v in mc.knobs().items())}, "
                f"batch {tc.batch_size}{f', {tc.augment_copies} augmented copies' if tc.augmentation() else ''}).")
-    if dataset is not None and (ui.excluded(str(dataset.root)) or fp.files_per_genre != -1):
-        st.caption("As on the Features page: "
-                   + ", ".join(([f"without {', '.join(ui.excluded(str(dataset.root)))}"]
-                                if ui.excluded(str(dataset.root)) else [])
-                               + ([f"{fp.files_per_genre} files per genre"] if fp.files_per_genre != -1 else []))
-                   + ".")
     return {"features": fp, "model": mc, "train": tc}, None
 
 
@@ -159,7 +152,7 @@ def estimate_ui(configs: list, how: dict) -> None:
 
 
 def new_experiment_ui() -> None:
-    dataset, unreadable = ui.try_scan(state.dataset_root())
+    dataset, unreadable = ui.try_scan(state.dataset_root(), exclude=state.excluded())
     if dataset is None:
         st.info(f"Choose a dataset first ({unreadable}). Experiments already run are listed below.")
         st.page_link("pages/dataset.py", label="Dataset", icon="📁")
@@ -186,7 +179,7 @@ def new_experiment_ui() -> None:
             exp = launch_experiment(dataset.root, out, texts + fixed, repeats=how["repeats"], split=how["split"],
                                     folds=how["folds"], epochs=how["epochs"], backend=how["backend"],
                                     workers=how["workers"], lists=how["lists"],
-                                    exclude=ui.excluded(str(dataset.root)),
+                                    exclude=base["features"].exclude,
                                     files_per_genre=base["features"].files_per_genre)
         except (GenreError, OSError) as exc:
             st.error(f"Could not start the experiment: {exc}")
@@ -330,7 +323,7 @@ def train_values(exp, settings_point: dict) -> tuple[dict, list[str]]:
     values = {key: getattr(configs[where], field) for where, keys in TO_SETTINGS.items() for key, field in keys.items()}
     mc, tc = configs["model"], configs["train"]
     values.update(layers=", ".join(map(str, mc.hidden_units)), lists=tc.lists or "", early=tc.patience is not None,
-                  backend=spec.get("backend", "tensorflow"), exclude=[], noise=tc.noise_snr is not None)
+                  backend=spec.get("backend", "tensorflow"), noise=tc.noise_snr is not None)
     if tc.noise_snr is not None:
         values["snr"] = tc.noise_snr
     if tc.patience is not None:
@@ -345,6 +338,11 @@ def train_values(exp, settings_point: dict) -> tuple[dict, list[str]]:
         else:
             refused.append(f"{key}={plots.setting_label(value)}")
     return ok, refused
+
+
+def spec_exclusion(exp) -> list[str]:
+    excluded = exp.spec.get("base", {}).get("features", {}).get("exclude", [])
+    return [g for g in excluded if isinstance(g, str)] if isinstance(excluded, list) else []
 
 
 def train_this_ui(exp, rows: list[dict]) -> None:
@@ -366,6 +364,8 @@ def train_this_ui(exp, rows: list[dict]) -> None:
     dataset = exp.spec.get("dataset")
     if dataset and dataset != state.dataset_root():
         state.set_dataset_root(dataset)
+    if dataset:  # the folders the experiment left out, for its dataset
+        state.set_excluded(dataset, spec_exclusion(exp))
     state.forget_features()  # Train loads this point's features (the experiment extracted them) from the cache
     if refused:
         st.warning("Set, except what the Train and Features pages cannot take: " + ", ".join(refused) + ".")

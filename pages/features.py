@@ -88,22 +88,12 @@ def preview_ui(dataset, params: FeatureParams) -> None:
                                 title=f"{path.name}, first of its {len(segments)} segment(s): {frames} frames × {n} MFCCs"))
 
 
-def describe(params: FeatureParams) -> str:
-    where = {"start": f"{params.num_segments} segments of the first {params.duration:g} s",
-             "middle": f"{params.num_segments} segments of the middle {params.duration:g} s",
-             "whole": f"up to {params.max_segments} segments of {params.segment_samples / params.sample_rate:.2f} s "
-                      "over the whole track"}[params.excerpt]
-    return (f"{params.n_mfcc} MFCCs, n_fft {params.n_fft}, hop {params.hop_length}, {where} at {params.sample_rate} Hz, "
-            + ("all files" if params.files_per_genre == -1 else f"{params.files_per_genre} files per genre")
-            + (f", without {', '.join(params.exclude)}" if params.exclude else ""))
-
-
 def extract_ui(dataset, params: FeatureParams) -> None:
     left, right = st.columns([1, 3], vertical_alignment="center")
     current = state.features()
     note = right.empty()
     if current is not None and (current.params != params or Path(current.root) != Path(dataset.root)):
-        note.warning("These settings differ from the current features (" + describe(current.params) + "): "
+        note.warning("These settings differ from the current features (" + current.params.describe() + "): "
                       "press **Extract features** to use them.", icon="⚠️")
     if not left.button("Extract features", type="primary", icon="⚙️"):
         return
@@ -155,13 +145,13 @@ def summary_ui() -> None:
                       if p.excerpt == "whole" else (p.num_segments, f"shorter than {p.duration:g} s"))
         with st.expander(f"{ui.count(len(short), 'file')} gave fewer segments than the {asked} asked for: {why}"):
             st.dataframe(pd.DataFrame(short, columns=["file", "segments"]), hide_index=True)
-    st.caption(f"From `{fs.root}`: {describe(fs.params)}.")
+    st.caption(f"From `{fs.root}`: {fs.params.describe()}.")
     exports.features_downloads_ui(fs, state.features_path())
     insight.explorer_ui(fs)
     st.page_link("pages/train.py", label="Next: train a model", icon="🧠")
 
 
-exclude = ui.excluded(state.dataset_root())
+exclude = state.excluded()
 dataset, error = ui.try_scan(state.dataset_root(), exclude=exclude)
 if error:
     st.error(f"{error} — choose a dataset on the Dataset page.")

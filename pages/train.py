@@ -120,11 +120,12 @@ def new_run_ui(fs) -> None:
             run = create_run(workspace.runs_dir(), features_path=state.features_path(), features=fs,
                              model_config=mc, train_config=tc, name=name, backend=backend,
                              models_dir=workspace.models_dir())
+            run.offer_model()  # its model becomes the chosen one when saved, whichever tab sees it first
             launch(run)
         except (GenreError, OSError) as exc:
             st.error(f"Could not start the run: {exc}")
             return
-        state.set_run(run, started_here=True)
+        state.set_run(run)
         st.rerun()
 
 

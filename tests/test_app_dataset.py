@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from genre import workspace
-from tests.app_fixtures import button, dataset_copy, home, open_page, texts, tiny  # noqa: F401
+from tests.app_fixtures import button, by_label, dataset_copy, home, open_page, texts, tiny  # noqa: F401
 
 
 def bad_folder(kind: str, tmp_path: Path) -> Path:
@@ -94,7 +94,7 @@ def test_a_folder_that_is_not_a_genre_can_be_left_out_everywhere(home, dataset_c
     (dataset_copy / "unlabelled" / "x.wav").write_bytes((dataset_copy / "rock" / "rock.00000.wav").read_bytes())
     at = open_page("dataset", dataset_root=str(dataset_copy)).run()
     assert "unlabelled" in list(at.dataframe[0].value["genre"])
-    at.multiselect(key="exclude").set_value(["unlabelled"]).run()
+    by_label(at.multiselect, "Leave out folders").set_value(["unlabelled"]).run()
     assert not at.exception
     assert list(at.dataframe[0].value["genre"]) == ["ambient", "chiptune", "rock"]
     at.switch_page("pages/features.py").run()

@@ -65,8 +65,8 @@ def test_without_experiments_the_page_offers_a_new_one(home, tiny):
     at = page(tiny)
     assert not at.exception and not at.error
     assert "No experiments yet." in texts(at.caption)
-    assert "Unvaried settings come from the Features page (13 MFCCs, n_fft 512, hop 256, 2 segments of 4 s at 8000 Hz)" \
-        in texts(at.caption)
+    assert ("Unvaried settings come from the Features page (13 MFCCs, n_fft 512, hop 256, 2 segments of the first 4 s "
+            "at 8000 Hz, all files)") in texts(at.caption)
     assert not at.dataframe
     assert by_label(at.number_input, "Workers").value >= 1 and by_label(at.radio, "Split").value == "track"
     assert {m.label: m.value for m in at.metric}["Trials"] == "3"  # nothing varied: 3 repeats of the settings

@@ -95,12 +95,9 @@ SETTINGS: dict[str, Setting] = {
     "early": Setting(False),
     "patience": Setting(5, low=1, high=100),
     "backend": Setting("tensorflow", tuple(BACKENDS)),
-    # Dataset page
-    "exclude": Setting([]),
 }
 FEATURE_KEYS = ("n_mfcc", "n_fft", "hop", "segments", "sr", "duration", "files", "excerpt", "max_segments")
-DATASET_KEYS = ("exclude",)
-TRAIN_KEYS = tuple(k for k in SETTINGS if k not in FEATURE_KEYS + DATASET_KEYS)
+TRAIN_KEYS = tuple(k for k in SETTINGS if k not in FEATURE_KEYS)
 _SAVED = "_settings_saved"  # what this session last wrote to settings.json
 
 

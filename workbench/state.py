@@ -14,6 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from genre import workspace
+from genre.dataset import subfolders
+from genre.errors import GenreError
 from genre.runs import Run, list_runs, open_run
 
 from . import settings
@@ -23,7 +25,6 @@ FEATURES = "features"  # genre.store.FeatureSet
 FEATURES_PATH = "features_path"  # where that FeatureSet is stored (str): what a run trains on
 RUN = "run_id"  # the run this tab shows on Train
 BUNDLE = "bundle_path"  # the model chosen on Classify (str)
-STARTED = "runs_started"  # ids of the runs this tab started and has not yet adopted the model of
 
 
 def default_dataset() -> str:
@@ -43,6 +44,56 @@ def set_dataset_root(path: str) -> None:
     settings.remember_value(DATASET, path)
 
 
+EXCLUDED = "excluded"  # {dataset folder: the folders left out of it} chosen in this session
+REMEMBERED_EXCLUDED = "exclude_by_dataset"  # the same, for every folder ever set up, in settings.json
+
+
+def _folder_key(root: str | Path) -> str:
+    return str(Path(root).expanduser().resolve())
+
+
+def folders(root: str) -> list[str]:
+    """The visible sub-folders of ``root`` (candidate genres), or none when it cannot or may not be read."""
+    try:
+        workspace.check_data_root(root)
+    except GenreError:
+        return []
+    return subfolders(root)
+
+
+def _remembered_exclusions(key: str) -> list:
+    last = settings.last_used()
+    chosen = last.get(REMEMBERED_EXCLUDED, {})
+    if isinstance(chosen, dict) and isinstance(chosen.get(key), list):
+        return chosen[key]
+    legacy, legacy_root = last.get("exclude"), last.get(DATASET)  # settings.json before folders were told apart
+    if isinstance(legacy, list) and isinstance(legacy_root, str) and legacy_root and _folder_key(legacy_root) == key:
+        return legacy
+    return []
+
+
+def excluded(root: str | None = None) -> tuple[str, ...]:
+    """The folders of ``root`` (default: this session's dataset) left out of everything: this session's
+    choice for that folder, else the one remembered for it in the workspace; only those still there."""
+    root = root or dataset_root()
+    key = _folder_key(root)
+    chosen = st.session_state.get(EXCLUDED, {}).get(key)
+    if chosen is None:
+        chosen = _remembered_exclusions(key)
+    there = set(folders(root))
+    return tuple(g for g in chosen if isinstance(g, str) and g in there)
+
+
+def set_excluded(root: str, chosen) -> None:
+    """Leave ``chosen`` out of ``root`` in this session, and remember it for that folder only."""
+    key, chosen = _folder_key(root), list(chosen)
+    st.session_state.setdefault(EXCLUDED, {})[key] = chosen
+    remembered = settings.last_used().get(REMEMBERED_EXCLUDED)
+    remembered = dict(remembered) if isinstance(remembered, dict) else {}
+    if remembered.get(key) != chosen:
+        settings.remember_value(REMEMBERED_EXCLUDED, {**remembered, key: chosen})
+
+
 def features():
     """This session's features; after a reload (a new session), the ones its settings name, when they are
     already extracted for the current dataset and its files are unchanged (never extracts)."""
@@ -52,14 +103,11 @@ def features():
 
 
 def _restore_features() -> None:
-    from genre.errors import GenreError
     from genre.extract import load_cached
-
-    from . import ui
 
     root = dataset_root()
     try:
-        params = settings.feature_params(ui.excluded(root))
+        params = settings.feature_params(excluded(root))
     except GenreError:
         return
     attempt = (root, repr(params))
@@ -92,10 +140,17 @@ def run() -> Run | None:
     return open_run(workspace.runs_dir(), wanted) if wanted else None
 
 
-def set_run(run: Run | None, *, started_here: bool = False) -> None:
+def latest_run() -> Run | None:
+    """The run this tab looks at, else the newest in the workspace: what the status strip names."""
+    mine = run()
+    if mine is not None:
+        return mine
+    found = runs()
+    return found[0] if found else None
+
+
+def set_run(run: Run | None) -> None:
     st.session_state[RUN] = None if run is None else run.id
-    if started_here:
-        st.session_state.setdefault(STARTED, []).append(run.id)
     if run is None:
         st.query_params.pop("run", None)
     else:
@@ -111,11 +166,13 @@ def bundle_path() -> str | None:
 
 
 def adopt_model(run: Run) -> bool:
-    """Make the model of a run this tab started the chosen one, once, when it is saved; whether it did."""
-    started = st.session_state.get(STARTED, [])
-    if run.id not in started or run.bundle_path is None:
+    """Make the model of a run started in the app the chosen one, once, when it is saved; whether it did.
+
+    The offer is in the run's record (:meth:`genre.runs.Run.offer_model`), not in the tab: a reload, a second
+    tab or a restart takes the model too, and only the first session that sees it does.
+    """
+    if not run.claim_model():
         return False
-    started.remove(run.id)
     set_bundle_path(run.bundle_path)
     return True
 
@@ -153,7 +210,6 @@ def experiments() -> list:
 
 def open_experiment(folder: str):
     """Add an experiment folder made elsewhere to the list; the experiment, or raise GenreError saying why not."""
-    from genre.errors import GenreError
     from genre.experiment import Experiment
 
     path = workspace.check_data_root(folder)  # a shared server reads only where it may

@@ -19,20 +19,6 @@ def _scan(root: str, files_per_genre: int, exclude: tuple, stamp: tuple):
     return scan_dataset(root, files_per_genre=files_per_genre, exclude=exclude)
 
 
-def folders(root: str) -> list[str]:
-    """The visible sub-folders of ``root`` (candidate genres), or none when it cannot be read."""
-    try:
-        workspace.check_data_root(root)
-        return sorted(p.name for p in Path(root).expanduser().iterdir() if p.is_dir() and not p.name.startswith("."))
-    except (GenreError, OSError):
-        return []
-
-
-def excluded(root: str) -> tuple[str, ...]:
-    """The folders of ``root`` the user chose to leave out (the setting, less what is not there)."""
-    return tuple(g for g in st.session_state.get("exclude", []) if g in set(folders(root)))
-
-
 def try_scan(root: str, files_per_genre: int = -1, exclude: tuple = ()):
     """``(dataset, None)`` or ``(None, message)``; never raises for bad input.
 
@@ -85,13 +71,13 @@ def _strip() -> None:
     cols[1].caption("**Features** · " + (f"{len(fs)} rows of {fs.X.shape[1]}×{fs.X.shape[2]}" if fs is not None
                                         else "not extracted"))
     running = [r for r in state.runs() if r.running]
-    mine = state.run()
+    latest = state.latest_run()
     if running:
         # No epoch count: the strip is drawn once per page run, so on Train it would sit at an old
         # epoch beside the live progress bar.
         cols[2].caption("**Training** · " + ("running" if len(running) == 1 else f"{len(running)} running"))
-    elif mine is not None:
-        cols[2].caption(f"**Training** · {mine.state}")
+    elif latest is not None:
+        cols[2].caption(f"**Training** · last run {latest.state}", help=f"{latest.name} · {latest.id}")
     else:
         cols[2].caption("**Training** · none yet")
     bp = state.bundle_path()
