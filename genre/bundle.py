@@ -41,7 +41,14 @@ class Bundle:
 
     @property
     def name(self) -> str:
-        return self.info.get("name", self.path.name)
+        """The name of the run that made it (its folder's name only for bundles saved without one)."""
+        name = self.info.get("name")
+        return name if isinstance(name, str) and name else self.path.name
+
+    @property
+    def label(self) -> str:
+        """How the app names the model: its name, and whether it is an imported copy."""
+        return self.name + (" (imported)" if self.info.get("imported") else "")
 
 
 def slug(name: str) -> str:
@@ -51,11 +58,12 @@ def slug(name: str) -> str:
 
 
 def save_bundle(path: str | Path, *, model, genres, params: FeatureParams, model_config: ModelConfig,
-                train_config: TrainConfig, metrics: dict, history: dict, extra: dict | None = None) -> Path:
-    """Write a bundle folder atomically (replacing one at ``path``)."""
+                train_config: TrainConfig, metrics: dict, history: dict, extra: dict | None = None,
+                name: str | None = None) -> Path:
+    """Write a bundle folder atomically (replacing one at ``path``); ``name`` (default: the folder's) names the model."""
     path = Path(path)
     info = {
-        "format": BUNDLE_FORMAT, "name": path.name, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "format": BUNDLE_FORMAT, "name": name or path.name, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         "genres": list(genres), "feature_params": params.to_dict(), "model_config": model_config.to_dict(),
         "train_config": train_config.to_dict(), "metrics": metrics, "history": history, **(extra or {}),
     }

@@ -282,4 +282,38 @@ class TrainConfig(_Config):
         return d
 
 
-__all__ = ["AUGMENT_FIELDS", "EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig"]
+BACKEND_TAGS = {"tensorflow": "tf", "jax": "jax"}  # a backend in a run's name
+_NAME_TAGS = {  # a setting in a run's name, when it differs from the default: its tag
+    "hidden_units": "units", "filters": "filters", "lstm_units": "lstm", "dense_units": "dense", "dropout": "dropout",
+    "l1": "l1_", "l2": "l2_", "learning_rate": "lr", "standardize": "std", "epochs": "ep", "batch_size": "bs",
+    "test_size": "test", "seed": "seed", "patience": "early", "augment_copies": "aug",
+}
+
+
+def _tag(name: str, value: Any) -> str:
+    tag = _NAME_TAGS[name]
+    if isinstance(value, bool):
+        return tag
+    if isinstance(value, (tuple, list)):
+        return tag + "x".join(map(str, value))
+    return f"{tag}{value:g}" if isinstance(value, float) else f"{tag}{value}"
+
+
+def run_name(model_config: ModelConfig, train_config: TrainConfig, backend: str = "tensorflow") -> str:
+    """A run's default name: its network, split and backend, then each setting that differs from the defaults.
+
+    Two runs that differ in anything but the dataset's features get different names, e.g.
+    ``dense-track-tf-lr0.001`` and ``dense-track-jax-lr0.001``; a k-fold run names its fold (``kfold2of5``).
+    """
+    mc, tc = model_config, train_config
+    split = f"kfold{tc.fold}of{tc.folds}" if tc.split == "kfold" else tc.split
+    parts = [mc.kind, split, BACKEND_TAGS.get(backend, backend)]
+    default_mc, default_tc = ModelConfig(kind=mc.kind), TrainConfig()
+    parts += [_tag(k, v) for k, v in mc.knobs().items() if k != "kind" and v != getattr(default_mc, k)]
+    parts += [_tag(k, getattr(tc, k)) for k in ("epochs", "batch_size", "test_size", "seed", "patience",
+                                                 "augment_copies")
+              if getattr(tc, k) != getattr(default_tc, k) and not (k == "test_size" and tc.split in ("kfold", "lists"))]
+    return "-".join(parts)
+
+
+__all__ = ["AUGMENT_FIELDS", "BACKEND_TAGS", "EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig", "run_name"]

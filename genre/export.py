@@ -91,9 +91,9 @@ def import_bundle_zip(data: bytes, models_dir: str | Path, *, name: str | None =
         except BundleError as exc:  # it names the hidden temporary folder: name the zip instead
             raise BundleError(str(exc).replace(f"{tmp}/", "").replace(str(tmp), "the zip's bundle")) from None
         wanted = name or bundle.info.get("name")
-        target = reserve_bundle_path(models_dir, (wanted if isinstance(wanted, str) else "") or folder.rstrip("/")
-                                     or "imported")
-        info = {**bundle.info, "name": target.name, "imported": time.strftime("%Y-%m-%d %H:%M:%S")}
+        wanted = (wanted if isinstance(wanted, str) else "").strip() or folder.rstrip("/") or "imported"
+        target = reserve_bundle_path(models_dir, wanted)  # the folder: the name made safe, -2... when taken
+        info = {**bundle.info, "name": wanted, "imported": time.strftime("%Y-%m-%d %H:%M:%S")}
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's folder is private
         os.replace(tmp, target)  # onto the reserved, empty folder

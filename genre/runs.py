@@ -424,7 +424,7 @@ def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) ->
         path = reserve_bundle_path(spec.get("models_dir") or run.path.parent, spec.get("name") or run.id)
     try:
         return save_bundle(path, model=result.model, genres=fs.genres, params=fs.params, model_config=mc,
-                           train_config=tc, metrics=result.metrics, history=result.history,
+                           train_config=tc, metrics=result.metrics, history=result.history, name=spec.get("name"),
                            extra={"seconds": result.seconds, "stopped": result.stopped, "run_id": run.id,
                                   "run_name": spec.get("name"), "backend": spec.get("backend", "tensorflow"),
                                   "summary": model_summary(result.model), "dataset": fs.root,

@@ -20,13 +20,13 @@ st.title("📊 Runs")
 ui.status_strip()
 
 # Settings first, then what they gave. "dataset" .. "backend" are compared across selected runs.
-SETTINGS = ["dataset", "genres", "input", "network", "dropout", "l1", "l2", "standardise", "augmentation", "lr",
+SETTINGS = ["dataset", "genres", "input", "network", "backend", "dropout", "l1", "l2", "standardise", "augmentation", "lr",
             "batch", "epochs asked", "split", "test size", "seed", "backend"]
 
 
-def settings_row(mc: ModelConfig, tc: TrainConfig) -> dict:
+def settings_row(mc: ModelConfig, tc: TrainConfig, backend: str) -> dict:
     """The model and training settings columns (the network's own knobs only)."""
-    return {"network": describe_network(mc), "dropout": mc.dropout, "l1": mc.l1, "l2": mc.l2,
+    return {"network": describe_network(mc), "backend": backend, "dropout": mc.dropout, "l1": mc.l1, "l2": mc.l2,
             "standardise": "yes" if mc.standardize else "no", "augmentation": describe_augmentation(tc.augmentation()),
             "lr": mc.learning_rate, "batch": tc.batch_size, "epochs asked": tc.epochs, "split": tc.split,
             "test size": tc.test_size, "seed": tc.seed}
@@ -43,8 +43,8 @@ def run_row(run: Run) -> dict:
     return {
         "key": f"run:{run.id}", "run": run.name, "status": status.get("state"),
         "dataset": (spec.get("dataset") or "").rstrip("/").rsplit("/", 1)[-1],
-        "genres": len(spec.get("genres", [])), "input": f"{shape[0]}×{shape[1]}", **settings_row(mc, tc),
-        "backend": spec.get("backend", "tensorflow"),
+        "genres": len(spec.get("genres", [])), "input": f"{shape[0]}×{shape[1]}",
+        **settings_row(mc, tc, spec.get("backend", "tensorflow")),
         "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"),
         "epochs": m.get("epochs_run", len(run.epochs()) or None), "time (s)": _round(result.get("seconds")),
         "segments": fp.num_segments, "source": spec.get("source", "app"), "id": run.id,
@@ -56,9 +56,8 @@ def bundle_row(b) -> dict:
     fp, m = b.params, b.metrics
     frames, n = fp.input_shape
     return {
-        "key": f"bundle:{b.path}", "run": b.name, "status": "saved model", "dataset": "", "genres": len(b.genres),
-        "input": f"{frames}×{n}", **settings_row(b.model_config, b.train_config),
-        "backend": b.info.get("backend", "tensorflow"),
+        "key": f"bundle:{b.path}", "run": b.label, "status": "saved model", "dataset": "", "genres": len(b.genres),
+        "input": f"{frames}×{n}", **settings_row(b.model_config, b.train_config, b.info.get("backend", "tensorflow")),
         "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"), "epochs": m.get("epochs_run"),
         "time (s)": _round(b.info.get("seconds")), "segments": fp.num_segments,
         "source": "imported" if b.info.get("imported") else "saved model", "id": b.path.name,

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from genre import plots, workspace
+from genre.config import run_name
 from genre.errors import GenreError
 from genre.model import MODEL_KINDS
 from genre.runs import BACKENDS, create_run, launch
@@ -74,19 +75,19 @@ def controls_ui(fs):
         backend = c11.radio("Backend", list(BACKENDS), horizontal=True, format_func=BACKENDS.get, **keep("backend"),
                             help="Keras runs on either; the run and its saved model record which.")
         lab.augmentation_ui()
-        values = settings.train_values()
-        tags = [t for t, on in (("aug", values["aug_copies"]), ("l1", values["l1"]), ("std", values["standardize"]),
-                                ("early", early)) if on]
-        name = st.text_input("Run name", "-".join([kind, split, f"lr{values['lr']:g}", *tags]),
-                             help="A label only: every run gets a unique id, and its model a folder of its own.")
+        try:
+            mc, tc = settings.configs(settings.train_values())
+            problem = None
+        except GenreError as exc:  # first: ParameterError is a ValueError too, and its message is the precise one
+            mc, tc, problem = None, None, str(exc)
+        except ValueError:  # int() of something that is not a number
+            mc, tc, problem = None, None, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
+        name = st.text_input("Run name", run_name(mc, tc, backend) if problem is None else f"{kind}-{split}",
+                             help="Says what sets the run apart: its network, split and backend, then each setting "
+                                  "that differs from the defaults. A label only: every run gets a unique id, and "
+                                  "its model carries this name.")
     settings.remember(settings.TRAIN_KEYS)
-    try:
-        mc, tc = settings.configs(values)
-    except GenreError as exc:  # first: ParameterError is a ValueError too, and its message is the precise one
-        return None, None, name, backend, str(exc)
-    except ValueError:  # int() of something that is not a number
-        return None, None, name, backend, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
-    return mc, tc, name, backend, None
+    return mc, tc, name, backend, problem
 
 
 def new_run_ui(fs) -> None:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.config import FeatureParams, ModelConfig, TrainConfig, run_name
 from genre.errors import GenreError, ParameterError
 
 
@@ -162,3 +162,37 @@ def test_new_parameters_at_their_defaults_leave_cache_keys_and_store_names_uncha
 def test_bad_excerpt_and_exclude_are_parameter_errors(changes, message):
     with pytest.raises(ParameterError, match=message):
         FeatureParams(**changes).validate()
+
+
+def test_a_runs_default_name_says_its_network_split_and_backend():
+    assert run_name(ModelConfig(), TrainConfig()) == "dense-track-tf"
+    assert run_name(ModelConfig(kind="cnn"), TrainConfig(split="kfold", fold=2), "jax") == "cnn-kfold2of5-jax"
+
+
+@pytest.mark.parametrize("model, train, tag", [
+    ({"learning_rate": 1e-3}, {}, "lr0.001"),
+    ({"hidden_units": (128, 32)}, {}, "units128x32"),
+    ({"dropout": 0.5}, {}, "dropout0.5"),
+    ({"l1": 1e-4}, {}, "l1_0.0001"),
+    ({"l2": 0.0}, {}, "l2_0"),
+    ({"standardize": True}, {}, "std"),
+    ({"kind": "cnn", "filters": 16}, {}, "filters16"),
+    ({}, {"epochs": 100}, "ep100"),
+    ({}, {"batch_size": 64}, "bs64"),
+    ({}, {"seed": 3}, "seed3"),
+    ({}, {"patience": 5}, "early5"),
+    ({}, {"augment_copies": 2, "pitch_shift": 2.0}, "aug2"),
+])
+def test_a_setting_that_differs_from_the_default_is_in_the_name(model, train, tag):
+    name = run_name(ModelConfig(**model), TrainConfig(**train))
+    assert tag in name.split("-")
+    assert name != run_name(ModelConfig(kind=model.get("kind", "dense")), TrainConfig())
+
+
+def test_runs_that_differ_only_in_backend_are_named_apart():
+    mc, tc = ModelConfig(learning_rate=1e-3), TrainConfig()
+    assert run_name(mc, tc, "tensorflow") != run_name(mc, tc, "jax")
+
+
+def test_a_knob_of_another_network_is_not_in_the_name():
+    assert run_name(ModelConfig(kind="dense", filters=16), TrainConfig()) == "dense-track-tf"

@@ -67,8 +67,11 @@ def test_importing_twice_gives_two_bundles_named_apart(bundle_dir, tmp_path):
         {INFO_FILE: (bundle_dir / INFO_FILE).read_bytes(), MODEL_FILE: (bundle_dir / MODEL_FILE).read_bytes()},
         name=["not", "a", "name"]).items()}), tmp_path / "models")
     assert odd.name == "from-folder"  # a name in bundle.json that is no string: the zip's folder instead
-    assert sorted(b.name for b in list_bundles(tmp_path / "models")) == ["from-folder", "my-rock-model", "tiny",
-                                                                         "tiny-2"]
+    assert sorted(b.path.name for b in list_bundles(tmp_path / "models")) == ["from-folder", "my-rock-model", "tiny",
+                                                                              "tiny-2"]
+    # The model keeps its own name (the folder's -2 means nothing to a user); the label says it is a copy.
+    assert sorted(b.label for b in list_bundles(tmp_path / "models")) == [
+        "from-folder (imported)", "my rock model (imported)", "tiny (imported)", "tiny (imported)"]
 
 
 @pytest.mark.parametrize("layout", ["top-level", "one-folder", "mac-litter"])

@@ -270,6 +270,8 @@ def test_two_runs_of_one_name_save_two_bundles(new_run, models_dir, features):
     assert (first.bundle_path, second.bundle_path) == (models_dir / "twin", models_dir / "twin-2")
     assert {b.info["run_id"] for b in list_bundles(models_dir)} == {first.id, second.id}
     assert load_bundle(second.bundle_path).genres == features.genres
+    # The model carries its run's name, not its folder's: "twin-2" is a folder, not a name anyone chose.
+    assert [b.name for b in list_bundles(models_dir)] == ["twin", "twin"]
 
 
 @pytest.mark.parametrize("case, message", [

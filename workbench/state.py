@@ -165,6 +165,19 @@ def bundle_path() -> str | None:
     return st.session_state[BUNDLE]
 
 
+def bundle_label() -> str | None:
+    """The chosen model's name as every page shows it (:attr:`genre.bundle.Bundle.label`); None when there is none."""
+    from genre.bundle import load_bundle
+
+    path = bundle_path()
+    if not path:
+        return None
+    try:
+        return load_bundle(path, load_model=False).label
+    except (GenreError, OSError):
+        return None
+
+
 def adopt_model(run: Run) -> bool:
     """Make the model of a run started in the app the chosen one, once, when it is saved; whether it did.
 

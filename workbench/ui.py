@@ -80,8 +80,7 @@ def _strip() -> None:
         cols[2].caption(f"**Training** · last run {latest.state}", help=f"{latest.name} · {latest.id}")
     else:
         cols[2].caption("**Training** · none yet")
-    bp = state.bundle_path()
-    cols[3].caption("**Model** · " + (Path(bp).name if bp and Path(bp).exists() else "none chosen"))
+    cols[3].caption("**Model** · " + (state.bundle_label() or "none chosen"))
     st.divider()
 
 
