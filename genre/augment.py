@@ -32,6 +32,11 @@ from .store import FeatureSet, load_features, save_features
 
 log = logging.getLogger("genre")
 
+# A sensible augmentation to start from (the one benchmarks/bench_remedies.py measured): what a user gets
+# when they turn copies on with no transform chosen.
+SUGGESTED = {"pitch_shift": 2.0, "time_stretch": 0.1, "noise_snr": 30.0, "time_mask": 8, "coef_mask": 2}
+
+
 def needs_audio(settings: dict) -> bool:
     """Whether ``settings`` alter the audio (pitch, stretch, noise: 0 dB is noise too) or only mask the rows."""
     return bool(settings.get("pitch_shift") or settings.get("time_stretch")) or settings.get("noise_snr") is not None
@@ -239,5 +244,5 @@ def training_copies(aug: FeatureSet, fs: FeatureSet, train: np.ndarray) -> np.nd
     return np.asarray([i for i, pair in enumerate(pairs) if pair in source], dtype=np.int64)
 
 
-__all__ = ["augment_features", "describe", "augment_signal", "augmented_path", "load_or_augment", "mask_rows", "preview",
+__all__ = ["SUGGESTED", "augment_features", "describe", "augment_signal", "augmented_path", "load_or_augment", "mask_rows", "preview",
            "training_copies"]

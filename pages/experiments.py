@@ -70,7 +70,7 @@ def base_ui(dataset) -> tuple[dict | None, str | None]:
         return None, "The Train page's hidden layers must be whole numbers separated by commas."
     st.caption(f"Unvaried settings come from the Features page ({fp.describe()}) and the "
                f"Train page ({', '.join(f'{k} {plots.setting_label(v)}' for k, v in mc.knobs().items())}, "
-               f"batch {tc.batch_size}{f', {tc.augment_copies} augmented copies' if tc.augmentation() else ''}).")
+               f"batch {tc.batch_size}{', ' + ui.count(tc.augment_copies, 'augmented copy') if tc.augmentation() else ''}).")
     return {"features": fp, "model": mc, "train": tc}, None
 
 

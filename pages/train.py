@@ -74,7 +74,7 @@ def controls_ui(fs):
         c10.number_input("Patience (epochs)", 1, 100, disabled=not early, **keep("patience"))
         backend = c11.radio("Backend", list(BACKENDS), horizontal=True, format_func=BACKENDS.get, **keep("backend"),
                             help="Keras runs on either; the run and its saved model record which.")
-        lab.augmentation_ui()
+        augmentation_problem = lab.augmentation_ui()  # in the words on screen: said before the config's own
         try:
             mc, tc = settings.configs(settings.train_values())
             problem = None
@@ -82,12 +82,12 @@ def controls_ui(fs):
             mc, tc, problem = None, None, str(exc)
         except ValueError:  # int() of something that is not a number
             mc, tc, problem = None, None, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
-        name = st.text_input("Run name", run_name(mc, tc, backend) if problem is None else f"{kind}-{split}",
+        name = st.text_input("Run name", run_name(mc, tc, backend) if mc is not None else f"{kind}-{split}",
                              help="Says what sets the run apart: its network, split and backend, then each setting "
                                   "that differs from the defaults. A label only: every run gets a unique id, and "
                                   "its model carries this name.")
     settings.remember(settings.TRAIN_KEYS)
-    return mc, tc, name, backend, problem
+    return mc, tc, name, backend, augmentation_problem or problem
 
 
 def new_run_ui(fs) -> None:

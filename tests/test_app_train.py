@@ -235,10 +235,18 @@ def test_augmentation_shows_the_training_rows_before_and_after_and_reaches_the_r
 
     assert "Training on" in texts(at.caption)  # no augmentation: the rows as they are
     by_label(at.slider, "Copies per training track").set_value(2).run()
-    assert by_label(at.slider, "Pitch shift (± semitones)").disabled is False
-    assert "needs at least one transform" in texts(at.error)  # copies with no transform would only repeat rows
+    assert not at.exception and not at.error  # turned on, it starts from a sensible augmentation
+    assert by_label(at.slider, "Pitch shift (± semitones)").value == 2.0
+    assert by_label(at.checkbox, "Add noise").value and by_label(at.slider, "Noise SNR (dB)").value == 30
+    for label in ("Pitch shift (± semitones)", "Time stretch (rate 1 ± …)", "Mask up to … coefficients",
+                  "Mask up to … frames"):
+        by_label(at.slider, label).set_value(0)
+    by_label(at.checkbox, "Add noise").set_value(False).run()
+    # copies with no transform would only repeat the rows: said in the words on screen, not the config's names
+    assert "2 copies per training track but no transform" in texts(at.error)
+    assert "Pitch shift (± semitones)" in texts(at.error) and "pitch_shift" not in texts(at.error)
     assert button(at, "Start training").disabled
-    by_label(at.slider, "Mask up to … frames").set_value(4).run()
+    by_label(at.slider, "Mask up to … frames").set_value(4).run()  # masks only: quick to make
     assert not at.exception and not at.error
     train_rows = len(split_rows(tiny.features, TrainConfig()).train)
     note = texts(at.info)

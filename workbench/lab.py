@@ -12,11 +12,11 @@ import json
 import streamlit as st
 
 from genre import plots
-from genre.augment import augmented_path, preview, training_copies
+from genre.augment import SUGGESTED, augmented_path, preview, training_copies
 from genre.errors import GenreError
 from genre.model import MODEL_KINDS
 from genre.store import load_features
-from workbench import settings, state
+from workbench import settings, state, ui
 
 KNOBS = {  # a ModelConfig knob -> its widget (drawn for the kinds of genre.model.MODEL_KINDS that read it)
     "hidden_units": lambda c: c.text_input("Hidden layers (units)", **settings.keep("layers"),
@@ -49,29 +49,50 @@ def model_ui() -> str:
     return kind
 
 
-def augmentation_ui() -> None:
-    """K altered copies of each training track: the audio transforms and SpecAugment's masks."""
+# The augmentation's widgets: setting key -> label (also what a message about them names).
+AUG_LABELS = {"pitch": "Pitch shift (± semitones)", "stretch": "Time stretch (rate 1 ± …)", "noise": "Add noise",
+              "time_mask": "Mask up to … frames", "coef_mask": "Mask up to … coefficients"}
+
+
+def _start_augmenting() -> None:
+    """Copies turned on with no transform chosen: start from the suggested one (a callback, before the widgets)."""
+    if st.session_state.get("aug_copies") and not any(st.session_state.get(k) for k in AUG_LABELS):
+        st.session_state.update(pitch=SUGGESTED["pitch_shift"], stretch=SUGGESTED["time_stretch"], noise=True,
+                                snr=int(SUGGESTED["noise_snr"]), time_mask=SUGGESTED["time_mask"],
+                                coef_mask=SUGGESTED["coef_mask"])
+
+
+def augmentation_ui() -> str | None:
+    """K altered copies of each training track: the audio transforms and SpecAugment's masks.
+
+    Returns what is wrong with them in the words on screen (copies with no transform), else None.
+    """
     keep = settings.keep
     with st.expander("Data augmentation (training tracks only)", icon="🎚️",
                      # Open when a session starts with augmentation on; then left to the user (an
                      # `expanded` that changed with the copies would snap it shut as they reach 0).
                      expanded=st.session_state.setdefault("_aug_open", bool(st.session_state.get("aug_copies")))):
-        copies = st.slider("Copies per training track", 0, 10, **keep("aug_copies"),
-                           help="0: off. Each copy gets the transforms below, drawn at random per copy.")
+        copies = st.slider("Copies per training track", 0, 10, on_change=_start_augmenting, **keep("aug_copies"),
+                           help="0: off. Each copy gets the transforms below, drawn at random per copy; turned on, "
+                                "it starts from pitch ±2, stretch ±0.1, noise at 30 dB and small masks.")
         off = copies == 0
         c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
-        c1.slider("Pitch shift (± semitones)", 0.0, 6.0, step=0.5, disabled=off, **keep("pitch"))
-        c2.slider("Time stretch (rate 1 ± …)", 0.0, 0.3, step=0.05, disabled=off, **keep("stretch"))
-        noise = c3.checkbox("Add noise", disabled=off, **keep("noise"))
+        c1.slider(AUG_LABELS["pitch"], 0.0, 6.0, step=0.5, disabled=off, **keep("pitch"))
+        c2.slider(AUG_LABELS["stretch"], 0.0, 0.3, step=0.05, disabled=off, **keep("stretch"))
+        noise = c3.checkbox(AUG_LABELS["noise"], disabled=off, **keep("noise"))
         c4, c5, c6 = st.columns(3)
         c4.slider("Noise SNR (dB)", 0, 60, disabled=off or not noise, **keep("snr"),
                   help="How far below the music the white noise sits: lower is noisier.")
-        c5.slider("Mask up to … frames", 0, 40, disabled=off, **keep("time_mask"),
+        c5.slider(AUG_LABELS["time_mask"], 0, 40, disabled=off, **keep("time_mask"),
                   help="SpecAugment: one band of frames of every copy's rows takes the row's mean.")
-        c6.slider("Mask up to … coefficients", 0, 8, disabled=off, **keep("coef_mask"),
+        c6.slider(AUG_LABELS["coef_mask"], 0, 8, disabled=off, **keep("coef_mask"),
                   help="SpecAugment: one band of MFCC coefficients likewise.")
         st.caption("Copies are made once per setting for every track and cached next to the features; a run uses "
                    "only the copies of its training rows — never of a test or validation track.")
+    if copies and not any(st.session_state.get(k) for k in AUG_LABELS):
+        return (f"{ui.count(copies, 'copy')} per training track but no transform to alter them: choose at least one "
+                f"of {', '.join(AUG_LABELS.values())} (unaltered copies would only repeat the training rows).")
+    return None
 
 
 def rows_note(fs, split, tc) -> None:
@@ -88,7 +109,7 @@ def rows_note(fs, split, tc) -> None:
     else:
         added, how = before * tc.augment_copies, "about "
     st.info(f"Training rows: **{before:,}** → {how}**{before + added:,}** with augmentation "
-            f"({tc.augment_copies} copies of each training track's rows"
+            f"({ui.count(tc.augment_copies, 'copy')} of each training track's rows"
             f"{'; a faster copy may lose its last segment' if tc.time_stretch else ''}). Test rows: {len(split.test):,}, never augmented"
             + (f"; validation rows: {len(split.val):,}, never augmented." if split.val is not None else ".")
             + ("" if aug is not None else " The copies are made when the run starts (then cached)."), icon="🎚️")

@@ -95,8 +95,9 @@ def stop_button(target, *, help: str, stopping: str) -> None:
 
 
 def count(n: int, word: str) -> str:
-    """``1 genre``, ``2 genres``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+    """``1 genre``, ``2 genres``, ``2 copies``."""
+    plural = word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+    return f"{n:,} {word if n == 1 else plural}"
 
 
 def fmt_seconds(s: float | None) -> str:
