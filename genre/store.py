@@ -79,11 +79,14 @@ class FeatureSet:
         return np.bincount(self.track, minlength=len(self.files))
 
     def short_files(self) -> list[tuple[str, int]]:
-        """``(file, segments)`` of the readable files that gave fewer segments than asked for.
+        """``(file, segments)`` of the readable files shorter than ``duration``: they gave fewer segments than
+        ``num_segments`` (or than ``max_segments`` of a whole track, when that is fewer).
 
-        Asked for: ``num_segments`` of the excerpt, or ``max_segments`` of a whole track.
+        A whole track longer than ``duration`` gives as many segments as fit, up to ``max_segments``: its
+        number depends on its length, and fewer than ``max_segments`` is no shortage.
         """
-        asked = self.params.max_segments if self.params.excerpt == "whole" else self.params.num_segments
+        p = self.params
+        asked = min(p.num_segments, p.max_segments) if p.excerpt == "whole" else p.num_segments
         skipped = {name for name, _ in self.skipped}
         return [(f, int(n)) for f, n in zip(self.files, self.segments_per_file())
                 if n < asked and f not in skipped]

@@ -28,12 +28,6 @@ def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | Non
     if st.session_state.get("hop", 0) > n_fft:
         st.session_state["hop"] = hops[-1]
     hop = c3.select_slider("hop_length (samples)", hops, **settings.keep("hop"), help="At most n_fft.")
-    c4, c5, c6, c7 = st.columns(4)
-    segments = c4.slider("Segments per track", 1, 30, **settings.keep("segments"))
-    sr = c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"))
-    duration = c6.slider("Duration used (s)", 1, settings.MAX_DURATION, **settings.keep("duration"),
-                         help="Seconds cut into the segments. GTZAN's clips are 30 s; songs are minutes long.")
-    files = c7.number_input("Files per genre (-1 = all)", min_value=-1, step=1, **settings.keep("files"))
     c8, c9 = st.columns([3, 1])
     where = c8.radio("Where the segments come from", list(EXCERPTS), horizontal=True, **settings.keep("excerpt"),
                      format_func=lambda e: {"start": "Start (the notebook's)", "middle": "Middle",
@@ -41,6 +35,23 @@ def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | Non
                      help="; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()).replace("`", ""))
     most = c9.number_input("At most, per track", 1, 200, disabled=where != "whole", **settings.keep("max_segments"),
                            help="With the whole track: segments evenly spread over it, at most this many.")
+    whole = where == "whole"
+    c4, c5, c6, c7 = st.columns(4)
+    # With the whole track, duration and count only set the segments' length: the labels say so.
+    segments = c4.slider("Divide the duration into … (segment length)" if whole else "Segments per track", 1, 30,
+                         **settings.keep("segments"),
+                         help="Segment length = duration ÷ this. The whole track is cut into segments of that length."
+                              if whole else "The duration below is cut into this many segments: one training row each.")
+    sr = c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"))
+    duration = c6.slider("Duration (s), for the segment length only" if whole else "Duration used (s)", 1,
+                         settings.MAX_DURATION, **settings.keep("duration"),
+                         help="With the whole track only the segment length comes from it; every part of the track "
+                              "is used." if whole else
+                              "Seconds cut into the segments. GTZAN's clips are 30 s; songs are minutes long.")
+    files = c7.number_input("Files per genre (-1 = all)", min_value=-1, step=1, **settings.keep("files"))
+    if whole:
+        st.caption(f"Whole track: segments of {duration / segments:.2f} s ({duration} s ÷ {segments}), as many as fit "
+                   f"in each track, at most {int(most)}, spread evenly over it.")
     st.button("Reset to the notebook's defaults", on_click=settings.reset, args=(settings.FEATURE_KEYS,), icon="↩️")
     settings.remember(settings.FEATURE_KEYS)
     try:
@@ -141,9 +152,8 @@ def summary_ui() -> None:
     short = fs.short_files()
     if short:
         p = fs.params
-        asked, why = ((p.max_segments, f"shorter than {p.max_segments} segments of {p.segment_samples / p.sample_rate:.2f} s")
-                      if p.excerpt == "whole" else (p.num_segments, f"shorter than {p.duration:g} s"))
-        with st.expander(f"{ui.count(len(short), 'file')} gave fewer segments than the {asked} asked for: {why}"):
+        with st.expander(f"{ui.count(len(short), 'file')} gave fewer than {p.num_segments} segments: shorter than "
+                         f"{p.duration:g} s"):
             st.dataframe(pd.DataFrame(short, columns=["file", "segments"]), hide_index=True)
     st.caption(f"From `{fs.root}`: {fs.params.describe()}.")
     exports.features_downloads_ui(fs, state.features_path())

@@ -97,3 +97,12 @@ def test_a_dataset_whose_every_file_is_unreadable_gives_an_error(home, tmp_path)
     assert not at.exception
     assert "no MFCC rows were extracted" in texts(at.error)
     assert "features" not in at.session_state
+
+
+def test_with_the_whole_track_the_labels_say_that_duration_and_count_set_the_segment_length(at):
+    assert widget(at, "segments").label == "Segments per track" and widget(at, "duration").label == "Duration used (s)"
+    at.radio(key="excerpt").set_value("whole").run()
+    assert not at.exception
+    assert widget(at, "segments").label == "Divide the duration into … (segment length)"
+    assert widget(at, "duration").label == "Duration (s), for the segment length only"
+    assert "Whole track: segments of 6.00 s (30 s ÷ 5), as many as fit in each track, at most 30" in texts(at.caption)

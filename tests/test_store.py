@@ -345,3 +345,19 @@ def test_reading_the_umask_leaves_it_unchanged(umask):
     umask(0o027)
     assert current_umask() == 0o027
     assert umask(0o027) == 0o027
+
+
+@pytest.mark.parametrize("max_segments, short", [(30, ["a.wav"]), (2, [])])
+def test_a_whole_track_is_short_only_when_shorter_than_the_duration(features, max_segments, short):
+    """With the whole track, a song gives as many segments as fit (up to max_segments): fewer than
+    max_segments is no shortage; fewer than num_segments (a track shorter than the duration) is."""
+    from dataclasses import replace
+
+    params = features.params.replace(excerpt="whole", max_segments=max_segments)
+    n = len(features.files)
+    track = np.repeat(np.arange(n), [2] + [6] * (n - 1))  # file 0 shorter than the duration, the others longer
+    whole = replace(features, params=params, files=("a.wav", *features.files[1:]), track=track,
+                    X=np.zeros((len(track), *features.X.shape[1:]), features.X.dtype), y=np.zeros(len(track), int),
+                    segment=np.zeros(len(track), int))
+    assert params.num_segments == 3
+    assert [f for f, _ in whole.short_files()] == short
