@@ -69,9 +69,8 @@ def cmd_extract(a) -> int:
     s = fs.summary()
     short = fs.short_files()
     if short:
-        asked = params.max_segments if params.excerpt == "whole" else params.num_segments
-        print(f"note: {len(short)} file(s) gave fewer segments than the {asked} asked for (shorter than the "
-              f"excerpt): {', '.join(f'{f} ({n})' for f, n in short[:5])}{', ...' if len(short) > 5 else ''}",
+        print(f"note: {len(short)} file(s) shorter than {params.duration:g} s gave fewer than {params.num_segments} "
+              f"segments: {', '.join(f'{f} ({n})' for f, n in short[:5])}{', ...' if len(short) > 5 else ''}",
               file=sys.stderr)
     print(f"{'cache hit: ' if hit else ''}{s['rows']} rows of {tuple(s['input_shape'])} from {s['tracks']} files "
           f"({s['skipped']} skipped) -> {a.out}", file=sys.stderr)

@@ -51,7 +51,7 @@ FINAL_STATES = ("done", "stopped", "failed")
 STATES = ("pending", "running", *FINAL_STATES)
 BACKENDS = {  # name -> what the Train page and the CLI's help say about it
     "tensorflow": "TensorFlow (the project's default)",
-    "jax": "JAX (often 2-3x faster per epoch on a CPU)",
+    "jax": "JAX (faster on a CPU for the dense network and the LSTM; slower for the CNN)",
 }
 START_GRACE_S = 120.0  # a pending run with no live process after this long never started
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")

@@ -30,8 +30,6 @@ def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | Non
     hop = c3.select_slider("hop_length (samples)", hops, **settings.keep("hop"), help="At most n_fft.")
     c8, c9 = st.columns([3, 1])
     where = c8.radio("Where the segments come from", list(EXCERPTS), horizontal=True, **settings.keep("excerpt"),
-                     format_func=lambda e: {"start": "Start (the notebook's)", "middle": "Middle",
-                                            "whole": "Whole track"}[e],
                      help="; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()).replace("`", ""))
     most = c9.number_input("At most, per track", 1, 200, disabled=where != "whole", **settings.keep("max_segments"),
                            help="With the whole track: segments evenly spread over it, at most this many.")

@@ -34,8 +34,7 @@ def split_ui(fs):
     if gtzan:
         st.info("This looks like GTZAN: choose **Predefined lists** to train on its artist- and fault-filtered "
                 "split (Kereliuk, Sturm & Larsen 2015), comparable with published results.", icon="🎼")
-    split = st.radio("Split", list(SPLIT_MODES), horizontal=True, format_func=lambda m: SPLIT_MODES[m].label,
-                     **keep("split"))
+    split = st.radio("Split", list(SPLIT_MODES), horizontal=True, **keep("split"))
     note = SPLIT_MODES[split].note
     if split == "segment":
         st.warning(note, icon="⚠️")
@@ -72,7 +71,7 @@ def controls_ui(fs):
         c9, c10, c11 = st.columns([1, 1, 2], vertical_alignment="bottom")
         early = c9.checkbox("Early stopping", **keep("early"))
         c10.number_input("Patience (epochs)", 1, 100, disabled=not early, **keep("patience"))
-        backend = c11.radio("Backend", list(BACKENDS), horizontal=True, format_func=BACKENDS.get, **keep("backend"),
+        backend = c11.radio("Backend", list(BACKENDS), horizontal=True, **keep("backend"),
                             help="Keras runs on either; the run and its saved model record which.")
         augmentation_problem = lab.augmentation_ui()  # in the words on screen: said before the config's own
         try:

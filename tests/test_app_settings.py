@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.app_fixtures import by_label, home, open_page, saved_bundle, texts, tiny, tiny_bundle  # noqa: F401
 
 
@@ -110,3 +112,28 @@ def test_after_a_reload_the_features_the_settings_name_come_back_from_the_cache(
     assert fresh.session_state["features"] is not None and len(fresh.session_state["features"]) == len(tiny.features)
     assert "Features: 24 rows" in texts(fresh.caption)
     assert not [b for b in fresh.button if b.label == "Start training"][0].disabled
+
+
+# Choices drawn with labels: the URL holds their values (?backend=jax), and links made when it held labels still work.
+LABELLED = [("train", "Backend", "backend", "jax", "JAX (often 2-3x faster per epoch on a CPU)"),
+            ("train", "Network", "kind", "cnn", "CNN"),
+            ("train", "Split", "split", "kfold", "k-fold by track"),
+            ("features", "Where the segments come from", "excerpt", "middle", "Middle")]
+
+
+@pytest.mark.parametrize("page, label, key, value, old", LABELLED)
+def test_the_url_holds_a_choices_value_not_its_label(home, tiny, page, label, key, value, old):
+    at = open_page(page, dataset_root=str(tiny.root), features=tiny.features, features_path=str(tiny.store)).run()
+    by_label(at.radio, label).set_value(value).run()
+    assert not at.exception
+    assert at.query_params[key] in (value, [value])
+
+
+@pytest.mark.parametrize("page, label, key, value, old", LABELLED)
+@pytest.mark.parametrize("linked", ["value", "old label"])
+def test_a_link_with_a_choices_value_or_its_old_label_chooses_it(home, tiny, page, label, key, value, old, linked):
+    at = open_page(page, dataset_root=str(tiny.root), features=tiny.features, features_path=str(tiny.store))
+    at.query_params[key] = value if linked == "value" else old
+    at.run()
+    assert not at.exception
+    assert by_label(at.radio, label).value == value

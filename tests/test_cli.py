@@ -244,15 +244,16 @@ def test_extract_with_excerpt_exclude_and_short_files_in_process(gtzan_copy, tmp
     (gtzan_copy / "unlabelled").mkdir()
     (gtzan_copy / "unlabelled" / "x.wav").write_bytes((gtzan_copy / "rock" / "rock.00000.wav").read_bytes())
     out = tmp_path / "f.npz"
-    code = main(["extract", str(gtzan_copy), "--out", str(out), "--sample-rate", "8000", "--duration", "1",
-                 "--segments", "1", "--n-fft", "512", "--hop-length", "256", "--excerpt", "whole",
+    code = main(["extract", str(gtzan_copy), "--out", str(out), "--sample-rate", "8000", "--duration", "4",
+                 "--segments", "4", "--n-fft", "512", "--hop-length", "256", "--excerpt", "whole",
                  "--max-segments", "5", "--exclude", "unlabelled", "--jobs", "1"])
     err = capsys.readouterr().err
     assert code == 0, err
     fs = load_features(out)
     assert fs.genres == ("blues", "metal", "rock") and fs.params.excerpt == "whole" and fs.params.max_segments == 5
     assert fs.segments_per_file().tolist() == [3] * len(fs.files)  # 3 s clips: 3 whole 1 s segments each
-    assert f"note: {len(fs.files)} file(s) gave fewer segments than the 5 asked for" in err
+    # shorter than the duration (3 s of 4): short; fewer than --max-segments alone would not be
+    assert f"note: {len(fs.files)} file(s) shorter than 4 s gave fewer than 4 segments" in err
     assert main(["extract", str(gtzan_copy), "--out", str(out), "--exclude", "jazz"]) == 2
     assert "no folder to exclude named jazz" in capsys.readouterr().err
 

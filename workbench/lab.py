@@ -31,8 +31,7 @@ KNOBS = {  # a ModelConfig knob -> its widget (drawn for the kinds of genre.mode
 def model_ui() -> str:
     """The kind of network and its own knobs, then the regularisation every kind shares; the kind."""
     keep = settings.keep
-    kind = st.radio("Network", list(MODEL_KINDS), horizontal=True, format_func=lambda k: MODEL_KINDS[k].label,
-                    **keep("kind"))
+    kind = st.radio("Network", list(MODEL_KINDS), horizontal=True, **keep("kind"))
     st.caption(MODEL_KINDS[kind].about)
     knobs = MODEL_KINDS[kind].knobs
     for knob, column in zip(knobs, st.columns(len(knobs))):

@@ -110,23 +110,65 @@ def last_used() -> dict:
 
 
 def seed(keys) -> None:
-    """Give each setting not yet in this session (nor in the URL) its last-used value, else its default."""
-    missing = [k for k in keys if k not in st.session_state and k not in st.query_params]
+    """Give each setting not yet in this session its value from the URL, else its last-used value, else its
+    default. (A widget bound to the URL reads it itself.)"""
+    missing = [k for k in keys if k not in st.session_state and (k in LABELS or k not in st.query_params)]
     if not missing:
         return
     last = last_used()
     for key in missing:
-        value = last.get(key, SETTINGS[key].default)
+        value = _from_url(key) if key in LABELS and key in st.query_params else None
+        if value is None:
+            value = last.get(key, SETTINGS[key].default)
         st.session_state[key] = value if SETTINGS[key].allows(value) else SETTINGS[key].default
 
 
+EXCERPT_LABELS = {"start": "Start (the notebook's)", "middle": "Middle", "whole": "Whole track"}
+# The choices drawn with labels (their widgets' format_func). Streamlit's URL binding would store the label
+# (?backend=JAX+%28often...): these keep their *values* in the URL themselves (:func:`remember`), and read a
+# link made when it held the labels too (:func:`seed`).
+LABELS = {
+    "kind": lambda v: MODEL_KINDS[v].label,
+    "backend": lambda v: BACKENDS[v],
+    "split": lambda v: SPLIT_MODES[v].label,
+    "excerpt": lambda v: EXCERPT_LABELS[v],
+}
+
+
 def keep(key: str) -> dict:
-    """The widget arguments that make ``key`` stick (draw the widget with no ``value``)."""
+    """The widget arguments that make ``key`` stick (draw the widget with no ``value``; ``format_func=LABELS[key]``
+    for a choice drawn with labels)."""
+    if key in LABELS:
+        return {"key": key, "persist_state": "session", "format_func": LABELS[key]}
     return {"key": key, "bind": "query-params", "persist_state": "session"}
 
 
+OLD_LABELS = {"JAX (often 2-3x faster per epoch on a CPU)": "jax"}  # labels since reworded, in older links
+
+
+def _from_url(key: str):
+    """The value the URL gives ``key`` (a choice drawn with labels: its value, or its label in an older link), or None."""
+    text = st.query_params.get(key)
+    text = OLD_LABELS.get(text, text)
+    return next((v for v in SETTINGS[key].options if text in (str(v), LABELS[key](v))), None)
+
+
+def _sync_url(keys) -> None:
+    """The URL holds the values of these choices drawn with labels (none at its default, as bound widgets do)."""
+    for key in keys:
+        if key not in LABELS or key not in st.session_state:
+            continue
+        value = st.session_state[key]
+        if value == SETTINGS[key].default:
+            st.query_params.pop(key, None)
+        elif st.query_params.get(key) != str(value):
+            st.query_params[key] = str(value)
+
+
 def remember(keys) -> None:
-    """Write these settings' current values to the workspace, when they changed, for new sessions."""
+    """Write these settings' current values to the workspace, when they changed, for new sessions; and to the URL,
+    for the choices drawn with labels."""
+    _sync_url(keys)
     now = {k: st.session_state[k] for k in keys if k in st.session_state}
     saved = st.session_state.get(_SAVED, {})
     if all(saved.get(k) == v for k, v in now.items()):
