@@ -243,10 +243,11 @@ def live_ui(exp) -> None:
 
 
 def summary_table(rows: list[dict], names: list[str]) -> pd.DataFrame:
+    """One row per grid point; accuracies, spreads and the gap in percent (points), as on every page."""
     return pd.DataFrame([{**{n: plots.setting_label(r["settings"].get(n)) for n in names},
-                          "track acc": r["track_accuracy_mean"], "± track": r["track_accuracy_std"],
-                          "segment acc": r["segment_accuracy_mean"], "± segment": r["segment_accuracy_std"],
-                          "gap": float("nan") if r.get("gap_mean") is None else r["gap_mean"], "n": r["n"]}
+                          "track acc": 100 * r["track_accuracy_mean"], "± track": 100 * r["track_accuracy_std"],
+                          "segment acc": 100 * r["segment_accuracy_mean"], "± segment": 100 * r["segment_accuracy_std"],
+                          "gap": float("nan") if r.get("gap_mean") is None else 100 * r["gap_mean"], "n": r["n"]}
                          for r in rows])
 
 
@@ -257,7 +258,7 @@ def noise_note(summary: list[dict], split: str) -> str:
         return ("Each point was trained once: there is no seed-to-seed spread to judge a difference by. "
                 "Use 2 or more repeats before trusting a ranking.")
     return (f"The {what} spread of track accuracy (std over a point's trials, typical over the points) is "
-            f"{spread:.3f}. Differences smaller than about 2 × std (here ±{2 * spread:.2f}) are noise.")
+            f"{100 * spread:.1f} points. Differences smaller than about 2 × std (here ±{200 * spread:.1f} points) are noise.")
 
 
 def results_ui(exp) -> None:
@@ -283,12 +284,14 @@ def results_ui(exp) -> None:
         return
     rows = gaps(exp)
     st.dataframe(summary_table(rows, names), hide_index=True, column_config={
-        "track acc": st.column_config.NumberColumn(format="%.3f", help="Mean track accuracy (vote) over the trials"),
-        "segment acc": st.column_config.NumberColumn(format="%.3f"),
-        "± track": st.column_config.NumberColumn(format="%.3f", help="Standard deviation over the trials"),
-        "± segment": st.column_config.NumberColumn(format="%.3f"),
-        "gap": st.column_config.NumberColumn(format="%.3f", help="Last train accuracy minus last validation "
-                                                                "accuracy, mean over the trials: large means it memorised")})
+        "track acc": st.column_config.NumberColumn(format=ui.PERCENT_COLUMN,
+                                                   help="Mean track accuracy (vote) over the trials"),
+        "segment acc": st.column_config.NumberColumn(format=ui.PERCENT_COLUMN),
+        "± track": st.column_config.NumberColumn(format="± %.1f", help="Standard deviation over the trials, in points"),
+        "± segment": st.column_config.NumberColumn(format="± %.1f"),
+        "gap": st.column_config.NumberColumn(format="%+.1f", help="Last train accuracy minus last validation accuracy "
+                                                                  "in points, mean over the trials: large means it "
+                                                                  "memorised")})
     st.caption(noise_note(result["summary"], spec.get("split", "track")))
     try:
         figures_ui(rows, names)
@@ -351,7 +354,7 @@ def train_this_ui(exp, rows: list[dict]) -> None:
     names = varied(exp.spec)
     chosen = c1.selectbox("Grid point", range(len(rows)), key=f"point-{exp.id}", format_func=lambda i: (
         ", ".join(f"{n}={plots.setting_label(rows[i]['settings'].get(n))}" for n in names) or "the current settings")
-        + f" · track accuracy {rows[i]['track_accuracy_mean']:.3f} ± {rows[i]['track_accuracy_std']:.3f}",
+        + f" · track accuracy {ui.percent(rows[i]['track_accuracy_mean'], rows[i]['track_accuracy_std'])}",
         help="Best first. Sets the Train and Features pages' settings to this point's and opens Train.")
     if not c2.button("Train this setting", icon="🧠"):
         return
@@ -385,7 +388,7 @@ def experiment_row(exp) -> dict:
         trials = "{}/{}".format(*exp.progress())
     return {"experiment": title(exp), "state": now, "trials": trials,
             "best track acc": "–" if best[0] is None else  # text: a None would turn Arrow's column to floats
-            f"{best[0]['track_accuracy_mean']:.3f} ± {best[0]['track_accuracy_std']:.3f}",
+            ui.percent(best[0]['track_accuracy_mean'], best[0]['track_accuracy_std']),
             "best setting": "–" if best[0] is None else
             ", ".join(f"{k}={plots.setting_label(v)}" for k, v in best[0]["settings"].items()
                       if k in varied(exp.spec)) or "–",

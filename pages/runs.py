@@ -125,7 +125,7 @@ table = pd.DataFrame(rows)
 ACCURACIES = ("segment acc", "track acc")
 # Shown in percent with one decimal everywhere (Streamlit's "percent" preset drops or keeps decimals per value).
 st.dataframe(table.drop(columns=["key"]).assign(**{c: table[c] * 100 for c in ACCURACIES}), hide_index=True,
-             column_config={c: st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100)
+             column_config={c: st.column_config.ProgressColumn(format=ui.PERCENT_COLUMN, min_value=0, max_value=100)
                             for c in ACCURACIES})
 st.caption("Accuracies are on each run's held-out test split; 'track acc' is the segments' mean-probability vote. "
            "Runs split by random segments overstate accuracy on unseen songs.")
@@ -141,7 +141,7 @@ if len(picked) > 1:
         st.caption("Settings in which these runs differ (highlighted):")
         shown = picked[["run", "status", *diff, "segment acc", "track acc", "epochs", "time (s)"]]
         numbers = {c: "{:g}" for c in shown.columns if pd.api.types.is_float_dtype(shown[c])}
-        numbers.update({"segment acc": "{:.1%}", "track acc": "{:.1%}"})
+        numbers.update({"segment acc": ui.percent, "track acc": ui.percent})
         st.dataframe(shown.style.set_properties(subset=diff, **{"background-color": "#fef3c7"})
                      .format(numbers, na_rep="–"), hide_index=True)
     else:

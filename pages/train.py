@@ -225,8 +225,8 @@ def results_ui(run) -> None:
         st.info(f"Stopped on request after {m['epochs_run']} epoch(s); the model learned so far was kept.")
     split = split_label(m, spec["train_config"])
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Segment accuracy (test)", f"{m['segment_accuracy']:.1%}", help=f"{m['n_segments']} test segments")
-    c2.metric("Track accuracy (test, vote)", f"{m['track_accuracy']:.1%}",
+    c1.metric("Segment accuracy (test)", ui.percent(m['segment_accuracy']), help=f"{m['n_segments']} test segments")
+    c2.metric("Track accuracy (test, vote)", ui.percent(m['track_accuracy']),
               help=f"{m['n_tracks']} test tracks; each track's segments vote by mean probability")
     c3.metric("Epochs", m["epochs_run"])
     c4.metric("Time", ui.fmt_seconds(result["seconds"]), help=f"Build, fit and test on {spec.get('backend')}, "

@@ -183,7 +183,7 @@ def test_the_url_reopens_an_experiment_and_a_failed_one_says_why(home, tiny):
     assert not at.exception and not at.error
     assert by_label(at.selectbox, "Show experiment").value == older.id
     assert list(at.dataframe[0].value["state"]) == ["failed", "done"]  # every experiment listed, newest first
-    assert list(at.dataframe[0].value["best track acc"]) == ["–", "0.710 ± 0.014"]
+    assert list(at.dataframe[0].value["best track acc"]) == ["–", "71.0% ± 1.4"]
     assert "Fixed: sample_rate=8000" in texts(at.caption)
     by_label(at.selectbox, "Show experiment").set_value(failed.id).run()
     assert not at.exception
@@ -202,7 +202,7 @@ def test_two_varied_settings_draw_a_sweep_each_and_a_heatmap(home, tiny):
     at = open_page("experiments").run()
     assert not at.exception and not at.error
     assert len(at.dataframe[1].value) == 4 and len(at.image) == 3  # two sweeps, one heatmap
-    assert "Differences smaller than about 2 × std (here ±0.03) are noise." in texts(at.caption)
+    assert "Differences smaller than about 2 × std (here ±2.8 points) are noise." in texts(at.caption)
 
 
 def test_delete_needs_the_confirmation_and_resets_it(home, tiny):

@@ -100,6 +100,16 @@ def count(n: int, word: str) -> str:
     return f"{n:,} {word if n == 1 else plural}"
 
 
+def percent(x: float | None, std: float | None = None) -> str:
+    """An accuracy as every page shows it: ``87.3%``; with a spread, ``87.3% ± 2.1``; ``–`` when there is none."""
+    if x is None or x != x:
+        return "–"
+    return f"{x:.1%}" + ("" if std is None or std != std else f" ± {100 * std:.1f}")
+
+
+PERCENT_COLUMN = "%.1f%%"  # an accuracy column of a table, its values times 100: the same as percent()
+
+
 def fmt_seconds(s: float | None) -> str:
     if s is None:
         return "–"
