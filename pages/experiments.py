@@ -216,10 +216,14 @@ def trial_curves(run, names: list[str]) -> None:
 
 
 @st.fragment(run_every=2.0)
-def live_ui(exp) -> None:
-    """The experiment's progress and the trials in flight, redrawn every 2 s from its folder."""
-    if not exp.running:
-        st.rerun(scope="app")  # it ended: redraw the page with its results
+def live_ui(exp, drawn_label: str) -> None:
+    """The experiment's progress and the trials in flight, redrawn every 2 s from its folder.
+
+    ``drawn_label`` is its label as the rest of the page was drawn with it (the table, the pickers): when that
+    changes (its spec written, its end), the whole page is redrawn, so nothing outside this fragment is stale.
+    """
+    if not exp.running or label(exp) != drawn_label:
+        st.rerun(scope="app")  # it ended, or now says what it varies: redraw the page
     done, total = exp.progress()
     flying = [r for r in exp.runs() if r.running]
     try:
@@ -456,7 +460,7 @@ st.subheader("Experiments")
 st.dataframe(pd.DataFrame([experiment_row(e) for e in experiments]), hide_index=True)
 shown = pick_ui(experiments)
 if shown.running:
-    live_ui(shown)
+    live_ui(shown, label(shown))
 else:
     results_ui(shown)
 delete_ui(experiments)

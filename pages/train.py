@@ -146,11 +146,15 @@ def validation_note(tc: dict) -> str:
 
 
 @st.fragment(run_every=1.0)
-def live_ui(run) -> None:
-    """The run's progress, redrawn every second from its record on disk."""
+def live_ui(run, drawn_state: str) -> None:
+    """The run's progress, redrawn every second from its record on disk.
+
+    ``drawn_state`` is the state the rest of the page was drawn with (the run picker's icon, the strip): when the
+    run leaves it, the whole page is redrawn, so nothing outside this fragment says an old state.
+    """
     status = run.status()
-    if status.get("state") not in ("pending", "running"):
-        st.rerun(scope="app")  # the run ended: redraw the whole page with its results
+    if status.get("state") != drawn_state:
+        st.rerun(scope="app")  # started or ended: redraw the whole page (with its results once it ended)
     spec, epochs = run.spec, run.epochs()
     total = spec["train_config"]["epochs"]
     st.subheader(f"Training “{run.name}”")
@@ -276,6 +280,6 @@ shown = pick_run_ui()
 if shown is None:
     st.caption("No runs yet.")
 elif shown.running:
-    live_ui(shown)
+    live_ui(shown, shown.state)
 else:
     results_ui(shown)
