@@ -456,3 +456,55 @@ def test_a_runs_report_and_bundle_download_and_the_bundle_imports_on_classify(ap
         assert imported.startswith(f"{folder}-")  # the original is still there: a folder of its own
         assert f"Model · {imported}" in tab.strip()
         tab.step("classify-imported")
+
+
+# --- issue 14: a session that opens any page first sees the workspace the user set up ---------------------
+
+def test_a_new_session_on_any_page_sees_the_left_out_folders_and_the_features(app, browser, tmp_path):
+    """Tab A chooses a folder with a non-genre folder in it, leaves that out and extracts; tabs opened
+    afterwards straight on Features, Train and Experiments (a bookmark, a reload) see the same workspace."""
+    import shutil
+
+    data = tmp_path / "my-music"
+    for genre in DEMO_GENRES[:3]:
+        (data / genre).mkdir(parents=True)
+        for clip in sorted((app["home"] / "demo-synthetic" / genre).glob("*.wav"))[:5]:
+            shutil.copy(clip, data / genre / clip.name)
+    (data / "unlabelled").mkdir()
+    for clip in sorted((app["home"] / "demo-synthetic" / DEMO_GENRES[3]).glob("*.wav"))[:4]:
+        shutil.copy(clip, data / "unlabelled" / clip.name)
+    with tabs(browser, "fresh-a", "fresh-b") as (a, b):
+        a.page.goto(app["url"] + "/dataset")
+        a.text("Dataset", where="h1")
+        a.settle()
+        a.set_text("Dataset folder", str(data))
+        a.text("4 genres, 19 clips", where='[data-testid="stCaptionContainer"]')
+        box = a.page.get_by_role("combobox", name="Leave out folders", exact=True)
+        box.click()
+        a.act(lambda: a.page.get_by_role("option").filter(has_text="unlabelled").first.click())
+        a.text("3 genres, 15 clips", where='[data-testid="stCaptionContainer"]')
+        a.step("left-out")
+        a.nav("Features")
+        a.text("Input shape", where='[data-testid="stMetric"]')
+        a.page.get_by_role("button", name="Extract features").click()
+        a.text(re.compile(r"Extracted 75 rows from 15 files|Cache hit"), where='[data-testid="stAlert"]')
+        a.step("extracted")
+
+        for page in ("features", "train", "experiments", ""):
+            b.page.goto(f"{app['url']}/{page}")  # a new session each time: no state but the workspace's
+            b.text("Dataset ·", where='[data-testid="stCaptionContainer"]')
+            b.settle()
+            b.check(f"fresh-{page or 'home'}")
+            assert "Features · 75 rows of 259×13" in b.strip(), (page, b.strip())
+            if page == "features":
+                assert b.metric("Training rows (if every clip is long enough)") == "75"
+            if page == "train":
+                assert b.page.get_by_role("button", name="Start training").is_enabled()
+            if page == "experiments":
+                b.text("3 genres, 15 tracks", where='[data-testid="stCaptionContainer"]')
+                b.text("without unlabelled", where='[data-testid="stCaptionContainer"]')
+            b.shot(f"fresh-{page or 'home'}")
+
+        a.nav("Dataset")  # back to the demo dataset, as the other tests of this module expect
+        a.act(lambda: a.page.get_by_role("button", name="Use the demo dataset").click())
+        a.text("6 genres, 72 clips", where='[data-testid="stCaptionContainer"]')
