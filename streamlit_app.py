@@ -5,11 +5,12 @@ Nothing on the Home page's import path loads TensorFlow; only Classify does (tra
 
 import streamlit as st
 
-from workbench import runtime
+from workbench import runtime, state
 
 runtime.skip_keras_clear_session()  # see workbench/runtime.py: 0.22 s of CPU per fragment run otherwise
 
 st.set_page_config(page_title="genre workbench", page_icon="🎵", layout="wide")
+state.sweep_once()  # leftovers of killed processes (temp files, empty reserved model folders)
 
 pages = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),

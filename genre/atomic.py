@@ -35,10 +35,14 @@ def current_umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path, *, suffix: str = "") -> Iterator[Path]:
-    """Yield a temp file path in ``target``'s folder; on success it replaces ``target``."""
+def atomic_path(target: str | Path, *, suffix: str = "", parents: bool = True) -> Iterator[Path]:
+    """Yield a temp file path in ``target``'s folder; on success it replaces ``target``.
+
+    ``parents=False`` for a record's files: a folder deleted meanwhile is a FileNotFoundError, not made anew.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -50,8 +54,8 @@ def atomic_path(target: str | Path, *, suffix: str = "") -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_text(target: str | Path, text: str) -> None:
-    with atomic_path(target) as tmp:
+def write_text(target: str | Path, text: str, *, parents: bool = True) -> None:
+    with atomic_path(target, parents=parents) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 

@@ -8,8 +8,10 @@ JSON object on stdout; progress bars go to stderr, and only on a terminal.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -167,7 +169,8 @@ def cmd_train(a) -> int:
             bar.update(1)
             bar.set_postfix(acc=f"{logs.get('accuracy', 0):.3f}", val_acc=f"{logs.get('val_accuracy', 0):.3f}")
 
-        execute(run, on_epoch=on_epoch)
+        with _ctrl_c_stops(run):
+            execute(run, on_epoch=on_epoch)
     status = run.status()
     if status["state"] == "failed":
         raise TrainingError(status.get("message") or "training failed")
@@ -180,6 +183,23 @@ def cmd_train(a) -> int:
           f"{m['epochs_run']} epochs in {result['seconds']:.1f} s on {a.backend} -> {a.out} (run {run.id})",
           file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(run):
+    """The first Ctrl-C asks ``run`` to stop after its batch, as the app's Stop does (what it learned is saved);
+    a second one interrupts at once."""
+    def first(signum, frame):
+        print("\nstopping after this batch; the model learned so far is saved (Ctrl-C again to abort)",
+              file=sys.stderr)
+        run.request_stop()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def cmd_experiment(a) -> int:

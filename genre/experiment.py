@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from .atomic import read_json, write_text
 from .config import FeatureParams, ModelConfig, TrainConfig
 from .errors import GenreError, ParameterError
+from .process import ProcessId
 from .runs import Record
 
 EXPERIMENT_FILE = "experiment.json"
@@ -394,15 +395,23 @@ class Experiment(Record):
         """``{"trials", "summary"}`` once the experiment has ended (stopped or not), else None."""
         return read_json(self.path / SUMMARY_FILE)
 
+    def _process(self) -> tuple:
+        """The runner's identity as :func:`launch_experiment` recorded it, and the bare pid of an older record."""
+        try:
+            text = (self.path / PID_FILE).read_text()
+        except OSError:
+            return None, None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None, None
+        return (data, None) if isinstance(data, dict) else (None, data if isinstance(data, int) else None)
+
     @property
     def running(self) -> bool:
-        from .runs import process_alive
+        from .process import recorded_alive
 
-        try:
-            pid = int((self.path / PID_FILE).read_text())
-        except (OSError, ValueError):
-            return False
-        return self.result() is None and process_alive(pid)
+        return self.result() is None and recorded_alive(*self._process(), names=str(self.path))
 
     def progress(self) -> tuple[int, int]:
         """(finished trials, planned trials)."""
@@ -419,18 +428,14 @@ class Experiment(Record):
     def delete(self, timeout: float = 10.0) -> None:
         """Remove the experiment: its runner and running trials are killed first (a stopped runner would
         start no more trials, but would write its summary into a folder that no longer exists)."""
-        import os
         import shutil
-        import signal
 
-        from .runs import process_alive
+        from .process import kill_recorded, recorded_alive
 
-        if self.running:
-            pid = int((self.path / PID_FILE).read_text())
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        process = self._process()
+        if self.running and kill_recorded(*process, names=str(self.path)):  # only the runner it recorded
             deadline = time.monotonic() + timeout
-            while process_alive(pid) and time.monotonic() < deadline:
+            while recorded_alive(*process, names=str(self.path)) and time.monotonic() < deadline:
                 time.sleep(0.05)
         for run in self.runs():
             if run.running:
@@ -473,7 +478,8 @@ def launch_experiment(dataset: str | Path, out: str | Path, vary: list[str], *, 
     with open(out / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    write_text(out / PID_FILE, str(proc.pid))
+    ident = ProcessId.of(proc.pid)  # known from its fork on: the identity that can be judged and signalled
+    write_text(out / PID_FILE, json.dumps(ident.to_dict() if ident is not None else proc.pid))
     threading.Thread(target=proc.wait, daemon=True).start()  # reaped: no zombie
     return Experiment(out)
 

@@ -42,6 +42,7 @@ from typing import ClassVar
 from .atomic import read_json, write_text
 from .config import FeatureParams, ModelConfig, TrainConfig
 from .errors import Cancelled, GenreError, ParameterError, TrainingError
+from .process import ProcessId, kill_recorded, recorded_alive
 
 RUN_FILE, STATUS_FILE, EPOCHS_FILE = "run.json", "status.json", "epochs.jsonl"
 RESULT_FILE, STOP_FILE, LOG_FILE = "result.json", "stop", "log.txt"
@@ -62,20 +63,8 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def process_alive(pid: int | None) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    return True
+class RecordGone(TrainingError):
+    """The run's record was deleted while its process ran: the process ends, and writes nothing anew."""
 
 
 def describe_exit(code: int | None) -> str:
@@ -133,15 +122,20 @@ class Run(Record):
         st = self.raw_status()
         if st.get("state") in FINAL_STATES:
             return st
-        pids = [st.get("pid"), st.get("supervisor_pid")]
-        if any(process_alive(p) for p in pids):
+        if self._processes_alive(st):
             return st
-        if not any(pids) and time.time() - float(st.get("created", 0) or 0) < START_GRACE_S:
+        known = any(st.get(k) for k in ("process", "supervisor", "pid", "supervisor_pid"))
+        if not known and time.time() - float(st.get("created", 0) or 0) < START_GRACE_S:
             return st  # created, its supervisor not yet up
         st = self.raw_status()  # it may have ended between the two reads
         if st.get("state") in FINAL_STATES:
             return st
         return {**st, "state": "failed", "message": describe_exit(st.get("exit_code")), "orphaned": True}
+
+    def _processes_alive(self, st: dict) -> bool:
+        """Whether the training process or the supervisor the status names still runs (by identity, never a bare pid)."""
+        return any(recorded_alive(st.get(key), st.get(legacy), names=str(self.path))
+                   for key, legacy in (("process", "pid"), ("supervisor", "supervisor_pid")))
 
     @property
     def state(self) -> str:
@@ -152,8 +146,12 @@ class Run(Record):
         return self.state not in FINAL_STATES
 
     def _update_status(self, **fields) -> dict:
+        """Merge ``fields`` into ``status.json``. Raises RecordGone when the record was deleted meanwhile."""
         st = {**self.raw_status(), **fields}
-        write_text(self.path / STATUS_FILE, json.dumps(st, indent=1))
+        try:
+            write_text(self.path / STATUS_FILE, json.dumps(st, indent=1), parents=False)
+        except FileNotFoundError:
+            raise RecordGone(f"the record of run {self.id} was deleted") from None
         return st
 
     # --- epochs, result -------------------------------------------------------------------------
@@ -199,7 +197,8 @@ class Run(Record):
 
     def request_stop(self) -> None:
         """Ask the run to end after the current batch; what it learned is kept and saved."""
-        write_text(self.path / STOP_FILE, time.strftime("%Y-%m-%d %H:%M:%S"))
+        with contextlib.suppress(FileNotFoundError):  # deleted: nothing left to stop
+            write_text(self.path / STOP_FILE, time.strftime("%Y-%m-%d %H:%M:%S"), parents=False)
 
     @property
     def stop_requested(self) -> bool:
@@ -207,7 +206,7 @@ class Run(Record):
 
     def offer_model(self) -> None:
         """Mark the run's model, once saved, as the one to choose next (the app does for the runs it starts)."""
-        write_text(self.path / OFFER_FILE, "")
+        write_text(self.path / OFFER_FILE, "", parents=False)
 
     def claim_model(self) -> bool:
         """True once, for the first caller after the offered model was saved; False otherwise.
@@ -228,24 +227,26 @@ class Run(Record):
 
         Killed, not stopped: a stopped run would go on to save a model of a run that no longer exists.
         """
-        st = self.raw_status()
-        if self.running:
-            for pid in (st.get("supervisor_pid"), st.get("pid")):  # the supervisor first: it would record the death
-                if pid and process_alive(pid):
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
+        # Out of the runs folder first: a process starting now finds no record to write to (and exits).
+        trash = self.path.with_name(f".{self.id}.deleting")
+        try:
+            os.replace(self.path, trash)
+        except FileNotFoundError:
+            return
+        st = read_json(trash / STATUS_FILE) or {}
+        if st.get("state") not in FINAL_STATES:  # a finished run's process may live on: the CLI's, this one
+            # The supervisor first (it would record the death); only processes that are still the record's own.
+            for key, legacy in (("supervisor", "supervisor_pid"), ("process", "pid")):
+                kill_recorded(st.get(key), st.get(legacy), names=str(self.path))
             deadline = time.monotonic() + timeout
-            while any(process_alive(p) for p in (st.get("supervisor_pid"), st.get("pid"))) and time.monotonic() < deadline:
+            while self._processes_alive(st) and time.monotonic() < deadline:
                 time.sleep(0.05)
-        bundle = self.bundle_path
+        bundle = Path(st["bundle"]) if st.get("bundle") else None
         if bundle is not None and bundle.is_dir():
             from .bundle import delete_bundle
 
             with contextlib.suppress(GenreError, OSError):
                 delete_bundle(bundle)
-        trash = self.path.with_name(f".{self.id}.deleting")
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(self.path, trash)
         shutil.rmtree(trash, ignore_errors=True)
 
 
@@ -342,16 +343,27 @@ class StopFlag:
 def execute(run: Run, *, on_epoch=None) -> Run:
     """Train ``run`` in this process and record everything; returns the run in a final state.
 
-    Never raises for a :class:`~genre.errors.GenreError`: it becomes the ``failed`` status. The
-    Keras backend of the run must be the process's (``KERAS_BACKEND`` is set here when Keras is
-    not imported yet; :func:`launch` sets it for the training process).
+    Never raises for a :class:`~genre.errors.GenreError`: it becomes the ``failed`` status. A run whose
+    record is deleted meanwhile just ends, and writes nothing anew. The Keras backend of the run must be
+    the process's (``KERAS_BACKEND`` is set here when Keras is not imported yet; :func:`launch` sets it
+    for the training process).
     """
+    try:
+        return _execute(run, on_epoch=on_epoch)
+    except (RecordGone, FileNotFoundError):
+        if run.path.is_dir():
+            raise  # not the record that went: a real error
+        return run
+
+
+def _execute(run: Run, *, on_epoch=None) -> Run:
     from .model import import_keras, model_summary
     from .store import load_features
     from .training import train
 
     spec = run.spec
-    run._update_status(state="pending", pid=os.getpid(), message="importing Keras and loading the features")
+    run._update_status(state="pending", pid=os.getpid(), process=ProcessId.current().to_dict(),
+                       message="importing Keras and loading the features")
     stop = StopFlag(run.path / STOP_FILE)
     log = open(run.path / EPOCHS_FILE, "a", encoding="utf-8")
     try:
@@ -461,22 +473,25 @@ def child_env(run: Run) -> dict:
 
 def supervise(run: Run) -> int:
     """Run the training process of ``run`` and wait; record its exit code, and a failure when it died."""
-    run._update_status(supervisor_pid=os.getpid())
-    with open(run.path / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "train", str(run.path)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env(run))
-
     def forward(signum, _frame):  # a polite stop for the supervisor is a stop for the run
         run.request_stop()
 
-    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGTERM, forward)  # before the child starts: no window in which a stop is lost
     signal.signal(signal.SIGINT, forward)
+    try:
+        run._update_status(supervisor_pid=os.getpid(), supervisor=ProcessId.current().to_dict())
+    except RecordGone:
+        return 1  # deleted before it started: nothing to run, nothing to write
+    with open(run.path / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "train", str(run.path)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env(run))
     code = proc.wait()
     st = run.raw_status()
-    if st.get("state") in FINAL_STATES:
-        run._update_status(exit_code=code)
-    else:
-        run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
+    with contextlib.suppress(RecordGone):  # deleted while it ran: the record is not made anew
+        if st.get("state") in FINAL_STATES:
+            run._update_status(exit_code=code)
+        else:
+            run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
     return code
 
 

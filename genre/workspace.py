@@ -73,6 +73,38 @@ def ensure_demo_dataset(on_progress=None, **overrides) -> Path:
     return target
 
 
+LEFTOVER_AGE_S = 600.0  # a temp file or an empty model folder older than this belongs to no write in progress
+
+
+def sweep(*, older_than: float = LEFTOVER_AGE_S) -> list[Path]:
+    """Remove what a killed process left in the workspace; the paths removed.
+
+    An atomic write killed halfway leaves its ``.*.tmp`` file; a delete killed halfway its ``.*.deleting``
+    folder; a run killed while saving the empty model folder it had reserved. Only what is older than
+    ``older_than`` seconds goes, so a write in progress is never touched.
+    """
+    import shutil
+    import time
+
+    limit, gone = time.time() - older_than, []
+    runs, models = runs_dir(), models_dir()
+    candidates = [*runs.glob(".*.tmp"), *runs.glob("*/.*.tmp"), *runs.glob(".*.deleting"),
+                  *models.glob(".*.tmp"), *models.glob(".*.deleting"),
+                  *(p for p in models.glob("*") if p.is_dir() and not p.name.startswith(".") and not any(p.iterdir()))]
+    for path in candidates:
+        try:
+            if path.lstat().st_mtime > limit:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            gone.append(path)
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove
+    return gone
+
+
 def features_path(dataset_root: str | Path, params: FeatureParams) -> Path:
     """Where the feature store of ``dataset_root`` with ``params`` is cached."""
     ident = json.dumps({"root": str(Path(dataset_root).expanduser().resolve()), **params.identity()}, sort_keys=True)

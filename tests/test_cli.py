@@ -331,3 +331,34 @@ def test_bad_model_and_augmentation_flags_are_one_line_errors(genre_home, featur
         assert code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_ctrl_c_in_train_stops_after_the_batch_and_keeps_what_was_learned(flow):
+    """The first Ctrl-C is the app's Stop: the run ends as stopped, its model saved, exit code 0."""
+    import signal
+    import time
+
+    from genre.bundle import load_bundle
+    from genre.runs import list_runs
+
+    work, home, _ = flow
+    env = {**os.environ, "GENRE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    before = {r.id for r in list_runs(home / "runs")}
+    proc = subprocess.Popen([sys.executable, "-m", "genre", "train", "features.npz", "--out", "interrupted",
+                             "--epochs", "10000", "--batch-size", "8"], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not [r for r in list_runs(home / "runs") if r.id not in before and r.epochs()]:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopping after this batch" in err and "Traceback" not in err
+    run = next(r for r in list_runs(home / "runs") if r.id not in before)
+    assert run.state == "stopped" and run.result()["stopped"]
+    assert load_bundle(work / "interrupted", load_model=False).metrics["epochs_run"] >= 1

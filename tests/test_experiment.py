@@ -281,7 +281,7 @@ def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_pa
     import time
 
     from genre.experiment import launch_experiment, list_experiments
-    from genre.runs import process_alive
+    from genre.process import ProcessId
 
     vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
             "hidden_units=16"]
@@ -291,12 +291,13 @@ def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_pa
     while not any(r.epochs() for r in exp.runs()):
         assert time.monotonic() < deadline, (exp.path / "log.txt").read_text()[-2000:]
         time.sleep(0.1)
-    pids = [int((exp.path / "pid").read_text())] + [p for r in exp.runs() for p in
-                                                     (r.raw_status().get("pid"), r.raw_status().get("supervisor_pid")) if p]
+    processes = [ProcessId.from_dict(json.loads((exp.path / "pid").read_text()))] + [
+        ProcessId.from_dict(r.raw_status().get(key)) for r in exp.runs() for key in ("process", "supervisor")]
+    assert None not in processes  # the runner and each trial's processes are recorded by identity
     exp.delete()
     assert list_experiments(tmp_path / "exps") == [] and not exp.path.exists()
     time.sleep(1.0)
-    assert not any(process_alive(p) for p in pids)  # nothing trains on, nothing recreates the folder
+    assert not any(p.alive() for p in processes)  # nothing trains on, nothing recreates the folder
     assert not exp.path.exists()
 
 

@@ -346,12 +346,19 @@ def _ended_pid() -> int:
     ({"state": "running", "pid": "dead", "exit_code": -9}, "failed", "SIGKILL"),
     ({"state": "pending", "pid": "dead"}, "failed", "ended without a final status"),
     ({"state": "pending", "created": "long ago"}, "failed", "ended without a final status"),
-    ({"state": "running", "pid": "alive"}, "running", None),
+    ({"state": "running", "process": "alive"}, "running", None),
+    ({"state": "running", "process": "gone"}, "failed", "ended without a final status"),
+    ({"state": "running", "supervisor": "alive", "process": "gone"}, "running", None),
     ({"state": "done", "pid": "dead"}, "done", None),
 ])
 def test_a_non_final_state_is_believed_only_while_a_process_of_the_run_lives(new_run, status, state, message):
+    from genre.process import ProcessId
+
     run = new_run()
-    pids = {"dead": _ended_pid(), "alive": os.getpid()}
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone_id = ProcessId.of(gone.pid).to_dict()
+    gone.wait()
+    pids = {"dead": _ended_pid(), "alive": ProcessId.current().to_dict(), "gone": gone_id}
     created = {"long ago": time.time() - runs.START_GRACE_S - 1}
     status = {"created": time.time(), **{k: pids.get(v, created.get(v, v)) for k, v in status.items()}}
     (run.path / runs.STATUS_FILE).write_text(json.dumps(status))
@@ -360,6 +367,47 @@ def test_a_non_final_state_is_believed_only_while_a_process_of_the_run_lives(new
     assert st.get("orphaned", False) == (message is not None)
     if message:
         assert message in st["message"]
+
+
+@pytest.fixture
+def bystander():
+    """An unrelated process the test started, whose pid a stale record holds: it must never be signalled."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+@pytest.mark.parametrize("recorded", ["bare pid", "identity of another process"])
+def test_a_record_whose_pid_now_belongs_to_another_process_reads_failed_and_delete_spares_that_process(
+        new_run, bystander, recorded):
+    """After a reboot or pid reuse, a stale 'running' record names some unrelated process's pid."""
+    from genre.process import ProcessId
+
+    run = new_run()
+    stale = {"state": "running", "created": time.time() - 3600, "pid": bystander.pid,
+             "supervisor_pid": bystander.pid}
+    if recorded != "bare pid":
+        stale["process"] = stale["supervisor"] = {**ProcessId.of(bystander.pid).to_dict(), "start": 1}
+    (run.path / runs.STATUS_FILE).write_text(json.dumps(stale))
+    assert run.state == "failed" and not run.running
+    run.delete()
+    assert not run.path.exists()
+    time.sleep(0.2)
+    assert bystander.poll() is None  # not killed
+
+
+def test_deleting_a_pending_run_leaves_nothing_behind_even_when_its_supervisor_starts_later(new_run, runs_dir,
+                                                                                           models_dir):
+    """Delete while the run is pending (its supervisor not up yet): the supervisor finds no record and writes none."""
+    from genre.runs import supervise
+
+    run = new_run()
+    run.delete()
+    assert supervise(run) == 1  # what the late supervisor does: it starts nothing
+    assert sorted(p.name for p in runs_dir.iterdir()) == [] and _no_folders(models_dir)
+    run.request_stop()  # a Stop from a tab still showing it
+    assert not run.path.exists()
 
 
 def test_epochs_ignore_a_last_line_still_being_written(new_run):
@@ -442,3 +490,11 @@ def test_a_stop_while_the_copies_are_made_ends_the_run_as_stopped_without_a_mode
     st = run.status()
     assert st["state"] == "stopped" and "before training began" in st["message"]
     assert run.result() is None and not list_bundles(models_dir)
+
+
+def test_deleting_a_finished_run_signals_nothing_even_when_its_process_lives_on(new_run):
+    """A run executed in this process (the CLI's way) names this process: deleting it later must not end it."""
+    run = execute(new_run(epochs=1))
+    assert run.state == "done" and run.raw_status()["process"]["pid"] == os.getpid()
+    run.delete()  # with the bug, this test process is killed here
+    assert not run.path.exists()

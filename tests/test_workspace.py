@@ -95,3 +95,32 @@ def test_the_demo_folder_follows_the_umask(genre_home, umask):
     root = workspace.ensure_demo_dataset(genres=2, clips_per_genre=1, duration=1.0, sample_rate=8000)
     assert root.stat().st_mode & 0o777 == 0o755
     assert {p.stat().st_mode & 0o777 for p in root.rglob("*")} <= {0o755, 0o644}
+
+
+def test_sweep_removes_what_killed_processes_left_and_spares_writes_in_progress(tmp_path, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.setenv("GENRE_HOME", str(tmp_path))
+    from genre import workspace
+
+    run = workspace.runs_dir() / "20260101-000000-abcdef"
+    run.mkdir(parents=True)
+    (run / "status.json").write_text("{}")
+    files = [run / ".status.json.x1.tmp", workspace.models_dir() / ".m.x2.tmp", run / ".status.json.x3.tmp"]
+    folders = [workspace.runs_dir() / ".20250101-000000-aaaaaa.deleting", workspace.models_dir() / "reserved-by-a-killed-run",
+               workspace.models_dir() / "being-saved-now"]
+    for p in folders:
+        p.mkdir(parents=True)
+    for p in files:
+        p.write_text("half")
+    old, fresh = files[:2] + folders[:2], [files[2], folders[2]]  # killed an hour ago; written just now
+    hour_ago = time.time() - 3600
+    for p in old:
+        os.utime(p, (hour_ago, hour_ago))
+    (workspace.models_dir() / "a-model").mkdir()
+    (workspace.models_dir() / "a-model" / "bundle.json").write_text("{}")
+    os.utime(workspace.models_dir() / "a-model", (hour_ago, hour_ago))
+    assert sorted(workspace.sweep()) == sorted(old)
+    assert all(p.exists() for p in fresh) and (run / "status.json").exists()
+    assert (workspace.models_dir() / "a-model" / "bundle.json").exists()

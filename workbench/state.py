@@ -27,6 +27,17 @@ RUN = "run_id"  # the run this tab shows on Train
 BUNDLE = "bundle_path"  # the model chosen on Classify (str)
 
 
+_SWEPT: set[str] = set()  # the workspaces this server process has swept
+
+
+def sweep_once() -> None:
+    """Once per server process and workspace: remove what killed processes left there (:func:`genre.workspace.sweep`)."""
+    home = str(workspace.home())
+    if home not in _SWEPT:
+        _SWEPT.add(home)
+        workspace.sweep()
+
+
 def default_dataset() -> str:
     """``$GENRE_DATASET`` (set by ``scripts/run.sh DIR``), else the folder last chosen, else the demo dataset."""
     last = settings.last_used().get(DATASET)
