@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from .atomic import current_umask
 from .bundle import INFO_FILE, MODEL_FILE, load_bundle, reserve_bundle_path
 from .errors import BundleError, FeatureStoreError
+from .model import ARCHIVE_CLASSES
 
 MAX_MEMBERS = 64  # a bundle zip holds two files (plus folders, or a Mac's __MACOSX litter)
 MAX_UNPACKED_BYTES = 2 << 30  # 2 GiB: far above a big dense network with its optimizer state
@@ -46,6 +47,54 @@ def bundle_zip(path: str | Path) -> bytes:
         for name in (INFO_FILE, MODEL_FILE):
             zf.write(path / name, f"{path.name}/{name}")
     return buf.getvalue()
+
+
+KERAS_ARCHIVE_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
+
+
+def check_model_archive(path: str | Path) -> None:
+    """Refuse a ``.keras`` archive that names anything a model of this workbench cannot hold, before Keras reads it.
+
+    Keras' ``safe_mode`` has had published bypasses; here an imported model's ``config.json`` may name only
+    the layers, regularisers, initializers and optimizer of :data:`genre.model.ARCHIVE_CLASSES` (no Lambda,
+    no custom object, no module outside Keras), and the archive may hold only Keras' own three files.
+
+    Raises
+    ------
+    BundleError
+        Saying what it named.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            extra = sorted(set(zf.namelist()) - KERAS_ARCHIVE_MEMBERS)
+            if extra:
+                raise BundleError(f"{MODEL_FILE} holds files a Keras model does not: {', '.join(extra[:5])}")
+            if zf.getinfo("config.json").file_size > 16 << 20:
+                raise BundleError(f"{MODEL_FILE}'s config.json is implausibly large")
+            config = json.loads(zf.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise BundleError(f"{MODEL_FILE} is not a readable Keras archive ({exc.__class__.__name__})") from None
+    for module, name, registered in _named_classes(config):
+        if name == "__keras_tensor__" and module is None:
+            continue
+        if (module, name) not in ARCHIVE_CLASSES or registered not in (None, name):
+            what = f"{module}.{name}" if module else str(name)
+            raise BundleError(f"the model names {what}{f' ({registered})' if registered not in (None, name) else ''}, "
+                              "which no network of this workbench uses: not loaded (only the layers of its dense, "
+                              "CNN and LSTM networks are accepted)")
+
+
+def _named_classes(node):
+    """``(module, class_name, registered_name)`` of every object a Keras config names, however deep."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "class_name" in item:
+                yield item.get("module"), item.get("class_name"), item.get("registered_name")
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def import_bundle_zip(data: bytes, models_dir: str | Path, *, name: str | None = None,
@@ -87,6 +136,7 @@ def import_bundle_zip(data: bytes, models_dir: str | Path, *, name: str | None =
             # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
             raise BundleError(f"not a readable zip of a model bundle ({exc.__class__.__name__}: {exc})") from None
         try:
+            check_model_archive(tmp / MODEL_FILE)  # before Keras sees it
             bundle = load_bundle(tmp, load_model=True)
         except BundleError as exc:  # it names the hidden temporary folder: name the zip instead
             raise BundleError(str(exc).replace(f"{tmp}/", "").replace(str(tmp), "the zip's bundle")) from None

@@ -91,6 +91,21 @@ MODEL_KINDS: dict[str, ModelKind] = {
 }
 
 
+# Every (module, class) that a model of MODEL_KINDS puts in its saved config.json, its regularisers, optimizer,
+# initializers and input standardisation included. An imported model may name nothing else (genre.export checks
+# this before Keras reads the archive): no Lambda, no custom object, no module outside Keras. A new kind or
+# layer adds its classes here; tests/test_model.py fails until it does.
+ARCHIVE_CLASSES = frozenset({
+    ("keras", "DTypePolicy"),
+    ("keras.src.models.functional", "Functional"),
+    *(("keras.layers", c) for c in ("InputLayer", "Flatten", "Dense", "Dropout", "Reshape", "Normalization",
+                                     "Conv2D", "MaxPooling2D", "BatchNormalization", "LSTM")),
+    *(("keras.regularizers", c) for c in ("L1", "L2", "L1L2")),
+    *(("keras.initializers", c) for c in ("GlorotUniform", "Orthogonal", "Zeros", "Ones")),
+    ("keras.optimizers", "Adam"),
+})
+
+
 def describe(config: ModelConfig) -> str:
     """The network in a few words: its kind and its own knobs (e.g. ``dense 512/256/64``)."""
     sizes = {"dense": "/".join(map(str, config.hidden_units)),

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import json
 import stat
 import zipfile
@@ -109,7 +110,7 @@ BAD_ZIPS = {  # name -> (members(parts), symlinks, message)
     "missing-info": (lambda p: {MODEL_FILE: p[MODEL_FILE]}, (), "no bundle.json"),
     "too-deep": (lambda p: {f"a/b/{k}": v for k, v in p.items()}, (), "no bundle.json at its top or in one top folder"),
     "two-bundles": (lambda p: {**p, **{f"b/{k}": v for k, v in p.items()}}, (), "holds 2 bundles"),
-    "garbage-model": (lambda p: {**p, MODEL_FILE: b"not a keras file"}, (), "cannot load"),
+    "garbage-model": (lambda p: {**p, MODEL_FILE: b"not a keras file"}, (), "model.keras is not a readable Keras archive"),
     "model-does-not-fit-the-genres": (lambda p: _with_info(p, genres=["a", "b", "c", "d"]), (),
                                       "predicts 3 genres"),
     "unreadable-info": (lambda p: {**p, INFO_FILE: b"{nope"}, (), "unreadable or incomplete"),
@@ -151,17 +152,76 @@ def test_bytes_that_are_not_a_zip_are_refused(data, tmp_path):
     assert _left_behind(tmp_path / "models") == []
 
 
-def test_a_model_with_code_in_it_is_refused_by_safe_mode(parts, tmp_path):
+def test_a_model_with_code_in_it_is_refused_before_keras_reads_it(parts, tmp_path):
     from genre.model import import_keras
 
     keras = import_keras()
-    model = keras.Sequential([keras.Input((32, 13)), keras.layers.Lambda(lambda x: x * 2.0),
-                              keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    inputs = keras.Input((32, 13))
+    x = keras.layers.Flatten()(keras.layers.Lambda(lambda x: x * 2.0)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))  # Functional, as ours are
     model.save(tmp_path / "lambda.keras")
     data = _zip({INFO_FILE: parts[INFO_FILE], MODEL_FILE: (tmp_path / "lambda.keras").read_bytes()})
-    with pytest.raises(BundleError, match="cannot load model.keras: .*Lambda"):
+    with pytest.raises(BundleError, match="names keras.layers.Lambda, which no network of this workbench uses"):
         import_bundle_zip(data, tmp_path / "models")
     assert _left_behind(tmp_path / "models") == []
+
+
+def _edited_model(model_bytes: bytes, edit) -> bytes:
+    """The .keras archive with its config.json passed through ``edit`` (what an attacker hand-crafts)."""
+    import json
+
+    src, out = zipfile.ZipFile(io.BytesIO(model_bytes)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info.filename, json.dumps(edit(json.loads(data))) if info.filename == "config.json" else data)
+    return out.getvalue()
+
+
+def _first_layer(config: dict) -> dict:
+    return config["config"]["layers"][1]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("module outside keras", "names os.system"),
+    ("custom object", "(my_package>Evil)"),
+    ("unknown keras class", "names keras.layers.TFSMLayer"),
+    ("nested in a regularizer", "names builtins.eval"),
+])
+def test_a_model_naming_a_class_our_networks_never_use_is_refused_before_keras_reads_it(parts, tmp_path, monkeypatch,
+                                                                                         case, message):
+    """safe_mode has had bypasses: the archive's config may name only what MODEL_KINDS builds."""
+    import genre.bundle
+
+    def edit(config):
+        layer = _first_layer(config)
+        if case == "module outside keras":
+            layer.update(module="os", class_name="system")
+        elif case == "custom object":
+            layer["registered_name"] = "my_package>Evil"
+        elif case == "unknown keras class":
+            layer["class_name"] = "TFSMLayer"
+        else:
+            layer["config"]["kernel_regularizer"] = {"module": "builtins", "class_name": "eval", "config": {}}
+        return config
+
+    loaded = []
+    monkeypatch.setattr(genre.bundle, "load_bundle", lambda *a, **k: loaded.append(a))  # must never be reached
+    data = _zip({INFO_FILE: parts[INFO_FILE], MODEL_FILE: _edited_model(parts[MODEL_FILE], edit)})
+    with pytest.raises(BundleError, match=re.escape(message)):
+        import_bundle_zip(data, tmp_path / "models")
+    assert loaded == [] and _left_behind(tmp_path / "models") == []
+
+
+def test_a_keras_archive_with_extra_files_is_refused(parts, tmp_path):
+    src, out = zipfile.ZipFile(io.BytesIO(parts[MODEL_FILE])), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        dst.writestr("assets/payload.py", "import os")
+    data = _zip({INFO_FILE: parts[INFO_FILE], MODEL_FILE: out.getvalue()})
+    with pytest.raises(BundleError, match="holds files a Keras model does not: assets/payload.py"):
+        import_bundle_zip(data, tmp_path / "models")
 
 
 # --- features ------------------------------------------------------------------------------------

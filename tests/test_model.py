@@ -159,3 +159,19 @@ def test_importing_the_library_does_not_import_tensorflow(modules):
 def test_the_import_check_sees_a_heavy_import():
     # The check above can fail: a module that does import a heavy package shows up.
     assert _heavy_after_import(["genre", "librosa"]) == ["librosa"]
+
+
+@pytest.mark.parametrize("kind", ["dense", "cnn", "lstm"])
+@pytest.mark.parametrize("standardize, l1, l2", [(False, 0.0, 0.0), (True, 1e-4, 1e-3)])
+def test_every_kind_saves_only_the_classes_an_import_accepts(kind, standardize, l1, l2, tmp_path):
+    """ARCHIVE_CLASSES is the table an imported model is checked against: every network we build must fit it."""
+    import numpy as np
+
+    from genre.export import check_model_archive
+    from genre.model import build_model
+
+    stats = (np.zeros(13, np.float32), np.ones(13, np.float32)) if standardize else None
+    model = build_model((20, 13), 3, ModelConfig(kind=kind, standardize=standardize, l1=l1, l2=l2),
+                        standardization=stats)
+    model.save(tmp_path / "m.keras")
+    check_model_archive(tmp_path / "m.keras")  # raises BundleError naming a class missing from the table
