@@ -86,8 +86,11 @@ def scan_dataset(root: str | Path, *, files_per_genre: int = -1,
     DatasetError
         Missing folder, a file instead of a folder, no genre sub-folders, a genre with no audio.
     """
+    from .workspace import check_data_root
+
     if not (files_per_genre == -1 or (isinstance(files_per_genre, int) and files_per_genre >= 1)):
         raise ParameterError(f"files_per_genre must be -1 (all) or a positive integer, got {files_per_genre!r}")
+    check_data_root(root)  # a shared server reads only where it may (GENRE_DATA_ROOTS)
     root = Path(root).expanduser()
     if not root.exists():
         raise DatasetError(f"dataset folder not found: {root}")

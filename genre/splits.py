@@ -130,7 +130,13 @@ def _kfold(fs, config: TrainConfig, ids: np.ndarray, labels: np.ndarray, unit: s
 
 
 def read_lists(folder: str | Path) -> dict[str, list[str]]:
-    """``{"train": [...], "valid": [...], "test": [...]}`` from a folder of list files (valid optional)."""
+    """``{"train": [...], "valid": [...], "test": [...]}`` from a folder of list files (valid optional).
+
+    A shared server reads only under ``GENRE_DATA_ROOTS`` (and the bundled lists): DatasetError elsewhere.
+    """
+    from .workspace import check_data_root
+
+    check_data_root(folder)
     folder = Path(folder)
     out = {}
     for name in LIST_FILES:

@@ -157,7 +157,12 @@ def load_features(path: str | Path) -> FeatureSet:
     ------
     FeatureStoreError
         Missing, truncated, or not a genre feature store.
+    DatasetError
+        Outside the folders a shared server may read (``GENRE_DATA_ROOTS``).
     """
+    from .workspace import check_data_root
+
+    check_data_root(path)
     path = Path(path)
     if not path.is_file():
         raise FeatureStoreError(f"feature store not found: {path}")

@@ -24,7 +24,8 @@ def data_roots() -> list[Path] | None:
     value = os.environ.get("GENRE_DATA_ROOTS", "").strip()
     if not value:
         return None
-    return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()] + [home()]
+    package_data = Path(__file__).resolve().parent / "data"  # the bundled split lists (GTZAN's fault-filtered)
+    return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()] + [home(), package_data]
 
 
 def check_data_root(path: str | Path) -> Path:
@@ -35,7 +36,7 @@ def check_data_root(path: str | Path) -> Path:
     roots = data_roots()
     if roots is not None and not any(resolved == r or r in resolved.parents for r in roots):
         raise DatasetError(f"{path} is outside the folders this server reads datasets from "
-                           f"({', '.join(map(str, roots[:-1]))}; set by GENRE_DATA_ROOTS)")
+                           f"({', '.join(map(str, roots[:-2]))}; set by GENRE_DATA_ROOTS)")
     return resolved
 
 

@@ -124,3 +124,35 @@ def test_sweep_removes_what_killed_processes_left_and_spares_writes_in_progress(
     assert sorted(workspace.sweep()) == sorted(old)
     assert all(p.exists() for p in fresh) and (run / "status.json").exists()
     assert (workspace.models_dir() / "a-model" / "bundle.json").exists()
+
+
+def _entry_points():
+    from genre.dataset import scan_dataset
+    from genre.splits import read_lists
+    from genre.store import load_features
+
+    return {"scan_dataset": scan_dataset, "read_lists (a lists folder)": read_lists,
+            "load_features (a store a record names)": load_features}
+
+
+@pytest.mark.parametrize("entry", list(_entry_points()))
+def test_every_library_entry_point_refuses_a_path_outside_the_allowed_roots(tmp_path, monkeypatch, entry):
+    """GENRE_DATA_ROOTS is enforced by the library, not only by the app's glue."""
+    from genre.errors import DatasetError
+
+    monkeypatch.setenv("GENRE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GENRE_DATA_ROOTS", str(tmp_path / "allowed"))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    with pytest.raises(DatasetError, match="outside the folders this server reads datasets from"):
+        _entry_points()[entry](outside)
+
+
+def test_the_bundled_lists_and_the_workspace_stay_readable_on_a_shared_server(tmp_path, monkeypatch):
+    from genre import workspace
+    from genre.splits import GTZAN_LISTS, read_lists
+
+    monkeypatch.setenv("GENRE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GENRE_DATA_ROOTS", str(tmp_path / "allowed"))
+    assert read_lists(GTZAN_LISTS)["train"]
+    assert workspace.check_data_root(workspace.home() / "demo-synthetic")
