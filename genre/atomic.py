@@ -71,6 +71,26 @@ def read_json(path: str | Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def update_json(path: str | Path, changes: dict) -> dict:
+    """Merge ``changes`` into the JSON object in ``path`` (written atomically); the merged object.
+
+    Writers take turns on a lock file beside it (``flock``), so two sessions updating different keys
+    at once both keep their change: a read-merge-write without it can lose one.
+    """
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            merged = {**(read_json(path) or {}), **changes}
+            write_text(path, json.dumps(merged, indent=1))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return merged
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a temp folder beside ``target``; on success it takes ``target``'s place whole."""

@@ -28,6 +28,12 @@ def data_roots() -> list[Path] | None:
     return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()] + [home(), package_data]
 
 
+def shared() -> bool:
+    """Whether this server is shared by visitors (``$GENRE_SHARED``, or ``$GENRE_DATA_ROOTS`` set): then a
+    visitor's settings live in their session and URL only, never seeding the next visitor's."""
+    return os.environ.get("GENRE_SHARED", "").strip().lower() in ("1", "true", "yes") or data_roots() is not None
+
+
 def check_data_root(path: str | Path) -> Path:
     """``path`` resolved, when datasets may be read there; else a :class:`DatasetError` that says where they may."""
     from .errors import DatasetError

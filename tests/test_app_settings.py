@@ -137,3 +137,15 @@ def test_a_link_with_a_choices_value_or_its_old_label_chooses_it(home, tiny, pag
     at.run()
     assert not at.exception
     assert by_label(at.radio, label).value == value
+
+
+def test_on_a_shared_server_one_visitors_settings_never_seed_anothers(home, tiny, monkeypatch):
+    monkeypatch.setenv("GENRE_SHARED", "1")
+    first = open_page("features", dataset_root=str(tiny.root)).run()
+    first.slider(key="segments").set_value(10).run()
+    first.switch_page("pages/train.py").run()
+    first.switch_page("pages/features.py").run()
+    assert first.slider(key="segments").value == 10  # this visitor keeps it
+    assert not (home / "settings.json").exists()
+    other = open_page("features", dataset_root=str(tiny.root)).run()  # the next visitor
+    assert other.slider(key="segments").value == 5

@@ -189,3 +189,20 @@ def test_sigkill_during_a_bundle_save_leaves_no_corrupt_bundle(tmp_path, when):
                 train_config=TrainConfig(), metrics={}, history={})
     assert load_bundle(path, load_model=False).genres == ("x", "y")
     assert [b.path for b in list_bundles(models)] == [path]
+
+
+def test_concurrent_json_updates_never_lose_a_write(tmp_path):
+    """Sessions updating settings.json at once: each one's key survives (a plain read-merge-write loses some)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from genre.atomic import read_json, update_json
+
+    path = tmp_path / "settings.json"
+
+    def write(i: int) -> None:
+        for j in range(20):
+            update_json(path, {f"k{i}-{j}": j})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(8)))
+    assert len(read_json(path)) == 8 * 20

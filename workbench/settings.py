@@ -10,14 +10,13 @@ seeds a new session, so a reload on another page or an app restart does not lose
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from genre import workspace
-from genre.atomic import write_text
+from genre.atomic import read_json, update_json
 from genre.config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
 from genre.model import MODEL_KINDS
 from genre.runs import BACKENDS
@@ -99,14 +98,23 @@ SETTINGS: dict[str, Setting] = {
 FEATURE_KEYS = ("n_mfcc", "n_fft", "hop", "segments", "sr", "duration", "files", "excerpt", "max_segments")
 TRAIN_KEYS = tuple(k for k in SETTINGS if k not in FEATURE_KEYS)
 _SAVED = "_settings_saved"  # what this session last wrote to settings.json
+_OWN = "_settings_own"  # on a shared server: this session's settings, kept here instead of settings.json
 
 
 def last_used() -> dict:
-    try:
-        data = json.loads((workspace.home() / "settings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """The last values chosen: the workspace's ``settings.json`` (a local run), or this session's own (a shared
+    server, where one visitor's choices must not seed the next visitor's session)."""
+    if workspace.shared():
+        return dict(st.session_state.get(_OWN, {}))
+    return read_json(workspace.home() / "settings.json") or {}
+
+
+def _store(changes: dict) -> None:
+    """Keep ``changes`` for new sessions (a local run) or for this session only (a shared server)."""
+    if workspace.shared():
+        st.session_state[_OWN] = {**st.session_state.get(_OWN, {}), **changes}
+    else:
+        update_json(workspace.home() / "settings.json", changes)  # concurrent sessions never lose a write
 
 
 def seed(keys) -> None:
@@ -173,15 +181,14 @@ def remember(keys) -> None:
     saved = st.session_state.get(_SAVED, {})
     if all(saved.get(k) == v for k, v in now.items()):
         return
-    merged = {**last_used(), **now}
-    write_text(workspace.home() / "settings.json", json.dumps(merged, indent=1))
+    _store(now)
     st.session_state[_SAVED] = {**saved, **now}
 
 
 def remember_value(key: str, value) -> None:
     """Record one value that is not a widget's (the dataset folder, the chosen model) for new sessions."""
     if last_used().get(key) != value:
-        write_text(workspace.home() / "settings.json", json.dumps({**last_used(), key: value}, indent=1))
+        _store({key: value})
 
 
 def feature_params(exclude: tuple[str, ...] = ()) -> FeatureParams:
