@@ -15,6 +15,9 @@ import pytest
 import soundfile as sf
 
 from genre.config import FeatureParams, ModelConfig, TrainConfig
+# The app tests' fixtures, defined here once: imported by each test module instead, a session fixture would be
+# a fixture of that module and built again for every one (the tiny dataset 9 times, its model 4 times).
+from tests.app_fixtures import dataset_copy, home, saved_bundle, tiny, tiny_bundle  # noqa: F401
 
 SR = 8000  # Hz, the tiny dataset's rate
 SECONDS = 3.0
@@ -31,6 +34,20 @@ GENRES = tuple(sorted(GENRE_SIGNALS))  # ("blues", "metal", "rock")
 SMALL_PARAMS = dict(sample_rate=SR, duration=SECONDS, num_segments=3, n_fft=512, hop_length=256)
 TINY_MODEL = dict(hidden_units=(32, 16), learning_rate=1e-2)
 TINY_TRAIN = dict(epochs=8, batch_size=8, seed=0)
+
+
+def until(predicate, what: str = "a condition", *, timeout: float = 120.0, poll: float = 0.05, log=None):
+    """Wait until ``predicate()`` is truthy and return its value; fail after ``timeout`` seconds, saying what was
+    awaited (and the end of the file ``log``, a process's log, when given)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            tail = Path(log).read_text(errors="replace")[-2000:] if log is not None and Path(log).exists() else ""
+            raise AssertionError(f"timed out waiting for {what}" + (f"\n{tail}" if tail else ""))
+        time.sleep(poll)
+    return value
 
 
 def signal(kind: str, seconds: float, sr: int, *, freq: float = 440.0, amp: float = 0.5,

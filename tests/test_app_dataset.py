@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from genre import workspace
-from tests.app_fixtures import button, by_label, dataset_copy, home, open_page, texts, tiny  # noqa: F401
+from tests.app_fixtures import button, by_label, open_page, texts
 
 
 def bad_folder(kind: str, tmp_path: Path) -> Path:

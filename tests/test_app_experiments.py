@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 
 import pytest
 
@@ -14,7 +13,8 @@ from genre import workspace
 from genre.config import FeatureParams, ModelConfig, TrainConfig
 from genre.experiment import Experiment, fixed_vary, launch_experiment, now, summarize, write_tables
 from genre.runs import new_run_id
-from tests.app_fixtures import TINY_PARAMS, button, by_label, home, open_page, texts, tiny  # noqa: F401
+from conftest import until
+from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
 
 # The Features page's settings that give the tiny dataset's features (settings keys, not FeatureParams names).
 TINY_SETTINGS = {"sr": 8000, "duration": 4, "segments": 2, "n_fft": 512, "hop": 256}
@@ -31,15 +31,6 @@ def vary(at, **values):
     for name, text in values.items():
         at.text_input(key=f"exp_values_{name}").set_value(text)
     return at.run()
-
-
-def until(predicate, timeout: float, what: str, exp: Experiment | None = None):
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        log = (exp.path / "log.txt").read_text()[-2000:] if exp is not None and (exp.path / "log.txt").exists() else ""
-        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{log}"
-        time.sleep(0.2)
-    return found
 
 
 def fake_experiment(root, points: dict, *, name: str = "dropout", repeats: int = 2, base_model=None,
@@ -122,13 +113,13 @@ def test_a_tiny_experiment_runs_in_its_own_process_and_shows_its_results(home, t
     exp = Experiment(workspace.home() / "experiments" / exp_id)
     if exp.running:
         assert button(at, "Stop")  # the live view
-    result = until(exp.result, 180, "the experiment's result", exp)
+    result = until(exp.result, "the experiment's result", timeout=180, log=exp.path / "log.txt")
     assert [t["settings"]["dropout"] for t in result["trials"]] == [0.0, 0.5]
     assert all(t["track_accuracy"] is not None for t in result["trials"]), result["trials"]
     # The Features page's settings that differ from the defaults went as one-value --vary: the trials used them.
     assert exp.spec["varies"] == [["dropout", [0.0, 0.5]], *([k, [v]] for k, v in TINY_PARAMS.items())]
     assert FeatureParams.from_dict(exp.runs()[0].spec["feature_params"]) == tiny.params
-    until(lambda: not exp.running, 30, "the experiment's process to end", exp)
+    until(lambda: not exp.running, "the experiment's process to end", timeout=30, log=exp.path / "log.txt")
     at.run()
     assert not at.exception and not at.error
     experiments, summary = at.dataframe
@@ -148,12 +139,13 @@ def long_experiment(home, tiny):
                             repeats=1, split="track", folds=5, epochs=10000, backend="tensorflow", workers=1)
     yield exp
     exp.request_stop()
-    until(lambda: not exp.running, 120, "the stopped experiment to end", exp)
+    until(lambda: not exp.running, "the stopped experiment to end", timeout=120, log=exp.path / "log.txt")
 
 
 def test_a_running_experiment_is_shown_live_to_any_session_and_any_session_can_stop_it(home, tiny, long_experiment):
     exp = long_experiment
-    until(lambda: any(r.epochs() for r in exp.runs()), 120, "a trial's first epoch", exp)
+    until(lambda: any(r.epochs() for r in exp.runs()), "a trial's first epoch", timeout=120,
+          log=exp.path / "log.txt")
     at = open_page("experiments").run()  # a fresh session: no state of its own
     assert not at.exception
     assert by_label(at.selectbox, "Show experiment").value == exp.id
@@ -163,10 +155,10 @@ def test_a_running_experiment_is_shown_live_to_any_session_and_any_session_can_s
     button(at, "Stop").click().run()
     assert not at.exception
     assert (exp.path / "stop").exists() and "Stopping" in texts(at.caption)
-    result = until(exp.result, 120, "the stopped experiment's result", exp)
+    result = until(exp.result, "the stopped experiment's result", timeout=120, log=exp.path / "log.txt")
     first, second = result["trials"]
     assert first["track_accuracy"] is not None and "stopped" in second["error"]
-    until(lambda: not exp.running, 30, "the experiment's process to end", exp)
+    until(lambda: not exp.running, "the experiment's process to end", timeout=30, log=exp.path / "log.txt")
     at.run()
     assert not at.exception
     assert any(h.value.endswith(": stopped") for h in at.subheader)

@@ -11,9 +11,7 @@ import pytest
 from genre import workspace
 from genre.config import ModelConfig, TrainConfig
 from genre.export import bundle_zip
-from tests.app_fixtures import (  # noqa: F401
-    TINY_MODEL, TINY_TRAIN, by_label, home, open_page, saved_bundle, texts, tiny, tiny_bundle,
-)
+from tests.app_fixtures import TINY_MODEL, TINY_TRAIN, by_label, open_page, texts
 
 
 def downloads(at) -> list[str]:
@@ -57,7 +55,7 @@ def test_classify_imports_a_bundle_zip_and_chooses_it(home, tiny_bundle, tiny):
     importer(at).upload("shared.zip", bundle_zip(tiny_bundle), "application/zip").run()
     assert not at.exception and not at.error
     imported = workspace.models_dir() / "tiny"
-    assert "Imported shared.zip as model `tiny`" in texts(at.success)
+    assert "Imported shared.zip as model “tiny (imported)”" in texts(at.success)
     assert by_label(at.selectbox, "Model").value == str(imported)
     assert at.session_state["bundle_path"] == str(imported)
     by_label(at.file_uploader, "Upload clips").upload(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app_fixtures import button, home, open_page, texts, tiny  # noqa: F401
+from tests.app_fixtures import button, open_page, texts
 
 DEFAULTS = {"n_mfcc": 13, "n_fft": 2048, "hop": 512, "segments": 5, "sr": 22050, "duration": 30,
             "files": -1}

@@ -12,7 +12,7 @@ import pytest
 from genre import workspace
 from genre.config import ModelConfig, TrainConfig
 from genre.runs import create_run, execute
-from tests.app_fixtures import TINY_PARAMS, button, by_label, dataset_copy, home, open_page, texts, tiny  # noqa: F401
+from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
 
 
 @pytest.fixture

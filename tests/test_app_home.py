@@ -10,7 +10,7 @@ import textwrap
 from streamlit.testing.v1 import AppTest
 
 from genre import workspace
-from tests.app_fixtures import APP, TIMEOUT, button, home, open_page  # noqa: F401
+from tests.app_fixtures import APP, TIMEOUT, button, open_page
 
 NO_TENSORFLOW = textwrap.dedent(f"""
     import json, sys, time

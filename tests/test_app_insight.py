@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genre.analysis import track_rows
-from tests.app_fixtures import TIMEOUT, home, open_page, texts, tiny  # noqa: F401
+from tests.app_fixtures import TIMEOUT, open_page, texts
 from workbench import insight
 
 RUN_ID = "20250101-000000-abcdef"

@@ -6,9 +6,7 @@ import pytest
 
 from genre import workspace
 from genre.config import ModelConfig, TrainConfig
-from tests.app_fixtures import (  # noqa: F401
-    TINY_MODEL, TINY_TRAIN, button, by_label, home, open_page, saved_bundle, tiny, tiny_bundle,
-)
+from tests.app_fixtures import TINY_MODEL, TINY_TRAIN, button, by_label, open_page
 
 
 def test_without_runs_the_page_says_so(home):

@@ -8,7 +8,7 @@ from streamlit.runtime.scriptrunner import script_runner
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app_fixtures import APP, TIMEOUT, home  # noqa: F401
+from tests.app_fixtures import APP, TIMEOUT
 
 
 def test_after_a_script_run_keras_session_is_not_cleared_but_figures_are_closed(home, monkeypatch):

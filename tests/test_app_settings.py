@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.app_fixtures import by_label, home, open_page, saved_bundle, texts, tiny, tiny_bundle  # noqa: F401
+from tests.app_fixtures import by_label, open_page, texts
 
 
 def test_features_settings_survive_a_visit_to_another_page(home, tiny):

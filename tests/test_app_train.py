@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -11,16 +10,10 @@ from genre import workspace
 from genre.config import FeatureParams, ModelConfig, TrainConfig
 from genre.runs import create_run, open_run, wait
 from genre.splits import SEGMENT_SPLIT_NOTE
-from tests.app_fixtures import TINY_PARAMS, button, by_label, home, open_page, texts, tiny  # noqa: F401
+from conftest import until
+from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
 
 CONTROLS = ["Hidden layers (units)", "Run name"]
-
-
-def wait_for(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -125,7 +118,7 @@ def test_a_running_run_is_shown_live_to_any_session_and_any_session_can_stop_it(
     assert not at.exception
     assert "Extract features first" in texts(at.info)
     assert by_label(at.selectbox, "Show run").value == running_run.id
-    wait_for(lambda: running_run.epochs())
+    until(lambda: running_run.epochs())
     at.run()
     assert not at.exception
     assert re.match(r"Epoch \d+/10000 · elapsed", at.get("progress")[0].text)

@@ -179,7 +179,7 @@ def test_demo_to_prediction_in_one_session(app, browser):
         assert tab.metric("Epochs") == str(epochs)
         assert re.fullmatch(r"\d+\.\d%", tab.metric("Track accuracy (test, vote)"))
         assert tab.page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
-        assert "Training · done" in tab.strip()
+        assert "Training · last run done" in tab.strip()
         tab.step("train-results")
 
         tab.nav("Classify")
@@ -269,7 +269,7 @@ def test_a_run_survives_a_reload_and_any_tab_can_watch_and_stop_it(app, browser)
         stopped_after = int(a.metric("Epochs"))
         assert 1 <= stopped_after < epochs
         assert stopped_after == int(b.metric("Epochs"))
-        assert "Training · stopped" in a.strip()
+        assert "Training · last run stopped" in a.strip()
         a.step("stopped")
 
 
@@ -452,9 +452,10 @@ def test_a_runs_report_and_bundle_download_and_the_bundle_imports_on_classify(ap
         dropzone = tab.page.locator('[data-testid="stPopoverBody"] [data-testid="stFileUploaderDropzoneInput"]')
         tab.act(lambda: dropzone.set_input_files(str(zip_path)))
         done = tab.text("it is now the chosen model", where='[data-testid="stAlert"]')
-        imported = re.search(r"as model `?([\w.-]+)`?", done.inner_text()).group(1)
-        assert imported.startswith(f"{folder}-")  # the original is still there: a folder of its own
+        imported = re.search(r"as model “(.+?)”", done.inner_text()).group(1)
+        assert imported == f"{FIXTURE_MODEL} (imported)"  # its own name, and that it is a copy
         assert f"Model · {imported}" in tab.strip()
+        assert len([p for p in (app["home"] / "models").iterdir() if p.name.startswith(folder)]) == 2  # own folder
         tab.step("classify-imported")
 
 
@@ -486,6 +487,7 @@ def test_a_new_session_on_any_page_sees_the_left_out_folders_and_the_features(ap
         a.step("left-out")
         a.nav("Features")
         a.text("Input shape", where='[data-testid="stMetric"]')
+        a.act(lambda: a.page.get_by_role("button", name="Reset to the notebook's defaults").click())  # other tests' settings
         a.page.get_by_role("button", name="Extract features").click()
         a.text(re.compile(r"Extracted 75 rows from 15 files|Cache hit"), where='[data-testid="stAlert"]')
         a.step("extracted")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TINY_MODEL
+from conftest import TINY_MODEL, until
 from genre import runs
 from genre.bundle import list_bundles, load_bundle
 from genre.config import ModelConfig, TrainConfig
@@ -33,15 +33,6 @@ from genre.store import save_features
 TINY = ModelConfig(**TINY_MODEL)
 EPOCH_KEYS = {"epoch", "seconds", "loss", "accuracy", "val_loss", "val_accuracy"}
 TIMEOUT = 120.0  # seconds: generous, a run here takes a few
-
-
-def _until(predicate, what: str, timeout: float = TIMEOUT, poll: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(poll)
-    return value
 
 
 def _one_genre(fs):
@@ -151,7 +142,7 @@ def test_a_launched_run_goes_pending_running_done_and_leaves_a_complete_record(n
     assert b.info["run_id"] == run.id and b.info["backend"] == "tensorflow" and b.history == result["history"]
 
     # The supervisor records the exit code right after the final state.
-    assert _until(lambda: "exit_code" in run.raw_status(), "the exit code")
+    assert until(lambda: "exit_code" in run.raw_status(), "the exit code")
     assert run.status()["exit_code"] == 0 and supervisor.wait(timeout=30) == 0
 
     # Deleting the run removes its record and its bundle.
@@ -164,7 +155,7 @@ def test_a_launched_run_goes_pending_running_done_and_leaves_a_complete_record(n
 def test_a_stop_request_ends_a_long_run_as_stopped_with_its_model_saved(new_run, start):
     run = new_run(epochs=10000, name="long")
     start(run)
-    _until(lambda: run.epochs() or not run.running, "the first epoch")
+    until(lambda: run.epochs() or not run.running, "the first epoch")
     assert run.state == "running" and run.eta_seconds() is not None
     run.request_stop()
     assert run.stop_requested
@@ -186,7 +177,7 @@ def test_a_run_that_cannot_train_ends_failed_with_the_reason_and_no_bundle(featu
     start(run)
     st = wait(run, timeout=TIMEOUT)
     assert st["state"] == "failed" and "at least two genres" in st["message"]
-    assert _until(lambda: "exit_code" in run.raw_status(), "the exit code")
+    assert until(lambda: "exit_code" in run.raw_status(), "the exit code")
     st = run.status()
     assert st["exit_code"] == 1 and "at least two genres" in st["message"]  # the supervisor keeps the reason
     assert run.result() is None and run.bundle_path is None and _no_folders(models_dir)
@@ -195,7 +186,7 @@ def test_a_run_that_cannot_train_ends_failed_with_the_reason_and_no_bundle(featu
 def test_a_killed_training_process_reads_as_failed_by_sigkill_and_leaves_no_bundle(new_run, start, models_dir):
     run = new_run(epochs=10000, name="killed")
     start(run)
-    _until(lambda: run.epochs() or not run.running, "the first epoch")
+    until(lambda: run.epochs() or not run.running, "the first epoch")
     pid = run.status()["pid"]
     assert _worker_of(run, pid)
     os.kill(pid, signal.SIGKILL)
@@ -209,11 +200,11 @@ def test_a_killed_training_process_reads_as_failed_by_sigkill_and_leaves_no_bund
 def test_deleting_a_running_run_ends_it_and_leaves_nothing_behind(new_run, start, runs_dir, models_dir):
     run = new_run(epochs=10000, name="deleted while running")
     supervisor = start(run)
-    _until(lambda: run.epochs() or not run.running, "the first epoch")
+    until(lambda: run.epochs() or not run.running, "the first epoch")
     run.delete()
     assert not run.path.exists()
     # A stop takes the current batch and a save; 8 s is ample. With the bug the run trains on, its stop unseen.
-    _until(lambda: supervisor.poll() is not None, "the run's processes to end", timeout=8)
+    until(lambda: supervisor.poll() is not None, "the run's processes to end", timeout=8)
     assert sorted(p.name for p in runs_dir.iterdir()) == [] and list_bundles(models_dir) == []
 
 

@@ -85,8 +85,8 @@ def import_bundle_ui() -> Path | None:
         return None
     done = st.session_state.setdefault(IMPORTED, {})
     if upload.file_id in done:
-        st.caption(f"{upload.name} was imported as `{Path(done[upload.file_id]).name}`.")
-        return Path(done[upload.file_id])
+        st.caption(f"{upload.name} was imported as model “{done[upload.file_id][1]}”.")
+        return Path(done[upload.file_id][0])
     try:
         with st.spinner(f"Checking and loading {upload.name} (TensorFlow starts the first time)..."):
             path = import_bundle_zip(upload.getvalue(), workspace.models_dir())
@@ -96,8 +96,8 @@ def import_bundle_ui() -> Path | None:
     except OSError as exc:
         st.error(f"Cannot import {upload.name}: {exc.strerror or exc}")
         return None
-    done[upload.file_id] = str(path)
     state.set_bundle_path(path)
-    st.success(f"Imported {upload.name} as model `{path.name}`; it is now the chosen model.", icon="📦")
+    done[upload.file_id] = (str(path), state.bundle_label())
+    st.success(f"Imported {upload.name} as model “{done[upload.file_id][1]}”; it is now the chosen model.", icon="📦")
     return path
 
