@@ -116,7 +116,17 @@ def _decode(source: str, name: str, max_seconds: float | None, max_decoded_secon
         raise AudioError(f"cannot decode {name}: it needs more memory than there is (a corrupt header?)") from None
     except Exception as exc:  # libsndfile and its codecs fail in many ways on bad input
         reason = (getattr(exc, "error_string", None) or str(exc)).replace(source, name)
+        if os.path.isfile(source) and os.path.getsize(source) == 0:
+            raise AudioError(f"{name} is empty (0 bytes)") from None
+        if any(words in reason for words in _NOT_AUDIO):
+            raise AudioError(f"{name} is not an audio file, or not in a format that can be read here "
+                             f"({', '.join(sorted(e.lstrip('.') for e in AUDIO_EXTENSIONS))})") from None
         raise AudioError(f"cannot decode {name}: {reason}") from None
+
+
+# What libsndfile says when the bytes are no audio at all: it finds no format, or (its MP3 decoder, given text
+# named .mp3) "File does not exist or is not a regular file", of a file that does exist.
+_NOT_AUDIO = ("Format not recognised", "File does not exist or is not a regular file")
 
 
 def _check_size(name: str, rate: int, channels: int, frames: int, max_decoded_seconds: float) -> None:

@@ -75,7 +75,7 @@ def test_bad_clips_are_errors_and_good_ones_still_classified(at, tiny):
     assert len(at.error) == 2 and len(predicted(at)) == 1
     found = results(at)
     assert list(found) == ["bad.wav", "short.wav", "good.wav"]
-    assert "cannot decode" in found["bad.wav"][0][0] and not found["bad.wav"][1]
+    assert "bad.wav is not an audio file" in found["bad.wav"][0][0] and not found["bad.wav"][1]
     assert "short.wav is 0.50 s long; this model needs at least 2.00 s" in found["short.wav"][0][0]
     assert not found["good.wav"][0] and found["good.wav"][1][0] in GENRES
 
@@ -121,7 +121,7 @@ def test_many_clips_get_a_summary_table_first_and_a_csv(at, tiny):
     table = at.dataframe[0].value
     assert list(table["file"]) == [*names, "bad.wav"]
     assert set(table.columns) >= {"file", "genre", "probability", "runner-up", "segment agreement", "note"}
-    assert "cannot decode" in table["note"].iloc[-1]
+    assert "is not an audio file" in table["note"].iloc[-1]
     assert [b.label for b in at.get("download_button")] == ["Download as CSV"]
     assert not any(box.proto.expanded for box in at.expander)  # many clips: cards start collapsed
 

@@ -109,7 +109,7 @@ def test_a_corrupt_file_is_an_audio_error_naming_the_file(tmp_path, content):
 
 
 def test_corrupt_bytes_are_an_audio_error():
-    with pytest.raises(AudioError, match="cannot decode"):
+    with pytest.raises(AudioError, match="the audio data is not an audio file"):
         load_audio(b"not audio" * 100, sample_rate=8000)
 
 
@@ -318,3 +318,22 @@ def test_the_cap_on_decoded_length_is_a_setting(monkeypatch, value, expected):
 
     monkeypatch.setenv("GENRE_MAX_AUDIO_SECONDS", value)
     assert audio._max_decoded_seconds() == expected
+
+
+@pytest.mark.parametrize("name", ["notes.mp3", "notes.wav", "notes.ogg", "notes.flac", "notes"])
+@pytest.mark.parametrize("data", [b"hello, this is a text file\n" * 20, bytes(range(256)) * 10])
+def test_bytes_that_are_no_audio_say_so_in_plain_words(name, data):
+    """Not libsndfile's 'File does not exist or is not a regular file (possibly a pipe?)' for a text named .mp3."""
+    with pytest.raises(AudioError) as info:
+        load_audio(data, sample_rate=8000, name=name)
+    message = str(info.value)
+    assert message.startswith(f"{name} is not an audio file") and "possibly a pipe" not in message
+    assert "wav" in message and "mp3" in message  # what can be read
+
+
+@pytest.mark.parametrize("as_", ["bytes", "file on disk"])
+def test_an_empty_file_says_it_is_empty(as_, tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(AudioError, match=r"empty.wav is empty \(0 bytes\)$"):
+        load_audio(b"" if as_ == "bytes" else path, sample_rate=8000, name="empty.wav" if as_ == "bytes" else None)
