@@ -71,8 +71,11 @@ class Prediction:
         (top, p), (second, q) = self.ranked[:2] if len(self.ranked) > 1 else (self.ranked[0], ("", 0.0))
         out = []
         if p < WEAK_PROBABILITY:
-            out.append(f"the top probability is only {p:.0%} ({second} is close behind at {q:.0%})"
-                       if p - q < 0.15 else f"the top probability is only {p:.0%}")
+            # "Close behind" only when it is: within 15 points and at least two thirds of the top (not 14% to 27%).
+            close = second and p - q < 0.15 and q >= 2 / 3 * p
+            out.append(f"the top probability is only {p:.0%}"
+                       + (f" ({second} is close behind at {q:.0%})" if close else
+                          f"; next is {second} at {q:.0%}" if second else ""))
         if self.n_segments > 1 and self.agreement < WEAK_AGREEMENT:
             out.append(f"only {self.agreement:.0%} of its {self.n_segments} segments voted {top}")
         return out

@@ -136,3 +136,18 @@ def test_an_upload_is_decoded_under_its_name(bundle, tmp_path):
     assert pred.name == "song.mp3" and pred.n_segments >= 1
     with pytest.raises(AudioError, match="junk.mp3"):
         predict_file(bundle, b"not audio" * 100, name="junk.mp3")
+
+
+@pytest.mark.parametrize("top, second, says", [
+    (0.40, 0.30, "the top probability is only 40% (ambient is close behind at 30%)"),
+    (0.27, 0.14, "the top probability is only 27%; next is ambient at 14%"),  # 14 of 27 is not close behind
+    (0.45, 0.10, "the top probability is only 45%; next is ambient at 10%"),
+])
+def test_a_weak_prediction_calls_the_runner_up_close_only_when_it_is(top, second, says):
+    from genre.predict import Prediction
+
+    others = [f"g{i}" for i in range(8)]  # each below the runner-up
+    probs = {"ambient": second, **{g: (1 - top - second) / len(others) for g in others}, "rock": top}
+    pred = Prediction(name="x", genre="rock", probabilities=probs, segment_probabilities=np.array([[*probs.values()]]),
+                      segment_seconds=2.0, duration=2.0)
+    assert pred.doubts()[0] == says
