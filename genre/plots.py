@@ -20,9 +20,29 @@ from matplotlib.ticker import MaxNLocator
 from .errors import ParameterError
 
 __all__ = [
+    "GENRE_PALETTE", "genre_colors", "genre_markers",
     "confusion_figure", "curves_overlay_figure", "heatmap_figure", "history_figure", "melspectrogram_figure",
     "mfcc_figure", "probabilities_figure", "segment_votes_figure", "sweep_figure", "waveform_figure",
 ]
+
+# One colour per genre, twenty that stay apart (Trubetskoy's "20 distinct colours", the palest swapped for
+# black): the same genre gets the same colour on every chart, and GTZAN's ten plus ten more never repeat.
+GENRE_PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+                 "#ffe119", "#469990", "#9a6324", "#800000", "#000075", "#808000", "#fabed4", "#dcbeff",
+                 "#aaffc3", "#ffd8b1", "#000000", "#a9a9a9")
+GENRE_MARKERS = ("circle", "square", "triangle-up", "diamond", "cross")  # past twenty genres, colours repeat
+
+
+def genre_colors(genres) -> dict[str, str]:
+    """Each genre's colour: its index in the sorted genre names picks from :data:`GENRE_PALETTE`."""
+    return {g: GENRE_PALETTE[i % len(GENRE_PALETTE)] for i, g in enumerate(sorted(genres))}
+
+
+def genre_markers(genres) -> dict[str, str]:
+    """Each genre's marker (a Vega shape): the same for the first twenty, then another for each further twenty,
+    so that no two genres share both colour and marker."""
+    return {g: GENRE_MARKERS[(i // len(GENRE_PALETTE)) % len(GENRE_MARKERS)] for i, g in enumerate(sorted(genres))}
+
 
 ENVELOPE_POINTS = 2000  # waveforms longer than twice this are drawn as a min/max envelope
 HIGHLIGHT = "tab:orange"  # the predicted genre

@@ -351,3 +351,30 @@ def test_a_sweep_over_names_draws_points_not_lines_between_them():
     assert line.get_linestyle() == "None" and list(line.get_xdata()) == [0, 1]
     numeric = plots.sweep_figure([{**r, "settings": {"l1": v}} for r, v in zip(summary, (0.0, 1e-4))], "l1")
     assert numeric.axes[0].lines[0].get_linestyle() == "-"
+
+
+def test_twenty_genres_get_twenty_distinct_colours_the_same_on_every_call():
+    genres = [f"genre-{i:02d}" for i in range(20)]
+    colors = plots.genre_colors(reversed(genres))  # order given does not matter: the sorted index picks
+    assert len(set(colors.values())) == 20
+    assert colors == plots.genre_colors(genres)
+    gtzan = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
+    eleven = plots.genre_colors(gtzan + ["ballroom-waltz"])  # the user's 11 folders: waltz and rock were both blue
+    assert len(set(eleven.values())) == 11
+
+
+def test_past_twenty_genres_no_two_share_both_colour_and_marker():
+    genres = [f"g{i:02d}" for i in range(45)]
+    colors, markers = plots.genre_colors(genres), plots.genre_markers(genres)
+    assert len({(colors[g], markers[g]) for g in genres}) == 45
+
+
+def test_the_feature_map_colours_genres_from_the_palette():
+    from workbench.insight import map_chart
+
+    points = [{"x": float(i), "y": 0.0, "genre": g, "track": i, "file": f"{g}.wav", "segments": 3}
+              for i, g in enumerate(["rock", "blues", "metal"])]
+    spec = map_chart(points, "pca").to_dict()
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["blues", "metal", "rock"]
+    assert scale["range"] == [plots.genre_colors(["blues", "metal", "rock"])[g] for g in scale["domain"]]

@@ -83,10 +83,12 @@ def map_chart(points: list[dict], method: str) -> alt.Chart:
     """The tracks as points coloured by genre, with a point selection on the track id."""
     label = explore.METHODS[method].label
     pick = alt.selection_point(name=TRACK_POINT, fields=["track"], on="click")
-    return alt.Chart(pd.DataFrame(points)).mark_circle(size=90).encode(
+    colors, markers = plots.genre_colors({p["genre"] for p in points}), plots.genre_markers({p["genre"] for p in points})
+    return alt.Chart(pd.DataFrame(points)).mark_point(size=90, filled=True).encode(
         x=alt.X("x:Q", title=f"{label} 1", axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=12)),
         y=alt.Y("y:Q", title=f"{label} 2", axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=12)),
-        color=alt.Color("genre:N", title="Genre"),
+        color=alt.Color("genre:N", title="Genre", scale=alt.Scale(domain=list(colors), range=list(colors.values()))),
+        shape=alt.Shape("genre:N", title="Genre", scale=alt.Scale(domain=list(markers), range=list(markers.values()))),
         opacity=alt.condition(pick, alt.value(0.95), alt.value(0.3)),
         tooltip=[alt.Tooltip("file:N", title="File"), alt.Tooltip("genre:N", title="Genre"),
                  alt.Tooltip("segments:Q", title="Segments")],
