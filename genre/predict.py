@@ -1,9 +1,11 @@
 """Classifying clips with a bundle, and evaluating a bundle on a labelled folder.
 
-A clip of any length is cut into consecutive segments of the trained length (a 30 s clip
-gives the training segments); each segment is classified, and the clip's genre is the
-argmax of the segments' mean probabilities. A clip shorter than one segment is an error
-(no padding: padded silence is not what the model was trained on).
+A clip is cut as the model's tracks were (:func:`genre.features.excerpt`: the first or the middle
+``duration`` seconds in ``num_segments`` segments, or at most ``max_segments`` spread over the whole
+track), so a 5-minute upload is judged on what the model learned from and its track accuracy
+applies. A clip shorter than that gives the segments it has. Each segment is classified, and the
+clip's genre is the argmax of the segments' mean probabilities. A clip shorter than one segment
+is an error (no padding: padded silence is not what the model was trained on).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from .audio import load_audio
 from .bundle import Bundle
 from .errors import ClipTooShortError, DatasetError
-from .features import segment_mfccs
+from .features import excerpt, segment_mfccs
 
 
 WEAK_PROBABILITY = 0.5  # below this top probability a prediction is called weak
@@ -46,6 +48,7 @@ class Prediction:
     segment_probabilities: np.ndarray
     segment_seconds: float
     duration: float
+    used: str = ""  # which part of the clip the segments came from, in words
 
     @property
     def n_segments(self) -> int:
@@ -86,25 +89,36 @@ class Prediction:
         return {"file": self.name, "genre": self.genre, "probability": ranked[0][1],
                 "runner-up": ranked[1][0] if len(ranked) > 1 else "",
                 "runner-up probability": ranked[1][1] if len(ranked) > 1 else None,
-                "segments": self.n_segments, "segment agreement": self.agreement,
+                "segments": self.n_segments, "segment agreement": self.agreement, "part used": self.used,
                 "weak": "; ".join(self.doubts())}
 
 
 def predict_signal(bundle: Bundle, y: np.ndarray, *, name: str = "clip") -> Prediction:
-    """Classify a mono signal already at ``bundle.params.sample_rate``."""
+    """Classify a mono signal already at ``bundle.params.sample_rate``, cut as the model's tracks were."""
     p = bundle.params
-    seg = p.segment_samples
-    n = len(y) // seg
-    if n < 1:
+    part, segments = excerpt(y, p) if len(y) >= p.segment_samples else (y, [])
+    if not segments:
         raise ClipTooShortError(f"{name} is {len(y) / p.sample_rate:.2f} s long; this model needs at least "
-                                f"{seg / p.sample_rate:.2f} s (one segment)")
-    X, _ = segment_mfccs(y, params=p, segments=list(range(n)))
+                                f"{p.segment_samples / p.sample_rate:.2f} s (one segment)")
+    X, _ = segment_mfccs(part, params=p, segments=segments)
     probs = bundle.model.predict(X, batch_size=256, verbose=0)
     mean = probs.mean(axis=0)
     return Prediction(name=name, genre=bundle.genres[int(mean.argmax())],
                       probabilities={g: float(v) for g, v in zip(bundle.genres, mean)},
-                      segment_probabilities=probs, segment_seconds=seg / p.sample_rate,
-                      duration=len(y) / p.sample_rate)
+                      segment_probabilities=probs, segment_seconds=p.segment_samples / p.sample_rate,
+                      duration=len(y) / p.sample_rate, used=part_used(p, len(y), len(segments)))
+
+
+def part_used(params, n_samples: int, n_segments: int) -> str:
+    """Which part of a clip of ``n_samples`` its ``n_segments`` segments came from, in words."""
+    seconds, seg = n_samples / params.sample_rate, params.segment_samples / params.sample_rate
+    segs = f"{n_segments} segment{'' if n_segments == 1 else 's'} of {seg:.2f} s"
+    if params.excerpt == "whole":
+        return f"{segs} spread over the whole {seconds:.0f} s (at most {params.max_segments}, as the model was trained)"
+    if seconds <= params.duration:
+        return f"{segs}: all of the {seconds:.1f} s clip (the model was trained on {params.duration:g} s)"
+    where = "first" if params.excerpt == "start" else "middle"
+    return f"{segs} from the {where} {params.duration:g} s of the {seconds:.0f} s clip, as the model was trained"
 
 
 def predict_file(bundle: Bundle, source: str | Path | bytes | BinaryIO, *, name: str | None = None) -> Prediction:

@@ -1,6 +1,8 @@
 """Classify: pick a model, upload or record clips, see the genre and how each segment voted."""
 
+import contextlib
 import hashlib
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -51,8 +53,8 @@ def choose_model():
     paths = [str(b.path) for b in bundles]
     wanted = state.bundle_path()
     index = paths.index(wanted) if wanted in paths else 0  # a deleted model is never chosen
-    labels = {str(b.path): f"{b.name} · {describe_network(b.model_config)} · "
-                           f"track acc {b.metrics.get('track_accuracy', float('nan')):.0%} · "
+    labels = {str(b.path): f"{b.label} · {describe_network(b.model_config)} · {b.info.get('backend', 'tensorflow')} · "
+                           f"track acc {ui.percent(b.metrics.get('track_accuracy'))} · "
                            f"{ui.count(len(b.genres), 'genre')} · {b.info.get('created', '')}" for b in bundles}
     path = left.selectbox("Model", paths, index=index, format_func=labels.get)
     state.set_bundle_path(path)
@@ -70,11 +72,20 @@ def choose_model():
     return bundle
 
 
+CLEARED = "uploads_cleared"  # how many times "Clear all" was pressed: part of the uploader's key
+
+
+def clear_all() -> None:
+    """Empty the uploader and the recorder (new widget keys: Streamlit's way to reset a file uploader)."""
+    st.session_state[CLEARED] = st.session_state.get(CLEARED, 0) + 1
+
+
 def clips_ui(bundle) -> list[tuple[str, bytes]]:
+    cleared = st.session_state.get(CLEARED, 0)
     left, right = st.columns([3, 2])
-    uploads = left.file_uploader("Upload clips", type=UPLOAD_TYPES, accept_multiple_files=True,
-                                 help="Any length; at least one segment long.")
-    recording = right.audio_input("Or record", sample_rate=bundle.params.sample_rate,
+    uploads = left.file_uploader("Upload clips", type=UPLOAD_TYPES, accept_multiple_files=True, key=f"clips-{cleared}",
+                                 help="Any length: each clip is cut as the model's tracks were.")
+    recording = right.audio_input("Or record", sample_rate=bundle.params.sample_rate, key=f"recording-{cleared}",
                                   help="Recorded at the model's sample rate.")
     clips = [(u.name, u.getvalue()) for u in uploads or []]
     if recording is not None:
@@ -92,48 +103,74 @@ def cached_prediction(path: str, identity: tuple, name: str, digest: str, _data:
         return str(exc)
 
 
-def predict_all(bundle, clips) -> list:
-    identity = bundle_identity(str(bundle.path))
-    out = []
-    with st.spinner(f"Classifying {len(clips)} clip(s)..."):
-        for name, data in clips:
-            digest = hashlib.sha256(data).hexdigest()
-            out.append(cached_prediction(str(bundle.path), identity, name, digest, data))
-    return out
+def rows(clips, results) -> pd.DataFrame:
+    """The summary table: one row per clip, its error in the note of a clip that could not be classified."""
+    return pd.DataFrame([r.row() if not isinstance(r, str) else {"file": name, "genre": "–", "weak": r}
+                         for (name, _), r in zip(clips, results)]).rename(columns={"weak": "note"})
 
 
-def summary_ui(clips, results) -> None:
-    rows = [r.row() if not isinstance(r, str) else {"file": name, "genre": "–", "weak": r}
-            for (name, _), r in zip(clips, results)]
-    table = pd.DataFrame(rows).rename(columns={"weak": "note"})
-    st.dataframe(table, hide_index=True, column_config={
+def table_ui(slot, table: pd.DataFrame) -> None:
+    slot.dataframe(table, hide_index=True, column_config={
         "probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
         "runner-up probability": st.column_config.NumberColumn(format="percent"),
         "segment agreement": st.column_config.ProgressColumn(
             format="percent", min_value=0, max_value=1, help="Share of the clip's segments that voted its genre"),
     })
-    st.download_button("Download as CSV", table.to_csv(index=False).encode(), file_name="predictions.csv",
-                       mime="text/csv", icon="⬇️")
 
 
-def card_ui(bundle, name: str, data: bytes, pred, *, expanded: bool) -> None:
-    title = f"{name} — {pred.genre} ({pred.ranked[0][1]:.0%})" if not isinstance(pred, str) else f"{name} — error"
-    with st.expander(title, expanded=expanded):
-        if isinstance(pred, str):
-            st.error(pred)
-            return
-        st.audio(data, format=AUDIO_MIME.get(Path(name).suffix.lower(), "audio/wav"))  # the bytes as uploaded
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Predicted genre", pred.genre)
-        c2.metric("Probability", f"{pred.ranked[0][1]:.0%}")
-        c3.metric("Segments", f"{pred.n_segments} × {pred.segment_seconds:.2f} s")
-        doubts = pred.doubts()
-        if doubts:
-            st.warning("A weak prediction: " + "; ".join(doubts) + ".", icon="🤔")
-        left, right = st.columns(2)
-        left.pyplot(plots.probabilities_figure(pred.probabilities, title="Per-genre probability (mean of segments)"))
-        right.pyplot(plots.segment_votes_figure(pred.segment_probabilities, genres=bundle.genres,
-                                                segment_seconds=pred.segment_seconds, title="How each segment voted"))
+def predict_all(bundle, clips) -> list:
+    """Every clip's prediction (or message); the table is drawn as they arrive, with a progress bar."""
+    identity = bundle_identity(str(bundle.path))
+    slot = st.empty()
+    bar = st.progress(0.0, text=f"Classifying {ui.count(len(clips), 'clip')}...") if len(clips) > 1 else None
+    out, drawn = [], 0.0
+    for i, (name, data) in enumerate(clips):
+        with st.spinner(f"Classifying {name}...") if bar is None else contextlib.nullcontext():
+            out.append(cached_prediction(str(bundle.path), identity, name, hashlib.sha256(data).hexdigest(), data))
+        if bar is not None:
+            bar.progress((i + 1) / len(clips), text=f"Classified {i + 1} of {len(clips)}: {name}")
+            if time.monotonic() - drawn > 0.5:  # the rows so far, at most twice a second
+                table_ui(slot, rows(clips[:i + 1], out))
+                drawn = time.monotonic()
+    if bar is not None:
+        bar.empty()
+    table_ui(slot, table := rows(clips, out))
+    left, right = st.columns([1, 5])
+    left.download_button("Download as CSV", table.to_csv(index=False).encode(), file_name="predictions.csv",
+                         mime="text/csv", icon="⬇️")
+    right.button("Clear all", icon="🧹", on_click=clear_all, help="Remove every upload and the recording.")
+    failed = [(name, r) for (name, _), r in zip(clips, out) if isinstance(r, str)]
+    if failed:
+        st.warning(f"{ui.count(len(failed), 'clip')} of {len(clips)} could not be classified: "
+                   + "; ".join(reason for _, reason in failed[:5]) + (" ..." if len(failed) > 5 else ""), icon="⚠️")
+    return out
+
+
+def detail_ui(bundle, name: str, data: bytes, pred) -> None:
+    """One clip: the player, its genre, and how each segment voted (drawn only for the clip on screen)."""
+    st.subheader(f"{name} — {pred.genre} ({pred.ranked[0][1]:.0%})")
+    st.audio(data, format=AUDIO_MIME.get(Path(name).suffix.lower(), "audio/wav"))  # the bytes as uploaded
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Predicted genre", pred.genre)
+    c2.metric("Probability", f"{pred.ranked[0][1]:.0%}")
+    c3.metric("Segments", f"{pred.n_segments} × {pred.segment_seconds:.2f} s")
+    st.caption(f"Used: {pred.used}.")
+    doubts = pred.doubts()
+    if doubts:
+        st.warning("A weak prediction: " + "; ".join(doubts) + ".", icon="🤔")
+    left, right = st.columns(2)
+    left.pyplot(plots.probabilities_figure(pred.probabilities, title="Per-genre probability (mean of segments)"))
+    right.pyplot(plots.segment_votes_figure(pred.segment_probabilities, genres=bundle.genres,
+                                            segment_seconds=pred.segment_seconds, title="How each segment voted"))
+
+
+def pick_ui(clips, results) -> int | None:
+    """The clip whose detail to draw: the only one, else the one chosen (a card each would draw them all)."""
+    good = [i for i, r in enumerate(results) if not isinstance(r, str)]
+    if len(good) <= 1:
+        return good[0] if good else None
+    return st.selectbox("Show a clip", good, format_func=lambda i: f"{clips[i][0]} — {results[i].genre}",
+                        key="shown_clip", help="Its player, its probabilities and how each segment voted.")
 
 
 bundle = choose_model()
@@ -145,6 +182,6 @@ if not clips:
     st.caption("Upload one or more clips (wav, flac, ogg, mp3, au) or record one to classify it.")
     st.stop()
 results = predict_all(bundle, clips)
-summary_ui(clips, results)
-for (name, data), pred in zip(clips, results):
-    card_ui(bundle, name, data, pred, expanded=len(clips) == 1)
+shown = pick_ui(clips, results)
+if shown is not None:
+    detail_ui(bundle, *clips[shown], results[shown])

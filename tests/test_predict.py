@@ -12,12 +12,14 @@ from genre.features import notebook_segment_mfccs
 from genre.predict import evaluate_dataset, predict_file, predict_signal
 
 
-@pytest.mark.parametrize("seconds, n_segments", [(1.0, 1), (2.5, 2), (3.0, 3), (7.5, 7), (31.0, 31)])
-def test_a_clip_is_cut_into_consecutive_segments_of_the_trained_length(bundle, seconds, n_segments):
+@pytest.mark.parametrize("seconds, n_segments", [(1.0, 1), (2.5, 2), (3.0, 3), (7.5, 3), (31.0, 3)])
+def test_a_clip_is_cut_as_the_models_tracks_were(bundle, seconds, n_segments):
+    """The tiny model learned from the first 3 s in 3 segments: a longer clip gives those 3, a shorter one what it has."""
     p = bundle.params
+    assert (p.excerpt, p.duration, p.num_segments) == ("start", 3.0, 3)
     y = signal("chirp", seconds, p.sample_rate, freq=200, rng=np.random.default_rng(1))
     pred = predict_signal(bundle, y, name="c")
-    assert pred.n_segments == n_segments == len(y) // p.segment_samples
+    assert pred.n_segments == n_segments
     assert pred.segment_seconds == pytest.approx(1.0)
     assert pred.duration == pytest.approx(seconds)
     one = p.replace(duration=p.segment_samples / p.sample_rate, num_segments=1)
@@ -25,21 +27,44 @@ def test_a_clip_is_cut_into_consecutive_segments_of_the_trained_length(bundle, s
         rows, _ = notebook_segment_mfccs(y[k * p.segment_samples:(k + 1) * p.segment_samples], params=one)
         expected = bundle.model.predict(rows, verbose=0)[0]
         np.testing.assert_allclose(pred.segment_probabilities[k], expected, atol=1e-4)
+    assert ("from the first 3 s of the 31 s clip" in pred.used) == (seconds == 31.0)
+
+
+@pytest.mark.parametrize("excerpt, max_segments, seconds, n_segments, used", [
+    ("middle", 30, 300.0, 3, "3 segments of 1.00 s from the middle 3 s of the 300 s clip"),
+    ("whole", 8, 300.0, 8, "8 segments of 1.00 s spread over the whole 300 s (at most 8"),
+    ("whole", 8, 5.0, 5, "5 segments of 1.00 s spread over the whole 5 s"),
+    ("start", 30, 2.0, 2, "2 segments of 1.00 s: all of the 2.0 s clip (the model was trained on 3 s)"),
+])
+def test_a_long_upload_uses_the_models_own_excerpt_rule_and_says_so(bundle, excerpt, max_segments, seconds, n_segments,
+                                                                   used):
+    """A 5-minute song: the segments a model of each excerpt rule learned from, not every 1 s of it (300)."""
+    import dataclasses
+
+    model = dataclasses.replace(bundle, params=bundle.params.replace(excerpt=excerpt, max_segments=max_segments))
+    y = signal("chirp", seconds, model.params.sample_rate, freq=200, rng=np.random.default_rng(2))
+    pred = predict_signal(model, y, name="song")
+    assert pred.n_segments == n_segments and used in pred.used and pred.row()["part used"] == pred.used
+    if excerpt == "middle":  # the middle 3 s: segment 0 starts at (300 - 3) / 2 s
+        p, start = model.params, (len(y) - model.params.samples_per_track) // 2
+        one = p.replace(duration=p.segment_samples / p.sample_rate, num_segments=1)
+        rows, _ = notebook_segment_mfccs(y[start:start + p.segment_samples], params=one)
+        np.testing.assert_allclose(pred.segment_probabilities[0], model.model.predict(rows, verbose=0)[0], atol=1e-4)
 
 
 def test_probabilities_sum_to_one_and_the_genre_is_the_mean_argmax(bundle):
     sr = bundle.params.sample_rate
-    parts = [signal("sine", 1.0, sr, freq=220), signal("square", 1.0, sr, freq=660), signal("noise", 1.0, sr),
-             signal("noise", 1.0, sr, rng=np.random.default_rng(5))]  # segments that disagree
+    parts = [signal("sine", 1.0, sr, freq=220), signal("square", 1.0, sr, freq=660),
+             signal("noise", 1.0, sr)]  # segments that disagree
     pred = predict_signal(bundle, np.concatenate(parts))
-    assert pred.n_segments == 4
+    assert pred.n_segments == 3
     assert set(pred.probabilities) == set(bundle.genres)
     assert sum(pred.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     np.testing.assert_allclose(pred.segment_probabilities.sum(axis=1), 1.0, atol=1e-5)
     mean = pred.segment_probabilities.mean(axis=0)
     np.testing.assert_allclose([pred.probabilities[g] for g in bundle.genres], mean, atol=1e-6)
     assert pred.genre == bundle.genres[int(mean.argmax())]
-    assert len(pred.segment_votes(bundle.genres)) == 4
+    assert len(pred.segment_votes(bundle.genres)) == 3
 
 
 @pytest.mark.parametrize("seconds", [0.0, 0.1, 0.5, 0.999])
