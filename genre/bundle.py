@@ -103,12 +103,17 @@ def load_bundle(path: str | Path, *, load_model: bool = True) -> Bundle:
     return bundle
 
 
+def check_complete(path: str | Path) -> None:
+    """Raise BundleError when the bundle at ``path`` has no model file (checked without loading it)."""
+    if not (Path(path) / MODEL_FILE).is_file():
+        raise BundleError(f"{path} is not a complete bundle: {MODEL_FILE} is missing")
+
+
 def _load_model(path: Path, bundle: Bundle):
     from .model import import_keras
 
     model_path = path / MODEL_FILE
-    if not model_path.is_file():
-        raise BundleError(f"{path} is not a complete bundle: {MODEL_FILE} is missing")
+    check_complete(path)
     keras = import_keras()
     try:
         model = keras.models.load_model(model_path, safe_mode=True, compile=False)

@@ -98,7 +98,7 @@ def _named_classes(node):
 
 
 def import_bundle_zip(data: bytes, models_dir: str | Path, *, name: str | None = None,
-                      max_bytes: int = MAX_UNPACKED_BYTES) -> Path:
+                      max_bytes: int = MAX_UNPACKED_BYTES, check_model=None) -> Path:
     """Add the bundle in zip ``data`` (untrusted) to ``models_dir``; the new bundle's folder.
 
     The two files may sit at the top of the zip or in one top folder. They are unpacked into a
@@ -115,6 +115,10 @@ def import_bundle_zip(data: bytes, models_dir: str | Path, *, name: str | None =
         name in its ``bundle.json``, else the zip's top folder.
     max_bytes : int
         At most this many bytes unpacked (a guard against zip bombs).
+    check_model : callable, optional
+        ``check_model(folder)`` loads the unpacked bundle somewhere else and raises BundleError when it does
+        not load (the app's :class:`genre.predictor.Predictor`, so that its server never runs Keras); by
+        default it is loaded here.
 
     Raises
     ------
@@ -137,7 +141,9 @@ def import_bundle_zip(data: bytes, models_dir: str | Path, *, name: str | None =
             raise BundleError(f"not a readable zip of a model bundle ({exc.__class__.__name__}: {exc})") from None
         try:
             check_model_archive(tmp / MODEL_FILE)  # before Keras sees it
-            bundle = load_bundle(tmp, load_model=True)
+            if check_model is not None:
+                check_model(tmp)
+            bundle = load_bundle(tmp, load_model=check_model is None)
         except BundleError as exc:  # it names the hidden temporary folder: name the zip instead
             raise BundleError(str(exc).replace(f"{tmp}/", "").replace(str(tmp), "the zip's bundle")) from None
         wanted = name or bundle.info.get("name")

@@ -9,11 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from genre import plots, workspace
-from genre.bundle import list_bundles, load_bundle
+from genre.bundle import check_complete, list_bundles, load_bundle
 from genre.model import describe as describe_network
 from genre.errors import GenreError
 from genre.demo import is_synthetic
-from genre.predict import predict_file
 from workbench import exports, runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
@@ -26,14 +25,13 @@ st.title("🎧 Classify")
 strip = ui.status_strip()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def cached_bundle(path: str, identity: tuple):
-    """A loaded bundle (Keras model included), shared by every tab.
-
-    ``identity`` (the bundle file's inode, size and modification time) is part of the cache key, so
-    a bundle replaced or re-created at the same path is loaded afresh, never served from the cache.
-    """
-    return load_bundle(path)
+    """A bundle's description (genres, parameters, metrics; not its Keras model: the predictor's worker loads
+    that), shared by every tab. ``identity`` (the bundle file's inode, size and modification time) is part of
+    the key, so a bundle re-created at the same path is read afresh."""
+    check_complete(path)
+    return load_bundle(path, load_model=False)
 
 
 def bundle_identity(path: str) -> tuple:
@@ -60,8 +58,7 @@ def choose_model():
     state.set_bundle_path(path)
     ui.status_strip(strip)
     try:
-        with st.spinner("Loading the model (TensorFlow starts the first time)..."):
-            bundle = cached_bundle(path, bundle_identity(path))
+        bundle = cached_bundle(path, bundle_identity(path))
     except (GenreError, OSError) as exc:  # OSError: deleted meanwhile
         st.error(f"Cannot use this model: {exc}")
         st.stop()
@@ -93,12 +90,13 @@ def clips_ui(bundle) -> list[tuple[str, bytes]]:
     return clips
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
 def cached_prediction(path: str, identity: tuple, name: str, digest: str, _data: bytes):
     """One upload's prediction by one model (``digest`` of the bytes keys it): a widget change does
-    not decode and classify every file again. A message instead when the file cannot be classified."""
+    not decode and classify every file again. A message instead when the file cannot be classified.
+    The work is done by the predictor's worker process (the first time it starts, a few seconds)."""
     try:
-        return predict_file(cached_bundle(path, identity), _data, name=name)
+        return state.predictor().predict(path, _data, name=name)
     except GenreError as exc:
         return str(exc)
 
@@ -125,7 +123,8 @@ def predict_all(bundle, clips) -> list:
     bar = st.progress(0.0, text=f"Classifying {ui.count(len(clips), 'clip')}...") if len(clips) > 1 else None
     out, drawn = [], 0.0
     for i, (name, data) in enumerate(clips):
-        with st.spinner(f"Classifying {name}...") if bar is None else contextlib.nullcontext():
+        with (st.spinner(f"Classifying {name} (the model's process starts the first time: a few seconds)...")
+              if bar is None else contextlib.nullcontext()):
             out.append(cached_prediction(str(bundle.path), identity, name, hashlib.sha256(data).hexdigest(), data))
         if bar is not None:
             bar.progress((i + 1) / len(clips), text=f"Classified {i + 1} of {len(clips)}: {name}")

@@ -151,11 +151,11 @@ def test_a_long_upload_is_cut_as_the_models_tracks_were_and_the_page_says_so(at)
 
 
 def test_a_widget_change_does_not_classify_the_uploads_again(at, tiny, monkeypatch):
-    import genre.predict
+    from genre.predictor import Predictor
 
     calls = []
-    real = genre.predict.predict_file
-    monkeypatch.setattr(genre.predict, "predict_file", lambda *a, **k: (calls.append(k.get("name")), real(*a, **k))[1])
+    real = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, *a, **k: (calls.append(k.get("name")), real(self, *a, **k))[1])
     clip_uploader(at).upload("song.wav", (tiny.root / "rock" / "rock.00000.wav").read_bytes(), "audio/wav").run()
     assert calls == ["song.wav"]
     at.run()

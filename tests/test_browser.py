@@ -189,8 +189,11 @@ def test_demo_to_prediction_in_one_session(app, browser):
         tab.settle()
         assert tab.metric("Predicted genre") in DEMO_GENRES
         assert re.fullmatch(r"\d+%", tab.metric("Probability"))
-        # The session's own model is chosen, with its 10 s / 4 segments: a 30 s clip gives 12 x 2.50 s.
-        assert tab.metric("Segments") == "12 × 2.50 s"
+        # The session's own model is chosen, with its 10 s / 4 segments: a 30 s clip is cut as its tracks were.
+        assert tab.metric("Segments") == "4 × 2.50 s"
+        tab.text("Used: 4 segments of 2.50 s from the first 10 s of the 30 s clip", where='[data-testid="stCaptionContainer"]')
+        # The prediction ran in the predictor's worker: the server itself never loaded TensorFlow.
+        assert "tensorflow" not in Path(f"/proc/{app['proc'].pid}/maps").read_text()
         assert "Model · dense-track-" in tab.strip()
         figures = tab.page.locator('[data-testid="stImage"] img')
         figures.nth(1).wait_for()

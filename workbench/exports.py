@@ -88,8 +88,9 @@ def import_bundle_ui() -> Path | None:
         st.caption(f"{upload.name} was imported as model “{done[upload.file_id][1]}”.")
         return Path(done[upload.file_id][0])
     try:
-        with st.spinner(f"Checking and loading {upload.name} (TensorFlow starts the first time)..."):
-            path = import_bundle_zip(upload.getvalue(), workspace.models_dir())
+        with st.spinner(f"Checking and loading {upload.name} (the model's process starts the first time)..."):
+            path = import_bundle_zip(upload.getvalue(), workspace.models_dir(),
+                                     check_model=state.predictor().check_bundle)  # Keras runs in the worker
     except GenreError as exc:
         st.error(f"Cannot import {upload.name}: {exc}")
         return None

@@ -176,6 +176,15 @@ def bundle_path() -> str | None:
     return st.session_state[BUNDLE]
 
 
+@st.cache_resource(show_spinner=False, max_entries=1)
+def predictor():
+    """The server's one :class:`genre.predictor.Predictor`: Classify's predictions and the checks of imported models
+    run in its worker process, so the server itself never imports TensorFlow."""
+    from genre.predictor import Predictor
+
+    return Predictor()
+
+
 def bundle_label() -> str | None:
     """The chosen model's name as every page shows it (:attr:`genre.bundle.Bundle.label`); None when there is none."""
     from genre.bundle import load_bundle
