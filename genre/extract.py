@@ -177,25 +177,26 @@ def extract_to_store(root: str | Path, params: FeatureParams, out: str | Path, *
     return fs, False
 
 
-def _cached(dataset: Dataset, params: FeatureParams, out: Path) -> FeatureSet | None:
+def _cached(dataset: Dataset, params: FeatureParams, out: Path, load=None) -> FeatureSet | None:
     if not out.is_file():
         return None
     key = cache_key(params, [p for paths in dataset.files for p in paths], dataset.root)
     try:
-        cached = load_features(out)
+        cached = (load or load_features)(out)
     except FeatureStoreError:
         return None
     return cached if cached.key == key else None
 
 
-def load_cached(root: str | Path, params: FeatureParams, out: str | Path) -> FeatureSet | None:
+def load_cached(root: str | Path, params: FeatureParams, out: str | Path, *, load=None) -> FeatureSet | None:
     """The features in ``out`` when they are ``root``'s with ``params``, files unchanged; else None.
 
     Never extracts (cheap: a scan, a stat per file, one load), so an app can bring back a session's
-    features after a reload. Never raises for a missing or changed folder either.
+    features after a reload. Never raises for a missing or changed folder either. ``load(path)`` reads
+    the store (default :func:`genre.store.load_features`; the app passes one that shares it between sessions).
     """
     try:
         dataset = scan_dataset(root, files_per_genre=params.validate().files_per_genre, exclude=params.exclude)
-        return _cached(dataset, params, Path(out))
+        return _cached(dataset, params, Path(out), load)
     except (GenreError, OSError):
         return None

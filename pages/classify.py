@@ -134,7 +134,7 @@ def predict_all(bundle, clips) -> list:
     if bar is not None:
         bar.empty()
     table_ui(slot, table := rows(clips, out))
-    left, right = st.columns([1, 5])
+    left, right, _ = st.columns([1, 1, 3])
     left.download_button("Download as CSV", table.to_csv(index=False).encode(), file_name="predictions.csv",
                          mime="text/csv", icon="⬇️")
     right.button("Clear all", icon="🧹", on_click=clear_all, help="Remove every upload and the recording.")

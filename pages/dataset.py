@@ -21,13 +21,13 @@ st.title("📁 Dataset")
 strip = ui.status_strip()
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
 def unreadable(root: str, _dataset, stamp: str) -> list[tuple[str, str]]:
     paths = [p for files in _dataset.files for p in files]
     return [(p.relative_to(_dataset.root).as_posix(), why) for p, why in find_unreadable(paths)]
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=4, ttl=600)  # a 5-minute song is 26 MB decoded
 def clip_audio(path: str, sample_rate: int):
     return load_audio(path, sample_rate=sample_rate)
 

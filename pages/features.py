@@ -62,7 +62,7 @@ def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | Non
     return params, (" ".join(problems) or None)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=4, ttl=600)  # decoded clips: up to ~50 MB each
 def clip_at(path: str, sample_rate: int):
     return load_audio(path, sample_rate=sample_rate)
 
@@ -121,7 +121,7 @@ def extract_ui(dataset, params: FeatureParams) -> None:
         return
     bar.empty()
     note.empty()
-    state.set_features(fs, out)
+    state.set_features(state.shared_store(out), out)  # the copy every session shares, not this run's own
     ui.status_strip(strip)
     if hit:
         st.success(f"Cache hit: these features were already extracted with the same settings ({len(fs):,} rows).",

@@ -56,7 +56,7 @@ def selected_row(event) -> int | None:
 
 # --- shared pieces -------------------------------------------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4, ttl=600)
 def _clip(path: str, sample_rate: int, stamp: float):
     return load_audio(path, sample_rate=sample_rate, max_seconds=PLAY_SECONDS)
 
@@ -74,7 +74,7 @@ def play(path: Path, sample_rate: int) -> bool:
 
 # --- the feature explorer ------------------------------------------------------------------------
 
-@st.cache_data(show_spinner="Mapping the tracks...", max_entries=8)
+@st.cache_data(show_spinner="Mapping the tracks...", max_entries=8, ttl=3600)
 def _embedding(key: str, method: str, _fs) -> list[dict]:
     return explore.embed(_fs, method=method)
 

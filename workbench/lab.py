@@ -116,7 +116,7 @@ def rows_note(fs, split, tc) -> None:
         preview_ui(fs, split, tc)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_data(max_entries=2, ttl=600, show_spinner=False)  # whole augmented stores: large
 def cached_augmentation(path: str, mtime_ns: int):
     """The cached copies in ``path`` (never computes them: the run does); None when unreadable."""
     try:
@@ -125,7 +125,7 @@ def cached_augmentation(path: str, mtime_ns: int):
         return None
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
 def cached_preview(features_key: str, track: int, settings_json: str, _fs):
     """:func:`genre.augment.preview`, once per features, track and setting (not on every rerun of the page)."""
     return preview(_fs, track, json.loads(settings_json))

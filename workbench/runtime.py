@@ -11,9 +11,12 @@ figures are still closed after every run, as Streamlit does.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import runpy
 import sys
 import threading
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -61,3 +64,32 @@ def through_navigation() -> None:
         return
     runpy.run_path(str(ENTRY), run_name="__main__")
     st.stop()
+
+
+# --- memory back to the system ----------------------------------------------------------------------
+#
+# What a closed tab held (its uploads, figures, decoded clips) is freed by Python, but glibc keeps freed
+# heap in its arenas, so the server's RSS only grows. A daemon thread asks glibc to give it back
+# (``malloc_trim``) every half minute: cheap when there is nothing to give.
+
+_TRIMMING = threading.Event()
+TRIM_EVERY_S = 30.0
+
+
+def trim_memory_periodically(every_s: float = TRIM_EVERY_S) -> bool:
+    """Start (once per process) the thread that returns freed heap to the system; False where glibc has no trim."""
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is None or not hasattr(libc, "malloc_trim"):
+        return False
+    if _TRIMMING.is_set():
+        return True
+    _TRIMMING.set()
+
+    def trim() -> None:
+        while True:
+            time.sleep(every_s)
+            libc.malloc_trim(0)
+
+    threading.Thread(target=trim, name="malloc-trim", daemon=True).start()
+    return True

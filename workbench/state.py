@@ -113,6 +113,20 @@ def features():
     return st.session_state.get(FEATURES)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
+def _shared_store(path: str, stamp: tuple):
+    from genre.store import load_features
+
+    return load_features(path)
+
+
+def shared_store(path: str | Path):
+    """The feature store at ``path``, one copy for every session (read-only): a new tab does not load its own.
+    Keyed by the file's size and time, so a store written anew is read anew."""
+    s = Path(path).stat()
+    return _shared_store(str(path), (s.st_size, s.st_mtime_ns))
+
+
 def _restore_features() -> None:
     from genre.extract import load_cached
 
@@ -126,7 +140,7 @@ def _restore_features() -> None:
         return
     st.session_state["_restore_tried"] = attempt
     path = workspace.features_path(root, params)
-    fs = load_cached(root, params, path)
+    fs = load_cached(root, params, path, load=shared_store)
     if fs is not None:
         set_features(fs, path)
 

@@ -12,7 +12,7 @@ from genre.errors import GenreError
 from . import state
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def _scan(root: str, files_per_genre: int, exclude: tuple, stamp: tuple):
     from genre.dataset import scan_dataset
 
