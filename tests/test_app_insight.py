@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from genre import plots
 from genre.analysis import track_rows
 from tests.app_fixtures import TIMEOUT, open_page, texts
 from workbench import insight
@@ -56,6 +57,26 @@ def test_selected_row(event, expected):
 def test_a_new_filter_is_a_new_table():
     keys = {insight.table_key(RUN_ID, m, c) for m in (False, True) for c in (None, ("a", "b"), ("b", "a"))}
     assert len(keys) == 6 and all(RUN_ID in k for k in keys)
+
+
+def test_the_feature_map_colours_genres_from_the_one_palette():
+    points = [{"x": float(i), "y": 0.0, "genre": g, "track": i, "file": f"{g}.wav", "segments": 3}
+              for i, g in enumerate(["rock", "blues", "metal", "ballroom-waltz"])]
+    spec = insight.map_chart(points, "pca").to_dict()
+    genres = ["ballroom-waltz", "blues", "metal", "rock"]
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"] == genres  # an explicit domain: a genre's colour does not depend on the data's order
+    assert scale["range"] == [plots.genre_colors(genres)[g] for g in genres]
+    assert len(set(scale["range"])) == 4
+
+
+def test_past_twenty_genres_the_feature_map_tells_them_apart_by_marker():
+    genres = [f"g{i:02d}" for i in range(25)]
+    points = [{"x": float(i), "y": 0.0, "genre": g, "track": i, "file": f"{g}.wav", "segments": 1}
+              for i, g in enumerate(genres)]
+    encoding = insight.map_chart(points, "pca").to_dict()["encoding"]
+    pairs = set(zip(encoding["color"]["scale"]["range"], encoding["shape"]["scale"]["range"]))
+    assert encoding["shape"]["scale"]["domain"] == genres and len(pairs) == 25
 
 
 # --- the feature explorer -------------------------------------------------------------------------

@@ -368,13 +368,3 @@ def test_past_twenty_genres_no_two_share_both_colour_and_marker():
     colors, markers = plots.genre_colors(genres), plots.genre_markers(genres)
     assert len({(colors[g], markers[g]) for g in genres}) == 45
 
-
-def test_the_feature_map_colours_genres_from_the_palette():
-    from workbench.insight import map_chart
-
-    points = [{"x": float(i), "y": 0.0, "genre": g, "track": i, "file": f"{g}.wav", "segments": 3}
-              for i, g in enumerate(["rock", "blues", "metal"])]
-    spec = map_chart(points, "pca").to_dict()
-    scale = spec["encoding"]["color"]["scale"]
-    assert scale["domain"] == ["blues", "metal", "rock"]
-    assert scale["range"] == [plots.genre_colors(["blues", "metal", "rock"])[g] for g in scale["domain"]]
