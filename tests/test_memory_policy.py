@@ -34,3 +34,11 @@ def test_every_cache_is_bounded_in_entries_and_time(where, name, arguments):
     assert "max_entries" in arguments, f"{where}:{name} has no max_entries"
     if (where, name) not in LIVES_AS_LONG_AS_THE_SERVER:
         assert "ttl" in arguments, f"{where}:{name} has no ttl: its entries would stay for the server's life"
+
+
+def test_housekeeping_outside_a_server_only_trims_and_never_fails():
+    from workbench import runtime
+
+    done = runtime.keep_house()
+    assert done["sessions_shut"] == 0 and done["caches_cleared"] is False
+    assert runtime.keep_house_periodically(every_s=3600) and runtime.keep_house_periodically()  # started once

@@ -68,28 +68,63 @@ def through_navigation() -> None:
 
 # --- memory back to the system ----------------------------------------------------------------------
 #
-# What a closed tab held (its uploads, figures, decoded clips) is freed by Python, but glibc keeps freed
-# heap in its arenas, so the server's RSS only grows. A daemon thread asks glibc to give it back
-# (``malloc_trim``) every half minute: cheap when there is nothing to give.
+# A closed tab's session is kept for reconnecting (server.disconnectedSessionTTL), but Streamlit's store of
+# such sessions only drops an expired one when something else touches it, and never shuts it down: its
+# uploads and media stay in the server. Caches expire the same lazy way. And glibc keeps freed heap in
+# its arenas. A daemon thread does the housekeeping every half minute: expired sessions are shut down
+# (their uploads, media and state freed), the caches of decoded audio and shared stores are cleared once
+# no tab is open, and the freed heap goes back to the system (``malloc_trim``).
 
-_TRIMMING = threading.Event()
-TRIM_EVERY_S = 30.0
+_HOUSEKEEPING = threading.Event()
+EVERY_S = 30.0
 
 
-def trim_memory_periodically(every_s: float = TRIM_EVERY_S) -> bool:
-    """Start (once per process) the thread that returns freed heap to the system; False where glibc has no trim."""
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is None or not hasattr(libc, "malloc_trim"):
-        return False
-    if _TRIMMING.is_set():
+def keep_house_periodically(every_s: float = EVERY_S) -> bool:
+    """Start (once per process) the thread that gives memory back; False where there is no Streamlit runtime."""
+    if _HOUSEKEEPING.is_set():
         return True
-    _TRIMMING.set()
+    _HOUSEKEEPING.set()
 
-    def trim() -> None:
+    def loop() -> None:
         while True:
             time.sleep(every_s)
-            libc.malloc_trim(0)
+            try:
+                keep_house()
+            except Exception:  # housekeeping must never take the server down
+                pass
 
-    threading.Thread(target=trim, name="malloc-trim", daemon=True).start()
+    threading.Thread(target=loop, name="housekeeping", daemon=True).start()
     return True
+
+
+def keep_house() -> dict:
+    """One round: shut down expired disconnected sessions, clear caches when no tab is open, trim the heap."""
+    import gc
+
+    from streamlit import runtime
+
+    done = {"sessions_shut": 0, "caches_cleared": False, "trimmed": False}
+    if runtime.exists():
+        manager = runtime.get_instance()._session_mgr
+        storage = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+        lock = getattr(manager, "_storage_lock", None)
+        if storage is not None and lock is not None and hasattr(storage, "expire"):
+            with lock:
+                expired = storage.expire()
+            for _, info in expired:
+                info.session.shutdown()
+            done["sessions_shut"] = len(expired)
+        if manager.num_active_sessions() == 0:
+            st.cache_data.clear()  # decoded clips, augmented stores, maps: remade on the next visit
+            from . import state, ui
+
+            state.clear_shared()
+            ui.clear_scans()
+            done["caches_cleared"] = True
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+        done["trimmed"] = True
+    return done

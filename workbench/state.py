@@ -120,6 +120,11 @@ def _shared_store(path: str, stamp: tuple):
     return load_features(path)
 
 
+def clear_shared() -> None:
+    """Forget the shared stores (no tab is open: their memory goes back; the next visit reads them again)."""
+    _shared_store.clear()
+
+
 def shared_store(path: str | Path):
     """The feature store at ``path``, one copy for every session (read-only): a new tab does not load its own.
     Keyed by the file's size and time, so a store written anew is read anew."""

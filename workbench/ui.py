@@ -19,6 +19,10 @@ def _scan(root: str, files_per_genre: int, exclude: tuple, stamp: tuple):
     return scan_dataset(root, files_per_genre=files_per_genre, exclude=exclude)
 
 
+def clear_scans() -> None:
+    _scan.clear()
+
+
 def try_scan(root: str, files_per_genre: int = -1, exclude: tuple = ()):
     """``(dataset, None)`` or ``(None, message)``; never raises for bad input.
 
