@@ -50,6 +50,18 @@ def until(predicate, what: str = "a condition", *, timeout: float = 120.0, poll:
     return value
 
 
+@pytest.fixture
+def bystander():
+    """An unrelated process the test started (a stale record may name its pid): it must never be signalled."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
 def signal(kind: str, seconds: float, sr: int, *, freq: float = 440.0, amp: float = 0.5,
            rng: np.random.Generator | None = None) -> np.ndarray:
     """A mono float32 test signal.

@@ -13,15 +13,6 @@ import pytest
 from genre.process import ProcessId, kill_recorded, recorded_alive
 
 
-@pytest.fixture
-def bystander():
-    """An unrelated process the test started: it must survive everything below."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def _ended() -> ProcessId:
     proc = subprocess.Popen([sys.executable, "-c", ""])
     ident = ProcessId.of(proc.pid)

@@ -360,15 +360,6 @@ def test_a_non_final_state_is_believed_only_while_a_process_of_the_run_lives(new
         assert message in st["message"]
 
 
-@pytest.fixture
-def bystander():
-    """An unrelated process the test started, whose pid a stale record holds: it must never be signalled."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 @pytest.mark.parametrize("recorded", ["bare pid", "identity of another process"])
 def test_a_record_whose_pid_now_belongs_to_another_process_reads_failed_and_delete_spares_that_process(
         new_run, bystander, recorded):
