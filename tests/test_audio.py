@@ -321,7 +321,8 @@ def test_the_cap_on_decoded_length_is_a_setting(monkeypatch, value, expected):
 
 
 @pytest.mark.parametrize("name", ["notes.mp3", "notes.wav", "notes.ogg", "notes.flac", "notes"])
-@pytest.mark.parametrize("data", [b"hello, this is a text file\n" * 20, bytes(range(256)) * 10])
+@pytest.mark.parametrize("data", [b"hello, this is a text file\n" * 20, bytes(range(256)) * 10,
+                                  np.random.default_rng(0).bytes(4096)], ids=["text", "every-byte", "random"])
 def test_bytes_that_are_no_audio_say_so_in_plain_words(name, data):
     """Not libsndfile's 'File does not exist or is not a regular file (possibly a pipe?)' for a text named .mp3."""
     with pytest.raises(AudioError) as info:
