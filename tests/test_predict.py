@@ -52,6 +52,35 @@ def test_a_long_upload_uses_the_models_own_excerpt_rule_and_says_so(bundle, exce
         np.testing.assert_allclose(pred.segment_probabilities[0], model.model.predict(rows, verbose=0)[0], atol=1e-4)
 
 
+@pytest.mark.parametrize("excerpt, trained_segments, max_segments, seconds, n_segments", [
+    ("middle", 5, 30, 300.0, 5),  # a 5-minute song, a model of 5 segments from the middle: those 5
+    ("whole", 5, 8, 300.0, 8),  # at most max_segments, spread over the song
+    ("start", 10, 30, 3.0, 3),  # a clip shorter than the excerpt (10 s in 10 segments) gives the 3 it has
+])
+def test_the_number_of_segments_follows_the_models_excerpt_not_the_clips_length(bundle, excerpt, trained_segments,
+                                                                              max_segments, seconds, n_segments):
+    """The tiny model's 1 s segments, trained as ``trained_segments`` of them: each segment is the one training saw."""
+    import dataclasses
+
+    params = bundle.params.replace(excerpt=excerpt, duration=float(trained_segments), num_segments=trained_segments,
+                                   max_segments=max_segments)
+    assert params.segment_samples == bundle.params.segment_samples  # the network's input is unchanged
+    model = dataclasses.replace(bundle, params=params)
+    y = signal("chirp", seconds, params.sample_rate, freq=200, rng=np.random.default_rng(3))
+    pred = predict_signal(model, y, name="song")
+    assert pred.n_segments == n_segments
+    seg = params.segment_samples
+    if excerpt == "middle":
+        starts = [(len(y) - params.samples_per_track) // 2 + k * seg for k in range(n_segments)]
+    elif excerpt == "whole":
+        starts = [int(round(i)) * seg for i in np.linspace(0, len(y) // seg - 1, n_segments)]
+    else:
+        starts = [k * seg for k in range(n_segments)]
+    one = params.replace(duration=seg / params.sample_rate, num_segments=1)
+    rows = np.concatenate([notebook_segment_mfccs(y[s:s + seg], params=one)[0] for s in starts])
+    np.testing.assert_allclose(pred.segment_probabilities, model.model.predict(rows, verbose=0), atol=1e-4)
+
+
 def test_probabilities_sum_to_one_and_the_genre_is_the_mean_argmax(bundle):
     sr = bundle.params.sample_rate
     parts = [signal("sine", 1.0, sr, freq=220), signal("square", 1.0, sr, freq=660),
