@@ -134,11 +134,12 @@ def test_clear_all_empties_the_uploads(at, tiny):
     uploader = clip_uploader(at)
     for genre in ("ambient", "rock"):
         uploader.upload(f"{genre}.wav", (tiny.root / genre / f"{genre}.00000.wav").read_bytes(), "audio/wav")
+    at.audio_input[0].upload("rec.wav", wav_bytes(3.0))
     at.run()
-    assert len(at.dataframe[0].value) == 2
+    assert list(at.dataframe[0].value["file"]) == ["ambient.wav", "rock.wav", "recording.wav"]
     [b for b in at.button if b.label == "Clear all"][0].click().run()
     assert not at.exception
-    assert not at.dataframe and not clip_uploader(at).value
+    assert not at.dataframe and not clip_uploader(at).value and at.audio_input[0].value is None  # the recording too
     assert "Upload one or more clips" in texts(at.caption)
 
 
@@ -199,3 +200,18 @@ def test_a_bundle_replaced_at_the_same_path_is_loaded_afresh(home, tiny_bundle):
     at.run()
     assert not at.exception
     assert "Genres: x, y, z" in texts(at.caption)  # not the model cached for the folder that was deleted
+
+
+def test_the_clip_shown_survives_uploads_that_change_under_it(at, tiny):
+    uploader = clip_uploader(at)
+    for genre in ("ambient", "chiptune", "rock"):
+        uploader.upload(f"{genre}.wav", (tiny.root / genre / f"{genre}.00000.wav").read_bytes(), "audio/wav")
+    at.run()
+    by_label(at.selectbox, "Show a clip").set_value(2).run()
+    [b for b in at.button if b.label == "Clear all"][0].click().run()
+    uploader = clip_uploader(at)
+    for genre in ("rock", "ambient"):  # two clips now: the third one shown before is gone
+        uploader.upload(f"{genre}.wav", (tiny.root / genre / f"{genre}.00001.wav").read_bytes(), "audio/wav")
+    at.run()
+    assert not at.exception
+    assert by_label(at.selectbox, "Show a clip").value in (0, 1) and len(at.get("audio")) == 1
