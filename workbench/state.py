@@ -170,15 +170,6 @@ def run() -> Run | None:
     return open_run(workspace.runs_dir(), wanted) if wanted else None
 
 
-def latest_run() -> Run | None:
-    """The run this tab looks at, else the newest in the workspace: what the status strip names."""
-    mine = run()
-    if mine is not None:
-        return mine
-    found = runs()
-    return found[0] if found else None
-
-
 def set_run(run: Run | None) -> None:
     st.session_state[RUN] = None if run is None else run.id
     if run is None:

@@ -74,8 +74,9 @@ def _strip() -> None:
     fs = state.features()
     cols[1].caption("**Features** · " + (f"{len(fs)} rows of {fs.X.shape[1]}×{fs.X.shape[2]}" if fs is not None
                                         else "not extracted"))
-    running = [r for r in state.runs() if r.running]
-    latest = state.latest_run()
+    runs = state.runs()
+    running = [r for r in runs if r.running]
+    latest = state.run() or (runs[0] if runs else None)  # this tab's run, else the newest in the workspace
     if running:
         # No epoch count: the strip is drawn once per page run, so on Train it would sit at an old
         # epoch beside the live progress bar.
