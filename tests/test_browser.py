@@ -384,6 +384,7 @@ def test_error_analysis_cell_and_row_selections(app, browser):
         assert total == 24
         # A cell off the diagonal with tracks in it (labels read "Predicted: ...; True: ...; Tracks: n").
         cells = tab.page.locator('[data-testid="stVegaLiteChart"] [role="graphics-symbol"][aria-label*="Tracks: "]')
+        cells.first.wait_for()  # a busy machine draws the matrix after the page has settled
         labels = [cells.nth(i).get_attribute("aria-label") for i in range(cells.count())]
         parsed = [dict(part.split(": ", 1) for part in label.split("; ")) for label in labels]
         i = next(i for i, c in enumerate(parsed) if c["True"] != c["Predicted"] and int(c["Tracks"]) > 0)
