@@ -42,3 +42,35 @@ def test_housekeeping_outside_a_server_only_trims_and_never_fails():
     done = runtime.keep_house()
     assert done["sessions_shut"] == 0 and done["caches_cleared"] is False
     assert runtime.keep_house_periodically(every_s=3600) and runtime.keep_house_periodically()  # started once
+
+
+def test_a_shut_down_sessions_state_is_let_go():
+    """Streamlit keeps the last session it served alive in its loop: its widget values (uploads) must not be."""
+    from types import SimpleNamespace
+
+    from streamlit.runtime.state import SessionState
+
+    from workbench import runtime
+
+    old = SessionState()
+    old["uploads"] = b"x" * 1000
+    cleared = []
+    session = SimpleNamespace(_session_state=old, _fragment_storage=SimpleNamespace(clear=lambda: cleared.append(1)))
+    runtime.drop_state(session)
+    assert session._session_state is not old and "uploads" not in session._session_state
+    assert cleared == [1]
+    runtime.drop_state(SimpleNamespace())  # a session of another Streamlit: nothing to drop, no error
+
+
+@pytest.mark.parametrize("environment, tuned", [({}, {"arena_max", "mmap_threshold"}), ({"MALLOC_ARENA_MAX": "4"}, {"mmap_threshold"})])
+def test_the_servers_heap_is_tuned_unless_the_environment_says_otherwise(environment, tuned):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = "import json; from workbench import runtime; print(json.dumps(runtime.tune_malloc()))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | environment
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    done = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(done) == tuned and all(done.values())
