@@ -28,13 +28,13 @@ from pathlib import Path
 import librosa  # lazy: its submodules load on first use
 import numpy as np
 import soundfile as sf
-
-from genre.audio import load_audio
-from genre.config import FeatureParams
-from genre.demo import DEMO_GENRES, synth_clip
-from genre.features import notebook_segment_mfccs, segment_mfccs
-from genre.store import load_features
 from table import print_table  # benchmarks/table.py, beside this script
+
+from genre.data.audio import load_audio
+from genre.data.demo import DEMO_GENRES, synth_clip
+from genre.data.features import notebook_segment_mfccs, segment_mfccs
+from genre.data.params import FeatureParams
+from genre.data.store import load_features
 
 SAMPLE_RATE = 22050  # Hz, GTZAN's
 CLIP_SECONDS = 30.0
@@ -94,7 +94,7 @@ if __name__ == "__main__":
 '''
 WARM_LIBROSA = ("import sys, librosa; y, sr = librosa.load(sys.argv[1], sr=22050); "
                 "librosa.feature.mfcc(y=y[:132300], sr=sr, n_mfcc=13, n_fft=2048, hop_length=512)")
-BASELINE_IMPORTS = "import genre.cli, genre.extract, scipy.fft, soundfile, soxr, joblib"  # what our CLI loads
+BASELINE_IMPORTS = "import genre.cli, genre.data.extract, scipy.fft, soundfile, soxr, joblib"  # what our CLI loads
 # A fresh process that renders the app's default page (Home) as a browser session's first run would.
 HOME_COLD = ("import sys; from streamlit.testing.v1 import AppTest; "
              "at = AppTest.from_file(sys.argv[1], default_timeout=60).run(); "

@@ -38,15 +38,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-
-from genre import workspace  # noqa: E402
-from genre.config import FeatureParams  # noqa: E402
-from genre.runs import Run, list_runs  # noqa: E402
-from genre.store import FeatureSet, save_features  # noqa: E402
 from table import print_table  # noqa: E402  (benchmarks/table.py, beside this script)
+
+from genre.data import workspace  # noqa: E402
+from genre.data.params import FeatureParams  # noqa: E402
+from genre.data.store import FeatureSet, save_features  # noqa: E402
+from genre.jobs.runs import Run, list_runs  # noqa: E402
 from tests.browser_kit import (  # noqa: E402
-    TRAIN_WAIT_S, Tab, app_env, extract, launch_browser, new_tab, set_up_demo, start_server, stop_server,
+    TRAIN_WAIT_S,
+    Tab,
+    app_env,
+    extract,
+    launch_browser,
+    new_tab,
+    set_up_demo,
+    start_server,
     stop_all_runs,
+    stop_server,
 )
 
 DEFAULT_EPOCHS, QUICK_EPOCHS = 30, 5  # the figure: 30 epochs of the default network on the demo features

@@ -1,6 +1,6 @@
 """Benchmark: one 12-trial sweep on the demo data, three ways, side by side in one run.
 
-1. sequential, in one process: every trial trained by ``genre.runs.execute`` one after the other
+1. sequential, in one process: every trial trained by ``genre.jobs.runs.execute`` one after the other
    (TensorFlow imported once; the baseline);
 2. ``python -m genre experiment ... --workers 2``: each trial a supervisor and a training process,
    two trials at a time;
@@ -33,11 +33,12 @@ REPEATS = 2
 
 SEQUENTIAL = """
 import sys
-from genre import workspace
-from genre.config import FeatureParams, ModelConfig, TrainConfig
-from genre.experiment import configs_for, grid, parse_vary, plan
-from genre.extract import extract_to_store
-from genre.runs import create_run, execute
+from genre.data import workspace
+from genre.data.params import FeatureParams
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.jobs.experiment import configs_for, grid, parse_vary, plan
+from genre.data.extract import extract_to_store
+from genre.jobs.runs import create_run, execute
 
 dataset, out, epochs, backend = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 varies = [parse_vary(v) for v in {vary!r}]
@@ -55,7 +56,7 @@ for trial in plan(grid(varies), repeats={repeats}, split="track", folds=5):
 CLUSTER = """
 import sys
 from dask.distributed import Client, LocalCluster
-from genre.experiment import parse_vary, run_experiment
+from genre.jobs.experiment import parse_vary, run_experiment
 
 dataset, out, epochs, backend = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark: the overfitting lab. Every remedy the notebook names, measured the same way, side by side.
 
 1. **Remedies.** For each remedy (one row of ``REMEDIES``: settings changed from the notebook's dense
-   network), ``genre.experiment.run_experiment`` trains 3 seeds on the same split by track (30 % of
+   network), ``genre.jobs.experiment.run_experiment`` trains 3 seeds on the same split by track (30 % of
    the tracks held out for testing, stratified by genre) and reports mean ± std of the test track
    accuracy (each track's segments vote by mean probability), segment accuracy, and the train −
    validation accuracy gap at the last epoch (the validation curve is the test split, as in the
@@ -58,7 +58,7 @@ def make_gtzan_shaped(root: Path, clips: int = 20, duration: float = 30.0, sampl
     import numpy as np
     import soundfile as sf
 
-    from genre.demo import DEMO_GENRES, synth_clip
+    from genre.data.demo import DEMO_GENRES, synth_clip
 
     mixes = [(0, 2), (1, 3), (2, 4), (3, 5)]
     for g, name in enumerate(GTZAN):
@@ -73,8 +73,9 @@ def make_gtzan_shaped(root: Path, clips: int = 20, duration: float = 30.0, sampl
 
 
 def remedies(dataset: Path, out: Path, epochs: int, repeats: int) -> list[dict]:
-    from genre.config import FeatureParams, ModelConfig, TrainConfig
-    from genre.experiment import Experiment, gaps, run_experiment
+    from genre.data.params import FeatureParams
+    from genre.jobs.experiment import Experiment, gaps, run_experiment
+    from genre.learn.config import ModelConfig, TrainConfig
 
     rows = []
     for i, (name, (model, train)) in enumerate(REMEDIES.items()):
@@ -101,7 +102,7 @@ def seconds_per_epoch(features: Path, tmp: Path, env: dict) -> list[dict]:
                                   cwd=REPO, env={**env, "KERAS_BACKEND": backend}, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"{kind}/{backend} failed:\n{proc.stderr[-2000:]}")
-            from genre.runs import list_runs
+            from genre.jobs.runs import list_runs
 
             run = next(r for r in list_runs(Path(env["GENRE_HOME"]) / "runs") if r.name == f"bench {kind} {backend}")
             t = [e["seconds"] for e in run.epochs()]
@@ -116,8 +117,8 @@ def augmentation_cost(fs, tracks: int = 20) -> dict:
 
     import numpy as np
 
-    from genre.augment import augment_features
-    from genre.config import TrainConfig
+    from genre.learn.augment import augment_features
+    from genre.learn.config import TrainConfig
 
     keep = np.isin(fs.track, np.unique(fs.track)[:tracks])
     part = replace(fs, X=fs.X[keep], y=fs.y[keep], track=fs.track[keep], segment=fs.segment[keep])
@@ -143,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["GENRE_HOME"] = str(tmp / "home")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
         subprocess.run([sys.executable, "-m", "genre", "warmup"], cwd=REPO, env=env, check=True, capture_output=True)
-        from genre import workspace
-        from genre.config import FeatureParams
-        from genre.extract import extract_to_store
+        from genre.data import workspace
+        from genre.data.extract import extract_to_store
+        from genre.data.params import FeatureParams
 
         datasets = {"demo": workspace.demo_dir(), "GTZAN-shaped": make_gtzan_shaped(tmp / "gtzan-shaped")}
         load = os.getloadavg()[0]

@@ -15,10 +15,11 @@ import signal
 import sys
 from pathlib import Path
 
-from .config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
-from .runs import BACKENDS
-from .splits import SPLIT_MODES
-from .errors import GenreError, ParameterError, TrainingError
+from genre.data.params import EXCERPTS, FeatureParams
+from genre.errors import GenreError, ParameterError, TrainingError
+from genre.jobs.runs import BACKENDS
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.splits import SPLIT_MODES
 
 
 def _progress(desc: str, unit: str):
@@ -35,7 +36,7 @@ def _progress(desc: str, unit: str):
 
 
 def cmd_demo_data(a) -> int:
-    from .demo import make_demo_dataset
+    from genre.data.demo import make_demo_dataset
 
     bar, update = _progress("synthesising", "clip")
     with bar:
@@ -56,8 +57,8 @@ def _dask_client(address: str):
 
 
 def cmd_extract(a) -> int:
-    from .extract import extract_to_store
-    from .store import export_json
+    from genre.data.extract import extract_to_store
+    from genre.data.store import export_json
 
     params = FeatureParams(sample_rate=a.sample_rate, duration=a.duration, num_segments=a.segments, n_mfcc=a.n_mfcc,
                            n_fft=a.n_fft, hop_length=a.hop_length, files_per_genre=a.files_per_genre,
@@ -90,7 +91,7 @@ def _units(text: str) -> tuple[int, ...]:
 
 
 def _model_args(s) -> None:
-    from .model import MODEL_KINDS
+    from genre.learn.model import MODEL_KINDS
 
     m = ModelConfig()
     s.add_argument("--model", choices=list(MODEL_KINDS), default=m.kind,
@@ -119,11 +120,11 @@ def _augment_args(s) -> None:
 
 
 def cmd_train(a) -> int:
-    from . import workspace
-    from .runs import create_run, execute
-    from .store import load_features
-    from .splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
-    from .training import split_rows
+    from genre.data import workspace
+    from genre.data.store import load_features
+    from genre.jobs.runs import create_run, execute
+    from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+    from genre.learn.training import split_rows
 
     fs = load_features(a.features)
     lists = a.lists
@@ -154,7 +155,7 @@ def cmd_train(a) -> int:
     from tqdm import tqdm
 
     if tc.augmentation() is not None:  # here, with a progress bar; the run then reads the copies from the cache
-        from .augment import load_or_augment
+        from genre.learn.augment import load_or_augment
 
         with tqdm(desc="augmenting", unit="track", disable=None, file=sys.stderr, leave=False) as bar:
             def on_progress(done: int, total: int) -> None:
@@ -203,8 +204,8 @@ def _ctrl_c_stops(run):
 
 
 def cmd_experiment(a) -> int:
-    from .experiment import parse_vary, run_experiment
-    from .runs import StopFlag
+    from genre.jobs.experiment import parse_vary, run_experiment
+    from genre.jobs.runs import StopFlag
 
     varies = [parse_vary(v) for v in a.vary]  # every --vary checked before any work
     if a.workers is not None and a.workers < 1:
@@ -242,8 +243,8 @@ def cmd_experiment(a) -> int:
 
 
 def cmd_predict(a) -> int:
-    from .bundle import load_bundle
-    from .predict import predict_file
+    from genre.learn.bundle import load_bundle
+    from genre.learn.predict import predict_file
 
     bundle = load_bundle(a.model_dir)
     results, rows, failed = [], [], 0
@@ -281,7 +282,7 @@ def _write_predictions_csv(path: Path, rows: list[dict]) -> None:
     """One row per clip (a clip that failed: its file and error), written atomically."""
     import csv
 
-    from .atomic import atomic_path
+    from genre.atomic import atomic_path
 
     with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         columns = list(dict.fromkeys([*PREDICTION_COLUMNS, *(k for r in rows for k in r)]))  # row() may grow
@@ -291,8 +292,8 @@ def _write_predictions_csv(path: Path, rows: list[dict]) -> None:
 
 
 def cmd_evaluate(a) -> int:
-    from .bundle import load_bundle
-    from .predict import evaluate_dataset
+    from genre.learn.bundle import load_bundle
+    from genre.learn.predict import evaluate_dataset
 
     bundle = load_bundle(a.model_dir)
     bar, update = _progress("evaluating", "file")
@@ -312,7 +313,7 @@ def cmd_warmup(a) -> int:
     """Pay one-time costs before the app starts: librosa's numba compile, the demo dataset."""
     import numpy as np
 
-    from . import workspace
+    from genre.data import workspace
 
     print("compiling librosa's numba functions (cached after the first time)...", file=sys.stderr)
     import librosa

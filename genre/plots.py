@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .errors import ParameterError
+from genre.errors import ParameterError
 
 __all__ = [
     "GENRE_PALETTE", "genre_colors", "genre_markers",
@@ -483,9 +483,9 @@ def curves_spec(metric: str, *, points: bool = True, height: int = 260) -> dict:
 # ---------------------------------------------------------------- experiments
 
 def _summary(summary, *names: str) -> list[dict]:
-    """An experiment's summary rows (genre.experiment.summarize), checked to have ``names`` in their settings."""
+    """An experiment's summary rows (genre.jobs.experiment.summarize), checked to have ``names`` in their settings."""
     if isinstance(summary, Mapping) or not isinstance(summary, (list, tuple)) or not summary:
-        raise ParameterError("summary must be a non-empty list of genre.experiment.summarize rows")
+        raise ParameterError("summary must be a non-empty list of genre.jobs.experiment.summarize rows")
     for row in summary:
         if not isinstance(row, Mapping) or not isinstance(row.get("settings"), Mapping):
             raise ParameterError("every summary row must be a dict with a 'settings' dict")
@@ -523,8 +523,8 @@ def sweep_figure(summary, setting: str, *, title: str | None = None) -> Figure:
     Parameters
     ----------
     summary : list of dict
-        ``genre.experiment.summarize`` rows: ``settings`` and ``track_accuracy_mean``/``_std``, and
-        ``segment_accuracy_mean``/``_std``; with ``gap_mean``/``gap_std`` (``genre.experiment.gaps``)
+        ``genre.jobs.experiment.summarize`` rows: ``settings`` and ``track_accuracy_mean``/``_std``, and
+        ``segment_accuracy_mean``/``_std``; with ``gap_mean``/``gap_std`` (``genre.jobs.experiment.gaps``)
         a third axes shows the train - validation gap.
     setting : str
         A key of every row's ``settings``.
@@ -583,7 +583,7 @@ def heatmap_figure(summary, x: str, y: str, *, title: str | None = None) -> Figu
     Parameters
     ----------
     summary : list of dict
-        ``genre.experiment.summarize`` rows; ``x`` and ``y`` keys of every row's ``settings``.
+        ``genre.jobs.experiment.summarize`` rows; ``x`` and ``y`` keys of every row's ``settings``.
     x, y : str
         The settings on the columns and rows.
     title : str, optional

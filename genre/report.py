@@ -13,8 +13,8 @@ import math
 import re
 import time
 
-from .errors import GenreError
-from .splits import split_name
+from genre.errors import GenreError
+from genre.learn.splits import split_name
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 60rem;
@@ -79,7 +79,7 @@ def _settings(title: str, values: dict) -> str:
 
 def _model_knobs(config: dict | None) -> dict | None:
     """The network's own knobs and the shared ones (a CNN's report does not list the dense layers)."""
-    from .config import ModelConfig
+    from genre.learn.config import ModelConfig
 
     try:
         return ModelConfig.from_dict(config).knobs() if config else config
@@ -89,7 +89,7 @@ def _model_knobs(config: dict | None) -> dict | None:
 
 def _train_settings(config: dict | None) -> dict | None:
     """The training settings, the augmentation's only when it is on."""
-    from .config import AUGMENT_FIELDS, TrainConfig
+    from genre.learn.config import AUGMENT_FIELDS, TrainConfig
 
     try:
         tc = TrainConfig.from_dict(config) if config else None
@@ -115,7 +115,7 @@ def _per_genre(per_genre: dict) -> str:
 
 
 def _figures(spec: dict, metrics: dict, history: dict) -> tuple[str, str]:
-    from . import plots
+    from genre import plots
 
     curves = f"<figure>{_svg(plots.history_figure(history or {}))}</figure>"
     genres = spec.get("genres") or list((metrics.get("per_genre") or {}).keys())
@@ -205,7 +205,7 @@ def _plain(text: str) -> str:
 
 
 def report_for_run(run) -> str:
-    """:func:`run_report_html` of a :class:`genre.runs.Run` (a :class:`GenreError` when it has no result)."""
+    """:func:`run_report_html` of a :class:`genre.jobs.runs.Run` (a :class:`GenreError` when it has no result)."""
     return run_report_html({"id": run.id, **run.spec}, run.result())
 
 

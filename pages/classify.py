@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from genre import plots, workspace
-from genre.bundle import check_complete, list_bundles, load_bundle
-from genre.model import describe as describe_network
+from genre import plots
+from genre.data import workspace
+from genre.data.demo import is_synthetic
 from genre.errors import GenreError
-from genre.demo import is_synthetic
+from genre.learn.bundle import check_complete, list_bundles, load_bundle
+from genre.learn.model import describe as describe_network
 from workbench import exports, runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script

@@ -5,12 +5,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from genre import plots, workspace
-from genre.audio import find_unreadable, load_audio
-from genre.dataset import MIN_TRACKS
-from genre.config import FeatureParams
+from genre import plots
+from genre.data import workspace
+from genre.data.audio import find_unreadable, load_audio
+from genre.data.dataset import MIN_TRACKS
+from genre.data.params import FeatureParams
+from genre.data.store import cache_key
 from genre.errors import GenreError
-from genre.store import cache_key
 from workbench import runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script

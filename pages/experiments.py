@@ -1,6 +1,6 @@
 """Experiments: a grid of settings × repeated seeds (× folds), every trial a training run; mean ± std per point.
 
-A thin page over ``genre.experiment``: an experiment runs in a process of its own (``launch_experiment``)
+A thin page over ``genre.jobs.experiment``: an experiment runs in a process of its own (``launch_experiment``)
 and leaves a folder in the workspace that this page draws from, so a reload, another tab or an app
 restart shows it, and any tab can watch or stop it.
 """
@@ -12,12 +12,28 @@ import pandas as pd
 import streamlit as st
 
 from genre import plots
-from genre.config import TrainConfig
 from genre.errors import GenreError
-from genre.experiment import (CONFIGS, PID_FILE, VARIABLES, configs_for, default_workers, estimate_seconds, fixed_vary,
-                              gaps, grid, launch_experiment, log_tail, parse_vary, plan, seed_spread, state_of, varied)
-from genre.runs import BACKENDS, new_run_id
-from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+from genre.jobs.experiment import (
+    CONFIGS,
+    PID_FILE,
+    VARIABLES,
+    configs_for,
+    default_workers,
+    estimate_seconds,
+    fixed_vary,
+    gaps,
+    grid,
+    launch_experiment,
+    log_tail,
+    parse_vary,
+    plan,
+    seed_spread,
+    state_of,
+    varied,
+)
+from genre.jobs.runs import BACKENDS, new_run_id
+from genre.learn.config import TrainConfig
+from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
 from workbench import runtime, settings, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script

@@ -5,12 +5,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from genre import plots, workspace
-from genre.audio import load_audio
-from genre.config import EXCERPTS, FeatureParams
+from genre import plots
+from genre.data import workspace
+from genre.data.audio import load_audio
+from genre.data.extract import extract_to_store
+from genre.data.features import excerpt, kept_segments, segment_mfccs
+from genre.data.params import EXCERPTS, FeatureParams
 from genre.errors import Cancelled, GenreError
-from genre.extract import extract_to_store
-from genre.features import excerpt, kept_segments, segment_mfccs
 from workbench import exports, insight, runtime, settings, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script

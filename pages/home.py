@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from genre import workspace
+from genre.data import workspace
 from workbench import runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script

@@ -5,13 +5,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from genre import plots, workspace
-from genre.augment import describe as describe_augmentation
-from genre.config import FeatureParams, ModelConfig, TrainConfig
-from genre.model import describe as describe_network
-from genre.bundle import delete_bundle, list_bundles
+from genre import plots
+from genre.data import workspace
+from genre.data.params import FeatureParams
 from genre.errors import GenreError
-from genre.runs import Run
+from genre.jobs.runs import Run
+from genre.learn.augment import describe as describe_augmentation
+from genre.learn.bundle import delete_bundle, list_bundles
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.model import describe as describe_network
 from workbench import exports, runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script

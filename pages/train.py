@@ -1,6 +1,6 @@
 """Train: the dense network with live curves, a Stop button and honest results.
 
-Every run is a process of its own with a record in the workspace (``genre.runs``); this page starts
+Every run is a process of its own with a record in the workspace (``genre.jobs.runs``); this page starts
 runs and draws their records. A reload, another tab or an app restart shows the same runs, and
 any tab can watch or stop any run.
 """
@@ -10,13 +10,14 @@ import time
 import pandas as pd
 import streamlit as st
 
-from genre import plots, workspace
-from genre.config import run_name
+from genre import plots
+from genre.data import workspace
 from genre.errors import GenreError
-from genre.model import MODEL_KINDS
-from genre.runs import BACKENDS, create_run, launch
-from genre.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan, split_name
-from genre.training import split_rows
+from genre.jobs.runs import BACKENDS, create_run, launch
+from genre.learn.config import run_name
+from genre.learn.model import MODEL_KINDS
+from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan, split_name
+from genre.learn.training import split_rows
 from workbench import exports, insight, lab, runtime, settings, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
@@ -28,7 +29,7 @@ STATE_ICONS = {"pending": "⏳", "running": "🏃", "done": "✅", "stopped": "�
 
 
 def split_ui(fs):
-    """The split mode (genre.splits.SPLIT_MODES) and its own settings: ``(split, folds, fold, lists)``."""
+    """The split mode (genre.learn.splits.SPLIT_MODES) and its own settings: ``(split, folds, fold, lists)``."""
     keep = settings.keep
     gtzan = fs is not None and looks_like_gtzan(fs.genres, fs.files)
     if gtzan:

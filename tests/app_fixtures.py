@@ -17,7 +17,8 @@ import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
-from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.data.params import FeatureParams
+from genre.learn.config import ModelConfig, TrainConfig
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 TIMEOUT = 60  # seconds per script run: the first Train/Classify run imports TensorFlow
@@ -33,7 +34,7 @@ class Tiny:
 
     root: Path  # the dataset folder
     params: FeatureParams
-    features: object  # genre.store.FeatureSet
+    features: object  # genre.data.store.FeatureSet
     store: Path  # where those features are saved
 
 
@@ -75,9 +76,9 @@ def wav_bytes(seconds: float, sample_rate: int = 8000, freq: float = 440.0) -> b
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> Tiny:
     """The tiny dataset and its features (no TensorFlow)."""
-    from genre import workspace
-    from genre.demo import make_demo_dataset
-    from genre.extract import extract_to_store
+    from genre.data import workspace
+    from genre.data.demo import make_demo_dataset
+    from genre.data.extract import extract_to_store
 
     base = tmp_path_factory.mktemp("app-tiny")
     root = make_demo_dataset(base / "data", genres=3, clips_per_genre=4, duration=4.0, sample_rate=8000)
@@ -94,8 +95,8 @@ def tiny(tmp_path_factory) -> Tiny:
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny, tmp_path_factory) -> Path:
     """A bundle trained once (2 epochs, one layer of 16) through a run record, as the app does (in-process)."""
-    from genre import workspace
-    from genre.runs import create_run, execute
+    from genre.data import workspace
+    from genre.jobs.runs import create_run, execute
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENRE_HOME", str(tmp_path_factory.mktemp("app-bundle-home")))

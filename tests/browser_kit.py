@@ -87,7 +87,7 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 def stop_all_runs(home: Path, timeout: float = 60) -> None:
     """Ask every run still going in the workspace ``home`` to stop, and wait for each to end."""
-    from genre.runs import list_runs, wait
+    from genre.jobs.runs import list_runs, wait
 
     for run in list_runs(home / "runs"):
         if run.running:

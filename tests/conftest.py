@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.data.params import FeatureParams
+from genre.learn.config import ModelConfig, TrainConfig
+
 # The app tests' fixtures, defined here once: imported by each test module instead, a session fixture would be
 # a fixture of that module and built again for every one (the tiny dataset 9 times, its model 4 times).
 from tests.app_fixtures import dataset_copy, home, saved_bundle, tiny, tiny_bundle  # noqa: F401
@@ -148,8 +150,8 @@ def gtzan_copy(gtzan, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def features(gtzan):
     """The tiny dataset's features (extracted in-process, no TensorFlow)."""
-    from genre.dataset import scan_dataset
-    from genre.extract import extract_features
+    from genre.data.dataset import scan_dataset
+    from genre.data.extract import extract_features
 
     return extract_features(scan_dataset(gtzan), FeatureParams(**SMALL_PARAMS))
 
@@ -157,16 +159,16 @@ def features(gtzan):
 @pytest.fixture
 def genre_home(tmp_path, monkeypatch) -> Path:
     """``GENRE_HOME`` pointing at an empty temporary folder."""
-    home = tmp_path / "genre-home"
-    monkeypatch.setenv("GENRE_HOME", str(home))
-    return home
+    folder = tmp_path / "genre-home"
+    monkeypatch.setenv("GENRE_HOME", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")
 def trained(features, tmp_path_factory):
     """A tiny network trained once (8 short epochs) on the tiny dataset and its bundle: ``(result, path)``."""
-    from genre.bundle import save_bundle
-    from genre.training import train
+    from genre.learn.bundle import save_bundle
+    from genre.learn.training import train
 
     mc, tc = ModelConfig(**TINY_MODEL), TrainConfig(**TINY_TRAIN)
     result = train(features, mc, tc)
@@ -185,7 +187,7 @@ def bundle_dir(trained) -> Path:
 @pytest.fixture(scope="session")
 def bundle(bundle_dir):
     """The tiny bundle, loaded with its model."""
-    from genre.bundle import load_bundle
+    from genre.learn.bundle import load_bundle
 
     return load_bundle(bundle_dir)
 

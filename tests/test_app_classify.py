@@ -152,7 +152,7 @@ def test_a_long_upload_is_cut_as_the_models_tracks_were_and_the_page_says_so(at)
 
 
 def test_a_widget_change_does_not_classify_the_uploads_again(at, tiny, monkeypatch):
-    from genre.predictor import Predictor
+    from genre.jobs.predictor import Predictor
 
     calls = []
     real = Predictor.predict
@@ -167,7 +167,7 @@ def test_a_widget_change_does_not_classify_the_uploads_again(at, tiny, monkeypat
 def test_a_weak_prediction_says_why(at, monkeypatch):
     import numpy as np
 
-    from genre.predict import Prediction
+    from genre.learn.predict import Prediction
 
     weak = Prediction(name="x", genre="rock", probabilities={"ambient": 0.3, "chiptune": 0.3, "rock": 0.4},
                       segment_probabilities=np.array([[0.2, 0.2, 0.6], [0.5, 0.3, 0.2], [0.2, 0.6, 0.2]]),

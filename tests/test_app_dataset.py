@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from genre import workspace
+from genre.data import workspace
 from tests.app_fixtures import button, by_label, open_page, texts
 
 

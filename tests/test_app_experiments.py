@@ -8,12 +8,13 @@ import re
 import shutil
 
 import pytest
-
-from genre import workspace
-from genre.config import FeatureParams, ModelConfig, TrainConfig
-from genre.experiment import Experiment, fixed_vary, launch_experiment, now, summarize, write_tables
-from genre.runs import new_run_id
 from conftest import until
+
+from genre.data import workspace
+from genre.data.params import FeatureParams
+from genre.jobs.experiment import Experiment, fixed_vary, launch_experiment, now, summarize, write_tables
+from genre.jobs.runs import new_run_id
+from genre.learn.config import ModelConfig, TrainConfig
 from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
 
 # The Features page's settings that give the tiny dataset's features (settings keys, not FeatureParams names).
@@ -245,7 +246,7 @@ def test_train_this_setting_says_what_the_train_page_cannot_take(home, tiny):
 def test_an_experiment_folder_made_by_the_cli_can_be_opened(home, tmp_path):
     import json
 
-    from tests.app_fixtures import by_label, button, open_page
+    from tests.app_fixtures import button, by_label, open_page
 
     folder = tmp_path / "cli-exp"
     folder.mkdir()

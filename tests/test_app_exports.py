@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
-from genre import workspace
-from genre.config import ModelConfig, TrainConfig
-from genre.export import bundle_zip
+from genre.data import workspace
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.export import bundle_zip
 from tests.app_fixtures import TINY_MODEL, TINY_TRAIN, by_label, open_page, texts
 
 
@@ -75,7 +75,7 @@ def test_classify_refuses_a_bad_zip_with_a_message(home, saved_bundle):
 
 
 def _run(tiny, name):
-    from genre.runs import create_run, execute
+    from genre.jobs.runs import create_run, execute
 
     run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                      model_config=ModelConfig(**TINY_MODEL), train_config=TrainConfig(**TINY_TRAIN), name=name,

@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
-from genre import workspace
-from genre.config import ModelConfig, TrainConfig
-from genre.runs import create_run, execute
+from genre.data import workspace
+from genre.jobs.runs import create_run, execute
+from genre.learn.config import ModelConfig, TrainConfig
 from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
 
 

@@ -9,7 +9,7 @@ import textwrap
 
 from streamlit.testing.v1 import AppTest
 
-from genre import workspace
+from genre.data import workspace
 from tests.app_fixtures import APP, TIMEOUT, button, open_page
 
 NO_TENSORFLOW = textwrap.dedent(f"""

@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genre import plots
-from genre.analysis import track_rows
+from genre.learn.evaluate import track_rows
 from tests.app_fixtures import TIMEOUT, open_page, texts
 from workbench import insight
 
@@ -130,7 +130,7 @@ def test_a_track_whose_file_is_gone_is_still_shown_without_sound(features_page, 
 def analysis_script(path: str) -> None:
     from pathlib import Path
 
-    from genre.runs import Run
+    from genre.jobs.runs import Run
     from workbench import insight
 
     insight.error_analysis_ui(Run(Path(path)))

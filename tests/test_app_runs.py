@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genre import workspace
-from genre.config import ModelConfig, TrainConfig
+from genre.data import workspace
+from genre.learn.config import ModelConfig, TrainConfig
 from tests.app_fixtures import TINY_MODEL, TINY_TRAIN, button, by_label, open_page
 
 
@@ -25,7 +25,7 @@ def test_a_saved_model_without_a_run_record_is_listed(home, saved_bundle):
 
 
 def _run(tiny, name, *, execute_it=True, **model):
-    from genre.runs import create_run, execute
+    from genre.jobs.runs import create_run, execute
 
     run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                      model_config=ModelConfig(**{**TINY_MODEL, **model}), train_config=TrainConfig(**TINY_TRAIN),
@@ -62,7 +62,7 @@ def test_compare_overlays_curves_and_highlights_differing_settings(home, tiny):
 
 
 def test_compare_sees_the_network_kind_l1_standardisation_and_augmentation(home, tiny):
-    from genre.runs import create_run
+    from genre.jobs.runs import create_run
 
     plain = _run(tiny, "plain", execute_it=False)
     lab = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 from streamlit.runtime.scriptrunner import script_runner
-
 from streamlit.testing.v1 import AppTest
 
 from tests.app_fixtures import APP, TIMEOUT

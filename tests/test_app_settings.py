@@ -94,8 +94,8 @@ def test_the_dataset_folder_and_the_chosen_model_outlive_the_session(home, tiny,
 
 
 def test_after_a_reload_the_features_the_settings_name_come_back_from_the_cache(home, tiny):
-    from genre import workspace
-    from genre.extract import extract_to_store
+    from genre.data import workspace
+    from genre.data.extract import extract_to_store
 
     first = open_page("dataset", dataset_root="/nowhere").run()
     first.text_input(key="dataset_input").set_value(str(tiny.root)).run()  # as a user chooses the folder

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from genre import workspace
-from genre.config import FeatureParams, ModelConfig, TrainConfig
-from genre.runs import create_run, open_run, wait
-from genre.splits import SEGMENT_SPLIT_NOTE
 from conftest import until
+
+from genre.data import workspace
+from genre.data.params import FeatureParams
+from genre.jobs.runs import create_run, open_run, wait
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.splits import SEGMENT_SPLIT_NOTE
 from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
 
 CONTROLS = ["Hidden layers (units)", "Run name"]
@@ -25,7 +26,7 @@ def at(home, tiny):
 @pytest.fixture
 def running_run(home, tiny):
     """A run in processes of its own, long enough to still be going while the test looks at it."""
-    from genre.runs import create_run, launch
+    from genre.jobs.runs import create_run, launch
 
     run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                      model_config=ModelConfig(hidden_units=(16,)), train_config=TrainConfig(epochs=10000),
@@ -75,8 +76,8 @@ def test_bad_hidden_layers_are_an_error_and_disable_start(at, units, message):
 
 
 def test_features_of_one_genre_cannot_be_trained(home, tmp_path):
-    from genre.demo import make_demo_dataset
-    from genre.extract import extract_to_store
+    from genre.data.demo import make_demo_dataset
+    from genre.data.extract import extract_to_store
 
     root = make_demo_dataset(tmp_path / "one", genres=1, clips_per_genre=4, duration=4.0, sample_rate=8000)
     params = FeatureParams(**TINY_PARAMS)
@@ -132,7 +133,7 @@ def test_a_running_run_is_shown_live_to_any_session_and_any_session_can_stop_it(
 
 
 def test_the_url_chooses_the_run_to_show(home, tiny, running_run):
-    from genre.runs import execute
+    from genre.jobs.runs import execute
 
     done = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                       model_config=ModelConfig(hidden_units=(8,)), train_config=TrainConfig(epochs=1), name="short",
@@ -221,7 +222,7 @@ def test_the_chosen_network_shows_its_own_knobs_and_they_reach_the_run(at, kind,
 
 def test_augmentation_shows_the_training_rows_before_and_after_and_reaches_the_run(at, tiny, monkeypatch):
     from genre import plots
-    from genre.training import split_rows
+    from genre.learn.training import split_rows
 
     drawn, figure = [], plots.mfcc_figure
     monkeypatch.setattr(plots, "mfcc_figure", lambda mfcc, **kw: drawn.append(mfcc.shape) or figure(mfcc, **kw))

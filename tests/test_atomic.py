@@ -14,16 +14,17 @@ import textwrap
 import time
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
-
-import conftest
 from conftest import SMALL_PARAMS, write_audio
-from genre.bundle import INFO_FILE, MODEL_FILE, list_bundles, load_bundle, save_bundle
-from genre.config import FeatureParams, ModelConfig, TrainConfig
+
+from genre.data.extract import extract_to_store
+from genre.data.params import FeatureParams
+from genre.data.store import load_features
 from genre.errors import BundleError
-from genre.extract import extract_to_store
-from genre.store import load_features
+from genre.learn.bundle import INFO_FILE, MODEL_FILE, list_bundles, load_bundle, save_bundle
+from genre.learn.config import ModelConfig, TrainConfig
 
 SR = 22050
 # Hop 32 and 40 coefficients: ~3 s of extraction and a ~39 MB store, time enough to be caught mid-way.
@@ -139,11 +140,12 @@ def test_sigkill_while_the_store_is_written_leaves_the_old_store_or_the_new_one(
 
 SAVER = textwrap.dedent("""
     import sys
-    from genre.model import import_keras
+    from genre.learn.model import import_keras
     import_keras("jax")
-    from genre.bundle import save_bundle
-    from genre.config import FeatureParams, ModelConfig, TrainConfig
-    from genre.model import build_model
+    from genre.learn.bundle import save_bundle
+    from genre.data.params import FeatureParams
+    from genre.learn.config import ModelConfig, TrainConfig
+    from genre.learn.model import build_model
 
     params, mc = FeatureParams(**{params!r}), ModelConfig(hidden_units=(2048, 2048))
     model = build_model(params.input_shape, 3, mc)  # 5 M weights: a 20 MB model.keras

@@ -1,13 +1,13 @@
-"""Tests for genre.audio: mono float32 at the requested rate, from every format we claim to read."""
+"""Tests for genre.data.audio: mono float32 at the requested rate, from every format we claim to read."""
 
 import io
 
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import make_wav, signal, write_audio
-from genre.audio import load_audio
+
+from genre.data.audio import load_audio
 from genre.errors import AudioError, GenreError
 
 FORMATS = [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3"), ("au", "AU"), ("aiff", "AIFF")]
@@ -231,7 +231,7 @@ def test_a_file_longer_than_the_cap_is_refused_before_decoding(tmp_path, monkeyp
 
 
 def test_the_default_cap_is_ten_minutes():
-    from genre.audio import MAX_DECODED_SECONDS
+    from genre.data.audio import MAX_DECODED_SECONDS
 
     assert MAX_DECODED_SECONDS == 600
 
@@ -282,7 +282,7 @@ def test_a_memory_error_from_the_decoder_is_an_audio_error(tmp_path, monkeypatch
 
 @pytest.mark.parametrize("channels", [1, 2, 6])
 def test_long_multichannel_files_decode_identically_in_blocks(tmp_path, monkeypatch, channels):
-    from genre import audio
+    from genre.data import audio
 
     path = make_wav(tmp_path / "multi.wav", 2.0, 8000, "noise", channels=channels, subtype="PCM_16")
     whole = load_audio(path, sample_rate=8000)
@@ -314,7 +314,7 @@ def test_bytes_whose_header_makes_the_decoder_seek_before_the_start_decode_like_
 
 @pytest.mark.parametrize("value, expected", [("", 600.0), ("120", 120.0), ("-5", 600.0), ("lots", 600.0)])
 def test_the_cap_on_decoded_length_is_a_setting(monkeypatch, value, expected):
-    from genre import audio
+    from genre.data import audio
 
     monkeypatch.setenv("GENRE_MAX_AUDIO_SECONDS", value)
     assert audio._max_decoded_seconds() == expected

@@ -2,8 +2,8 @@
 
 Valid small files are made here, then bytes are flipped, overwritten, spliced in from elsewhere in
 the file, or cut off (mostly in the header, where a flipped bit makes a decoder ask for terabytes),
-and fed to :func:`genre.audio.load_audio` from a path and from memory, and to
-:func:`genre.predict.predict_file` as an upload. Derandomized: every run tries the same inputs.
+and fed to :func:`genre.data.audio.load_audio` from a path and from memory, and to
+:func:`genre.learn.predict.predict_file` as an upload. Derandomized: every run tries the same inputs.
 """
 
 import io
@@ -11,13 +11,13 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import signal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import signal
-from genre.audio import load_audio
+from genre.data.audio import load_audio
 from genre.errors import AudioError
-from genre.predict import Prediction, predict_file
+from genre.learn.predict import Prediction, predict_file
 
 # An exception inside soundfile's C callbacks is only printed: here it fails the test.
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")

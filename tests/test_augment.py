@@ -1,18 +1,17 @@
-"""Tests for genre.augment, and for augmented rows reaching training only as copies of training rows."""
+"""Tests for genre.learn.augment, and for augmented rows reaching training only as copies of training rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from genre.augment import augment_features, augment_signal, load_or_augment, mask_rows, training_copies
-from genre.config import ModelConfig, TrainConfig
-from genre.errors import TrainingError
-from genre.splits import SPLIT_MODES
-from genre.store import FeatureSet
-from genre.training import split_rows
-
 from conftest import SR, TINY_MODEL
+
+from genre.data.store import FeatureSet
+from genre.errors import TrainingError
+from genre.learn.augment import augment_features, augment_signal, load_or_augment, mask_rows, training_copies
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.splits import SPLIT_MODES
+from genre.learn.training import split_rows
 
 
 def _pairs(fs: FeatureSet, rows) -> set[tuple[int, int]]:
@@ -59,7 +58,7 @@ def test_copies_of_test_and_validation_rows_never_reach_training(features, tmp_p
 @pytest.mark.parametrize("how", SPLITS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
 def test_training_fits_on_training_rows_and_their_copies_only(features, tmp_path, how):
     """Copies of test/validation rows are poisoned with NaN: one reaching the fit would make the loss NaN."""
-    from genre.training import train
+    from genre.learn.training import train
 
     aug = _masks_only(features)
     if how["split"] == "lists":
@@ -93,7 +92,7 @@ def test_audio_copies_carry_their_track_and_segment_and_differ_from_the_original
 
 
 def test_augmented_copies_are_cached_per_setting(features, tmp_path, monkeypatch):
-    import genre.augment as augment
+    import genre.learn.augment as augment
 
     store = tmp_path / "f.npz"
     tc = TrainConfig(augment_copies=1, time_mask=3)

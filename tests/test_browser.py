@@ -26,13 +26,27 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it)",
                 allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402  (after the skip on purpose)
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import (
+    expect,  # noqa: E402
+    sync_playwright,  # noqa: E402  (after the skip on purpose)
+)
 
 from tests.browser_kit import (  # noqa: E402
-    CHARTS_DRAWN_JS, DEMO_GENRES, REPO, SHOTS, TRAIN_WAIT_S, app_env, extract, launch_browser, live_epochs, new_tab,
-    set_up_demo, start_server, start_training, stop_server,
+    CHARTS_DRAWN_JS,
+    DEMO_GENRES,
+    REPO,
+    SHOTS,
+    TRAIN_WAIT_S,
+    app_env,
+    extract,
+    launch_browser,
+    live_epochs,
+    new_tab,
+    set_up_demo,
+    start_server,
+    start_training,
+    stop_server,
 )
 
 # The flow's network: ~4 s an epoch here on 216 training rows, so the 1 s live redraw shows every epoch
@@ -42,10 +56,11 @@ FIXTURE_MODEL = "fixture-model"
 
 # Runs in a subprocess with $GENRE_HOME set: the demo dataset plus one small saved bundle.
 PREPARE = f"""
-from genre import workspace
-from genre.config import FeatureParams, ModelConfig, TrainConfig
-from genre.extract import extract_to_store
-from genre.runs import create_run, execute
+from genre.data import workspace
+from genre.data.params import FeatureParams
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.data.extract import extract_to_store
+from genre.jobs.runs import create_run, execute
 
 root = workspace.ensure_demo_dataset()
 params = FeatureParams(duration=6.0, num_segments=3, files_per_genre=4)
@@ -98,7 +113,7 @@ def app(request, tmp_path_factory) -> dict:
 
 
 def _stop_all_runs(home) -> None:
-    from genre.runs import list_runs, wait
+    from genre.jobs.runs import list_runs, wait
 
     for run in list_runs(home / "runs"):
         if run.running:
@@ -319,9 +334,9 @@ def _analysis_run(home: Path) -> str:
 
     import numpy as np
 
-    from genre.analysis import track_rows
-    from genre.runs import list_runs
-    from genre.store import load_features
+    from genre.data.store import load_features
+    from genre.jobs.runs import list_runs
+    from genre.learn.evaluate import track_rows
 
     fixture = next(r for r in list_runs(home / "runs") if r.name == FIXTURE_MODEL)
     path = home / "runs" / ANALYSIS_RUN

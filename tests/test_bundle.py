@@ -1,4 +1,4 @@
-"""Tests for genre.bundle: saving, loading (safely), listing and deleting model bundles."""
+"""Tests for genre.learn.bundle: saving, loading (safely), listing and deleting model bundles."""
 
 import json
 import shutil
@@ -7,10 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre.bundle import (INFO_FILE, MODEL_FILE, delete_bundle, list_bundles, load_bundle, save_bundle, slug,
-                          reserve_bundle_path)
-from genre.config import FeatureParams, ModelConfig, TrainConfig
+from genre.data.params import FeatureParams
 from genre.errors import BundleError
+from genre.learn.bundle import (
+    INFO_FILE,
+    MODEL_FILE,
+    delete_bundle,
+    list_bundles,
+    load_bundle,
+    reserve_bundle_path,
+    save_bundle,
+    slug,
+)
+from genre.learn.config import ModelConfig, TrainConfig
 
 
 def _copy(bundle_dir: Path, tmp_path: Path) -> Path:
@@ -133,7 +142,7 @@ def test_a_missing_bundle_folder_raises_bundle_error(tmp_path, make):
 
 
 def test_loading_refuses_unsafe_lambda_layers(bundle_dir, tmp_path):
-    from genre.model import import_keras
+    from genre.learn.model import import_keras
 
     keras = import_keras()
     params = load_bundle(bundle_dir, load_model=False).params

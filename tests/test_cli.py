@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import make_wav
 
 GENRES = ["ambient", "chiptune", "rock"]  # the first three demo genres
@@ -50,7 +49,7 @@ def test_demo_data_writes_a_gtzan_shaped_folder(flow):
 
 
 def test_extract_writes_the_store_and_the_notebooks_json(flow):
-    from genre.store import load_features
+    from genre.data.store import load_features
 
     work, _, steps = flow
     fs = load_features(work / "features.npz")
@@ -67,7 +66,7 @@ def test_the_second_extract_with_the_same_arguments_is_a_cache_hit(flow):
 
 
 def test_train_writes_a_bundle_and_reports_the_split(flow):
-    from genre.bundle import load_bundle
+    from genre.learn.bundle import load_bundle
 
     work, _, steps = flow
     b = load_bundle(work / "model", load_model=False)
@@ -146,7 +145,7 @@ def _prepare(work: Path, name: str) -> None:
 
         import numpy as np
 
-        from genre.store import load_features, save_features
+        from genre.data.store import load_features, save_features
 
         fs = load_features(work / "features.npz")
         keep = np.isin(fs.track, [0, 1, 4, 8])
@@ -239,7 +238,7 @@ def test_an_unknown_command_is_an_argparse_error(tmp_path):
 def test_extract_with_excerpt_exclude_and_short_files_in_process(gtzan_copy, tmp_path, capsys):
     """--excerpt whole --max-segments N --exclude FOLDER; files that gave fewer segments are noted."""
     from genre.cli import main
-    from genre.store import load_features
+    from genre.data.store import load_features
 
     (gtzan_copy / "unlabelled").mkdir()
     (gtzan_copy / "unlabelled" / "x.wav").write_bytes((gtzan_copy / "rock" / "rock.00000.wav").read_bytes())
@@ -261,9 +260,9 @@ def test_extract_with_excerpt_exclude_and_short_files_in_process(gtzan_copy, tmp
 def test_train_on_gtzan_features_defaults_to_its_fault_filtered_split_and_names_missing_files(genre_home, tmp_path,
                                                                                                capsys):
     from genre.cli import main
-    from genre.runs import list_runs
-    from genre.splits import GTZAN_GENRES, GTZAN_LISTS, read_lists
-    from genre.store import save_features
+    from genre.data.store import save_features
+    from genre.jobs.runs import list_runs
+    from genre.learn.splits import GTZAN_GENRES, GTZAN_LISTS, read_lists
     from tests.test_splits import fake_features
 
     lists = read_lists(GTZAN_LISTS)
@@ -280,7 +279,7 @@ def test_train_on_gtzan_features_defaults_to_its_fault_filtered_split_and_names_
 
 def test_train_kfold_and_lists_errors_are_one_line(genre_home, tmp_path, capsys):
     from genre.cli import main
-    from genre.store import save_features
+    from genre.data.store import save_features
     from tests.test_splits import fake_features
 
     store = save_features(fake_features([f"{g}/{g}.{k:05d}.wav" for g in "abc" for k in range(6)], ("a", "b", "c")),
@@ -296,9 +295,9 @@ def test_train_kfold_and_lists_errors_are_one_line(genre_home, tmp_path, capsys)
 
 def test_train_with_a_cnn_l1_standardised_and_augmented(genre_home, gtzan, features, tmp_path, capsys):
     """--model, --l1/--l2, --standardize and --augment-* reach the bundle; augmentation reports its rows."""
-    from genre.bundle import load_bundle
     from genre.cli import main
-    from genre.store import save_features
+    from genre.data.store import save_features
+    from genre.learn.bundle import load_bundle
 
     store = save_features(features, tmp_path / "f.npz")
     out = tmp_path / "cnn"
@@ -321,7 +320,7 @@ def test_train_with_a_cnn_l1_standardised_and_augmented(genre_home, gtzan, featu
 ])
 def test_bad_model_and_augmentation_flags_are_one_line_errors(genre_home, features, tmp_path, capsys, args, message):
     from genre.cli import main
-    from genre.store import save_features
+    from genre.data.store import save_features
 
     store = save_features(features, tmp_path / "f.npz")
     import contextlib
@@ -338,8 +337,8 @@ def test_ctrl_c_in_train_stops_after_the_batch_and_keeps_what_was_learned(flow):
     import signal
     import time
 
-    from genre.bundle import load_bundle
-    from genre.runs import list_runs
+    from genre.jobs.runs import list_runs
+    from genre.learn.bundle import load_bundle
 
     work, home, _ = flow
     env = {**os.environ, "GENRE_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2"}

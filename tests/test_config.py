@@ -1,12 +1,13 @@
-"""Tests for genre.config: the notebook's defaults, one validation method per config, JSON round-trips."""
+"""Tests for genre.learn.config: the notebook's defaults, one validation method per config, JSON round-trips."""
 
 import dataclasses
 import json
 
 import pytest
 
-from genre.config import FeatureParams, ModelConfig, TrainConfig, run_name
+from genre.data.params import FeatureParams
 from genre.errors import GenreError, ParameterError
+from genre.learn.config import ModelConfig, TrainConfig, run_name
 
 
 def test_defaults_are_the_notebooks():
@@ -141,7 +142,7 @@ def test_new_parameters_at_their_defaults_leave_cache_keys_and_store_names_uncha
     import hashlib
     import json
 
-    from genre import workspace
+    from genre.data import workspace
 
     monkeypatch.setenv("GENRE_HOME", str(tmp_path))
     old = {"sample_rate": 22050, "duration": 30.0, "num_segments": 5, "n_mfcc": 13, "n_fft": 2048,

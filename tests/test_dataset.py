@@ -1,11 +1,11 @@
-"""Tests for genre.dataset: the scan rules that decide labels and which files are used."""
+"""Tests for genre.data.dataset: the scan rules that decide labels and which files are used."""
 
 import random
 from pathlib import Path
 
 import pytest
 
-from genre.dataset import AUDIO_EXTENSIONS, scan_dataset
+from genre.data.dataset import AUDIO_EXTENSIONS, scan_dataset
 from genre.errors import DatasetError, ParameterError
 
 

@@ -1,4 +1,4 @@
-"""Tests for genre.demo: the synthetic GTZAN-shaped demo dataset."""
+"""Tests for genre.data.demo: the synthetic GTZAN-shaped demo dataset."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import genre.demo as demo
-from genre.demo import DEMO_GENRES, make_demo_dataset, synth_clip
+import genre.data.demo as demo
+from genre.data.demo import DEMO_GENRES, make_demo_dataset, synth_clip
 from genre.errors import GenreError, ParameterError
 
 SR = 8000
@@ -50,7 +50,7 @@ def test_readme_says_the_clips_are_synthetic_and_how_they_were_made(small):
     text = (small / "README.txt").read_text(encoding="utf-8")
     assert "SYNTHETIC" in text
     assert "not real music" in text and "not GTZAN" in text
-    assert "genre.demo" in text
+    assert "genre.data.demo" in text
     for fact in ("seed: 3", f"sample_rate: {SR}", "clips_per_genre: 2", "duration: 2 s", "ambient, chiptune, rock"):
         assert fact in text
 

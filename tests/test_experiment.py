@@ -1,4 +1,4 @@
-"""Tests for genre.experiment: --vary parsing, the grid, trials, summaries, and whole experiments run
+"""Tests for genre.jobs.experiment: --vary parsing, the grid, trials, summaries, and whole experiments run
 locally (worker processes) and on a Dask LocalCluster."""
 
 from __future__ import annotations
@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import SMALL_PARAMS
-from genre.config import FeatureParams, ModelConfig
+
+from genre.data.params import FeatureParams
 from genre.errors import ParameterError
-from genre.experiment import VARIABLES, grid, parse_vary, plan, run_experiment, summarize
-from genre.runs import Run
+from genre.jobs.experiment import VARIABLES, grid, parse_vary, plan, run_experiment, summarize
+from genre.jobs.runs import Run
+from genre.learn.config import ModelConfig
 
 BASE = {"features": FeatureParams(**SMALL_PARAMS), "model": ModelConfig(hidden_units=(16,), learning_rate=1e-2)}
 
@@ -81,7 +82,7 @@ def _check_contract(result: dict, n_trials: int) -> None:
 
 
 def test_a_local_experiment_runs_every_trial_as_a_run_in_worker_processes(gtzan, tmp_path, genre_home):
-    from genre.runs import list_runs
+    from genre.jobs.runs import list_runs
 
     seen = []
     result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("dropout=0,0.5")], repeats=2, epochs=1, workers=2,
@@ -100,7 +101,7 @@ def test_a_local_experiment_runs_every_trial_as_a_run_in_worker_processes(gtzan,
 def test_kfold_trials_test_every_track_once_per_repeat_on_a_dask_cluster(gtzan, tmp_path, genre_home):
     from dask.distributed import Client, LocalCluster
 
-    from genre.runs import Run
+    from genre.jobs.runs import Run
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
@@ -131,7 +132,7 @@ def test_a_trial_whose_process_is_killed_runs_once_more_under_a_new_record(gtzan
     import threading
     import time
 
-    from genre.runs import Run, list_runs
+    from genre.jobs.runs import Run, list_runs
 
     killed = []
 
@@ -161,7 +162,7 @@ def test_stop_ends_the_trials_in_flight_keeps_them_and_starts_no_more(gtzan, tmp
     import threading
     import time
 
-    from genre.runs import list_runs
+    from genre.jobs.runs import list_runs
 
     stop = threading.Event()
 
@@ -185,7 +186,7 @@ def test_an_experiment_launched_for_the_app_outlives_it_reports_progress_and_sto
     """The Experiments page's path: a process of its own, read back from its folder, stopped by a file."""
     import time
 
-    from genre.experiment import launch_experiment, list_experiments
+    from genre.jobs.experiment import launch_experiment, list_experiments
 
     # The CLI extracts with the default parameters: ask for ones that fit the tiny 3 s clips.
     vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
@@ -222,8 +223,8 @@ def _record(path, **files) -> None:
 
 
 def test_fixed_vary_carries_only_the_settings_that_differ_from_the_defaults():
-    from genre.config import TrainConfig
-    from genre.experiment import fixed_vary
+    from genre.jobs.experiment import fixed_vary
+    from genre.learn.config import TrainConfig
 
     fp = FeatureParams(sample_rate=8000, duration=4.0, n_mfcc=20, files_per_genre=3, exclude=("x",))
     assert fixed_vary(fp) == ["sample_rate=8000", "duration=4", "n_mfcc=20"]  # not the experiment's own settings
@@ -237,7 +238,7 @@ def test_fixed_vary_carries_only_the_settings_that_differ_from_the_defaults():
 
 
 def test_gaps_are_last_train_minus_last_validation_accuracy_averaged_per_point(tmp_path):
-    from genre.experiment import Experiment, gaps, seed_spread, state_of, varied
+    from genre.jobs.experiment import Experiment, gaps, seed_spread, state_of, varied
 
     trials = [{"settings": {"dropout": 0.0, "n_mfcc": 13}, "run_id": "a", "track_accuracy": 0.5, "segment_accuracy": 0.4},
               {"settings": {"dropout": 0.0, "n_mfcc": 13}, "run_id": "b", "track_accuracy": 0.7, "segment_accuracy": 0.6},
@@ -261,8 +262,8 @@ def test_gaps_are_last_train_minus_last_validation_accuracy_averaged_per_point(t
 
 
 def test_the_estimate_comes_from_finished_runs_of_the_same_backend(tmp_path):
-    from genre.experiment import estimate_seconds
-    from genre.runs import Run
+    from genre.jobs.experiment import estimate_seconds
+    from genre.jobs.runs import Run
 
     def run(name, backend, seconds, epochs, created=100.0, started=110.0):
         _record(tmp_path / name, run={"backend": backend}, status={"state": "done", "created": created, "started": started},
@@ -280,7 +281,7 @@ def test_the_estimate_comes_from_finished_runs_of_the_same_backend(tmp_path):
 def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_path, genre_home):
     import time
 
-    from genre.experiment import launch_experiment, list_experiments
+    from genre.jobs.experiment import launch_experiment, list_experiments
     from genre.process import ProcessId
 
     vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
@@ -326,7 +327,7 @@ def test_a_bad_boolean_is_refused_before_any_work():
 
 
 def test_augmentation_is_made_once_before_the_trials_and_each_trial_uses_it(gtzan, tmp_path, genre_home):
-    from genre.config import TrainConfig
+    from genre.learn.config import TrainConfig
 
     base = {**BASE, "train": TrainConfig(time_mask=3)}
     result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("augment_copies=0,1")], repeats=1, epochs=1,

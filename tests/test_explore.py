@@ -3,10 +3,10 @@ import sys
 import numpy as np
 import pytest
 
-from genre.config import FeatureParams
+from genre.data.explore import METHODS, embed, standardise, track_mfccs, track_summary, tsne_perplexity
+from genre.data.params import FeatureParams
+from genre.data.store import FeatureSet
 from genre.errors import GenreError, ParameterError
-from genre.explore import METHODS, embed, standardise, track_mfccs, track_summary, tsne_perplexity
-from genre.store import FeatureSet
 
 GENRES = ("blues", "jazz", "rock")
 
@@ -101,6 +101,6 @@ def test_track_mfccs_concatenates_segments_in_order():
 def test_importing_explore_does_not_import_sklearn_or_tensorflow():
     import subprocess
 
-    code = "import sys, genre.explore, genre.analysis; print('sklearn' in sys.modules, 'tensorflow' in sys.modules)"
+    code = "import sys, genre.data.explore, genre.learn.evaluate; print('sklearn' in sys.modules, 'tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

@@ -1,9 +1,9 @@
-"""Tests for genre.export (bundle zips out and, safely, back in; features out) and ``predict --csv``."""
+"""Tests for genre.learn.export (bundle zips out and, safely, back in; features out) and ``predict --csv``."""
 
 import csv
 import io
-import re
 import json
+import re
 import stat
 import zipfile
 from pathlib import Path
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre.bundle import INFO_FILE, MODEL_FILE, list_bundles, load_bundle
 from genre.errors import BundleError
-from genre.export import bundle_zip, features_json_bytes, features_npz_bytes, import_bundle_zip
+from genre.learn.bundle import INFO_FILE, MODEL_FILE, list_bundles, load_bundle
+from genre.learn.export import bundle_zip, features_json_bytes, features_npz_bytes, import_bundle_zip
 
 
 def _zip(members: dict[str, bytes], *, symlinks: tuple[str, ...] = ()) -> bytes:
@@ -42,7 +42,7 @@ def _left_behind(models: Path) -> list[str]:
 # --- the round trip ------------------------------------------------------------------------------
 
 def test_a_zipped_bundle_imported_elsewhere_predicts_the_same(bundle, bundle_dir, gtzan, tmp_path):
-    from genre.predict import predict_file
+    from genre.learn.predict import predict_file
 
     data = bundle_zip(bundle_dir)
     assert sorted(zipfile.ZipFile(io.BytesIO(data)).namelist()) == [f"tiny/{INFO_FILE}", f"tiny/{MODEL_FILE}"]
@@ -137,9 +137,9 @@ def test_a_zip_bomb_is_refused_by_its_unpacked_size(parts, tmp_path):
 
 
 def test_a_member_larger_than_its_header_says_is_cut_off_while_unpacking(parts, tmp_path, monkeypatch):
-    import genre.export
+    import genre.learn.export
 
-    monkeypatch.setattr(genre.export, "_bundle_members", lambda zf, limit: "")  # the header check passed (it lied)
+    monkeypatch.setattr(genre.learn.export, "_bundle_members", lambda zf, limit: "")  # the header check passed (it lied)
     with pytest.raises(BundleError, match="a zip bomb"):
         import_bundle_zip(_zip(parts), tmp_path / "models", max_bytes=len(parts[INFO_FILE]) + 10)
     assert _left_behind(tmp_path / "models") == []
@@ -153,7 +153,7 @@ def test_bytes_that_are_not_a_zip_are_refused(data, tmp_path):
 
 
 def test_a_model_with_code_in_it_is_refused_before_keras_reads_it(parts, tmp_path):
-    from genre.model import import_keras
+    from genre.learn.model import import_keras
 
     keras = import_keras()
     inputs = keras.Input((32, 13))
@@ -191,7 +191,7 @@ def _first_layer(config: dict) -> dict:
 def test_a_model_naming_a_class_our_networks_never_use_is_refused_before_keras_reads_it(parts, tmp_path, monkeypatch,
                                                                                          case, message):
     """safe_mode has had bypasses: the archive's config may name only what MODEL_KINDS builds."""
-    import genre.bundle
+    import genre.learn.bundle
 
     def edit(config):
         layer = _first_layer(config)
@@ -206,7 +206,7 @@ def test_a_model_naming_a_class_our_networks_never_use_is_refused_before_keras_r
         return config
 
     loaded = []
-    monkeypatch.setattr(genre.bundle, "load_bundle", lambda *a, **k: loaded.append(a))  # must never be reached
+    monkeypatch.setattr(genre.learn.bundle, "load_bundle", lambda *a, **k: loaded.append(a))  # must never be reached
     data = _zip({INFO_FILE: parts[INFO_FILE], MODEL_FILE: _edited_model(parts[MODEL_FILE], edit)})
     with pytest.raises(BundleError, match=re.escape(message)):
         import_bundle_zip(data, tmp_path / "models")
@@ -227,7 +227,7 @@ def test_a_keras_archive_with_extra_files_is_refused(parts, tmp_path):
 # --- features ------------------------------------------------------------------------------------
 
 def test_features_download_as_the_stores_npz_and_as_the_notebooks_json(features, tmp_path):
-    from genre.store import import_json, save_features
+    from genre.data.store import import_json, save_features
 
     store = save_features(features, tmp_path / "f.npz")
     with np.load(io.BytesIO(features_npz_bytes(store)), allow_pickle=False) as z:
@@ -252,7 +252,7 @@ def test_a_missing_store_is_a_feature_store_error(tmp_path):
 
 def test_predict_csv_writes_one_row_per_clip(bundle, bundle_dir, gtzan, tmp_path, capsys):
     from genre.cli import main
-    from genre.predict import predict_file
+    from genre.learn.predict import predict_file
 
     clips = [str(gtzan / "blues" / "blues.00000.wav"), str(tmp_path / "missing.wav"),
              str(gtzan / "rock" / "rock.00002.wav")]

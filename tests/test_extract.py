@@ -1,4 +1,4 @@
-"""Tests for genre.extract: parallel, ordered, cached extraction that skips bad files and can be stopped."""
+"""Tests for genre.data.extract: parallel, ordered, cached extraction that skips bad files and can be stopped."""
 
 import logging
 import os
@@ -7,11 +7,11 @@ import threading
 import numpy as np
 import pytest
 
-from genre import extract as extract_mod
-from genre.dataset import scan_dataset
+from genre.data import extract as extract_mod
+from genre.data.dataset import scan_dataset
+from genre.data.extract import extract_features, extract_file, extract_to_store
+from genre.data.features import notebook_segment_mfccs
 from genre.errors import Cancelled, DatasetError, GenreError
-from genre.extract import extract_features, extract_file, extract_to_store
-from genre.features import notebook_segment_mfccs
 
 
 def _corrupt(root, name="rock/rock.00001.wav"):
@@ -232,7 +232,7 @@ def test_a_dask_cluster_gives_the_local_result(gtzan_copy, params):
 
 
 def test_extraction_reads_the_start_of_a_file_longer_than_the_decoding_cap(tmp_path, make_wav_file, params):
-    from genre.audio import MAX_DECODED_SECONDS, load_audio
+    from genre.data.audio import MAX_DECODED_SECONDS, load_audio
     from genre.errors import AudioError
 
     path = make_wav_file(tmp_path / "long-song.wav", MAX_DECODED_SECONDS + 60, 1000, "noise")  # 11 min at 1 kHz
@@ -330,8 +330,8 @@ def _long_dataset(root, make_wav_file, seconds=(12.0, 2.0)):
 
 @pytest.mark.parametrize("where", ["start", "middle"])
 def test_start_and_middle_excerpts_are_the_mfccs_of_those_seconds(tmp_path, make_wav_file, params, where):
-    from genre.audio import load_audio
-    from genre.features import segment_mfccs
+    from genre.data.audio import load_audio
+    from genre.data.features import segment_mfccs
 
     root = _long_dataset(tmp_path / "data", make_wav_file)
     p = params.replace(excerpt=where)  # 3 s in 3 segments
@@ -363,7 +363,7 @@ def test_a_folder_left_out_is_not_a_genre(gtzan_copy, params):
 
 
 def test_load_cached_gives_a_stores_features_only_while_they_are_current(gtzan_copy, params, tmp_path):
-    from genre.extract import load_cached
+    from genre.data.extract import load_cached
 
     out = tmp_path / "f.npz"
     assert load_cached(gtzan_copy, params, out) is None  # nothing extracted

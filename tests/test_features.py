@@ -1,11 +1,11 @@
-"""Tests for genre.features: the batched MFCC path gives the notebook's per-segment librosa numbers."""
+"""Tests for genre.data.features: the batched MFCC path gives the notebook's per-segment librosa numbers."""
 
 import numpy as np
 import pytest
-
 from conftest import SMALL_PARAMS, signal
-from genre.config import FeatureParams
-from genre.features import kept_segments, mel_filterbank, notebook_segment_mfccs, segment_mfccs
+
+from genre.data.features import kept_segments, mel_filterbank, notebook_segment_mfccs, segment_mfccs
+from genre.data.params import FeatureParams
 
 librosa = pytest.importorskip("librosa")
 
@@ -65,7 +65,7 @@ def test_fast_path_equals_the_notebooks_per_segment_librosa_loop(kw, kind):
 
 @pytest.mark.parametrize("block_bytes", [1, 4 * 512 * 5, 4 * 512 * 32, 1 << 30])
 def test_the_fft_blocking_does_not_change_a_single_bit(monkeypatch, block_bytes):
-    from genre import features
+    from genre.data import features
 
     p = _params(**dict(SMALL_PARAMS, hop_length=70, num_segments=1))  # 343 frames of n_fft 512
     y = _quiet_track(p.replace(num_segments=3))
@@ -171,7 +171,7 @@ def _ramp(seconds: float, sr: int = 1000) -> np.ndarray:
     ("middle", 135_000, [0, 1, 2, 3, 4]),  # 30 s around the middle of 300 s
 ])
 def test_start_and_middle_take_duration_seconds(where, first_sample, segments):
-    from genre.features import excerpt
+    from genre.data.features import excerpt
 
     params = FeatureParams(sample_rate=1000, duration=30.0, num_segments=5, n_fft=256, hop_length=128,
                            excerpt=where)
@@ -180,7 +180,7 @@ def test_start_and_middle_take_duration_seconds(where, first_sample, segments):
 
 
 def test_whole_spreads_at_most_max_segments_over_a_long_track():
-    from genre.features import excerpt
+    from genre.data.features import excerpt
 
     params = FeatureParams(sample_rate=1000, duration=30.0, num_segments=5, n_fft=256, hop_length=128,
                            excerpt="whole", max_segments=10)
@@ -193,7 +193,7 @@ def test_whole_spreads_at_most_max_segments_over_a_long_track():
 
 
 def test_a_short_track_gives_the_segments_it_has():
-    from genre.features import excerpt
+    from genre.data.features import excerpt
 
     params = FeatureParams(sample_rate=1000, duration=30.0, num_segments=5, n_fft=256, hop_length=128,
                            excerpt="middle")

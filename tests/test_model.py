@@ -1,4 +1,4 @@
-"""Tests for genre.model: the notebook's network, and TensorFlow imported only when needed."""
+"""Tests for genre.learn.model: the notebook's network, and TensorFlow imported only when needed."""
 
 import json
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from genre.config import ModelConfig
+from genre.learn.config import ModelConfig
 
 
 def _layer_summary(model) -> list[tuple]:
@@ -25,9 +25,9 @@ def _layer_summary(model) -> list[tuple]:
 
 
 def test_default_model_is_the_notebooks_dense_network():
-    from genre.model import build_model
+    from genre.learn.model import build_model
 
-    model = build_model((32, 13), 3)
+    model = build_model((32, 13), 3, ModelConfig())
     assert _layer_summary(model) == [
         ("InputLayer",), ("Flatten",),
         ("Dense", 512, "relu", 0.001), ("Dropout", 0.3),
@@ -43,7 +43,7 @@ def test_default_model_is_the_notebooks_dense_network():
 
 @pytest.mark.parametrize("units, dropout, l2", [((16,), 0.0, 0.0), ((32, 16), 0.5, 0.01)])
 def test_model_config_shapes_the_network(units, dropout, l2):
-    from genre.model import build_model
+    from genre.learn.model import build_model
 
     model = build_model((10, 20), 4, ModelConfig(hidden_units=units, dropout=dropout, l2=l2, learning_rate=0.01))
     dense = [s for s in _layer_summary(model) if s[0] == "Dense"]
@@ -58,7 +58,7 @@ def test_model_config_shapes_the_network(units, dropout, l2):
 ])
 @pytest.mark.parametrize("kind", ["dense", "cnn", "lstm"])
 def test_l1_and_l2_regularise_every_hidden_layer_of_every_kind(kind, l1, l2, want):
-    from genre.model import build_model
+    from genre.learn.model import build_model
 
     model = build_model((12, 6), 3, ModelConfig(kind=kind, l1=l1, l2=l2))
     hidden = [layer for layer in model.layers if hasattr(layer, "kernel_regularizer")
@@ -72,7 +72,7 @@ def test_l1_and_l2_regularise_every_hidden_layer_of_every_kind(kind, l1, l2, wan
 
 
 def test_cnn_is_the_courses_three_conv_blocks():
-    from genre.model import build_model
+    from genre.learn.model import build_model
 
     model = build_model((130, 13), 10, ModelConfig(kind="cnn"))
     kinds = [type(layer).__name__ for layer in model.layers]
@@ -86,7 +86,7 @@ def test_cnn_is_the_courses_three_conv_blocks():
 
 
 def test_lstm_is_two_lstm_layers_then_dense():
-    from genre.model import build_model
+    from genre.learn.model import build_model
 
     model = build_model((130, 13), 10, ModelConfig(kind="lstm", lstm_units=48))
     kinds = [type(layer).__name__ for layer in model.layers]
@@ -96,7 +96,7 @@ def test_lstm_is_two_lstm_layers_then_dense():
 
 @pytest.mark.parametrize("n_mfcc", [1, 2, 13])
 def test_cnn_builds_for_any_number_of_coefficients(n_mfcc):
-    from genre.model import build_model
+    from genre.learn.model import build_model
 
     assert build_model((5, n_mfcc), 2, ModelConfig(kind="cnn")).output_shape == (None, 2)
 
@@ -104,7 +104,7 @@ def test_cnn_builds_for_any_number_of_coefficients(n_mfcc):
 def test_standardisation_is_the_first_layer_and_scales_by_the_given_mean_and_std():
     import numpy as np
 
-    from genre.model import build_model, fit_standardization
+    from genre.learn.model import build_model, fit_standardization
 
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(40, 6, 3)) * [1.0, 10.0, 0.0] + [5.0, -200.0, 7.0]).astype("float32")
@@ -118,14 +118,14 @@ def test_standardisation_is_the_first_layer_and_scales_by_the_given_mean_and_std
 
 def test_standardize_without_statistics_is_an_error():
     from genre.errors import TrainingError
-    from genre.model import build_model
+    from genre.learn.model import build_model
 
     with pytest.raises(TrainingError, match="mean and std"):
         build_model((6, 3), 2, ModelConfig(standardize=True))
 
 
 def test_model_summary_is_text():
-    from genre.model import build_model, model_summary
+    from genre.learn.model import build_model, model_summary
 
     text = model_summary(build_model((4, 3), 2, ModelConfig(hidden_units=(8,))))
     assert "genre_dense" in text and "Dense" in text
@@ -148,9 +148,9 @@ def _heavy_after_import(modules: list[str]) -> list[str]:
 @pytest.mark.parametrize("modules", [
     ["genre"],
     ["genre.cli"],
-    ["genre.extract"],
-    ["genre.workspace"],
-    ["genre.training", "genre.model", "genre.bundle", "genre.predict", "genre.runs", "genre.worker", "genre.store"],
+    ["genre.data.extract"],
+    ["genre.data.workspace"],
+    ["genre.learn.training", "genre.learn.model", "genre.learn.bundle", "genre.learn.predict", "genre.jobs.runs", "genre.jobs.worker", "genre.data.store"],
 ])
 def test_importing_the_library_does_not_import_tensorflow(modules):
     assert _heavy_after_import(modules) == []
@@ -167,8 +167,8 @@ def test_every_kind_saves_only_the_classes_an_import_accepts(kind, standardize, 
     """ARCHIVE_CLASSES is the table an imported model is checked against: every network we build must fit it."""
     import numpy as np
 
-    from genre.export import check_model_archive
-    from genre.model import build_model
+    from genre.learn.export import check_model_archive
+    from genre.learn.model import build_model
 
     stats = (np.zeros(13, np.float32), np.ones(13, np.float32)) if standardize else None
     model = build_model((20, 13), 3, ModelConfig(kind=kind, standardize=standardize, l1=l1, l2=l2),

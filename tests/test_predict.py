@@ -1,15 +1,15 @@
-"""Tests for genre.predict: clips of any length cut into trained-length segments; dataset evaluation."""
+"""Tests for genre.learn.predict: clips of any length cut into trained-length segments; dataset evaluation."""
 
 import io
 import shutil
 
 import numpy as np
 import pytest
-
 from conftest import GENRE_SIGNALS, make_dataset, make_wav, signal, write_audio
+
+from genre.data.features import notebook_segment_mfccs
 from genre.errors import AudioError, ClipTooShortError, DatasetError
-from genre.features import notebook_segment_mfccs
-from genre.predict import evaluate_dataset, predict_file, predict_signal
+from genre.learn.predict import evaluate_dataset, predict_file, predict_signal
 
 
 @pytest.mark.parametrize("seconds, n_segments", [(1.0, 1), (2.5, 2), (3.0, 3), (7.5, 3), (31.0, 3)])
@@ -198,7 +198,7 @@ def test_an_upload_is_decoded_under_its_name(bundle, tmp_path):
     (0.45, 0.10, "the top probability is only 45%; next is ambient at 10%"),
 ])
 def test_a_weak_prediction_calls_the_runner_up_close_only_when_it_is(top, second, says):
-    from genre.predict import Prediction
+    from genre.learn.predict import Prediction
 
     others = [f"g{i}" for i in range(8)]  # each below the runner-up
     probs = {"ambient": second, **{g: (1 - top - second) / len(others) for g in others}, "rock": top}

@@ -1,4 +1,4 @@
-"""Tests for genre.predictor: predictions in a worker process, so the asking process never imports TensorFlow."""
+"""Tests for genre.jobs.predictor: predictions in a worker process, so the asking process never imports TensorFlow."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
-
 from conftest import until
+
 from genre.errors import AudioError, BundleError, ClipTooShortError
-from genre.predictor import Predictor
+from genre.jobs.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def predictor():
 
 
 def test_the_worker_predicts_what_predict_file_does(predictor, bundle, bundle_dir, gtzan):
-    from genre.predict import predict_file
+    from genre.learn.predict import predict_file
 
     data = (gtzan / "metal" / "metal.00001.wav").read_bytes()
     here, there = predict_file(bundle, data, name="m.wav"), predictor.predict(bundle_dir, data, name="m.wav")
@@ -78,7 +77,7 @@ def test_an_idle_worker_ends_itself_and_the_next_request_starts_another(bundle_d
 
 
 def test_the_asking_process_never_imports_tensorflow(bundle_dir, gtzan):
-    code = ("import sys; from genre.predictor import Predictor; p = Predictor(); "
+    code = ("import sys; from genre.jobs.predictor import Predictor; p = Predictor(); "
             f"print(p.predict({str(bundle_dir)!r}, open({str(gtzan / 'rock' / 'rock.00001.wav')!r}, 'rb').read(), "
             "name='a.wav').genre); p.close(); "
             "assert not [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax')], 'imported'")

@@ -14,7 +14,7 @@ GENRES = ["blues", "metal", "rock"]
 
 
 def finished_spec(**changes) -> dict:
-    """A ``run.json`` as genre.runs writes it (with fields a later model config may add)."""
+    """A ``run.json`` as genre.jobs.runs writes it (with fields a later model config may add)."""
     spec = {"id": "20250102-030405-abcdef", "name": "tiny", "created": time.time(), "source": "app",
             "backend": "tensorflow", "dataset": "/data/gtzan-ish", "synthetic": False, "genres": GENRES,
             "input_shape": [32, 13], "rows": 36, "tracks": 12,
@@ -128,7 +128,7 @@ def test_a_stopped_segment_split_run_says_so_and_old_results_still_render():
 
 
 def test_report_for_run_reads_the_runs_record(tmp_path):
-    from genre.runs import RESULT_FILE, RUN_FILE, Run
+    from genre.jobs.runs import RESULT_FILE, RUN_FILE, Run
 
     run = Run(tmp_path / "20250102-030405-abcdef")
     run.path.mkdir()
@@ -143,7 +143,7 @@ def test_report_for_run_reads_the_runs_record(tmp_path):
 
 
 def test_a_real_runs_report(trained, features):
-    from genre.model import model_summary
+    from genre.learn.model import model_summary
 
     result, _ = trained
     spec = finished_spec(genres=list(features.genres), model_config={"hidden_units": [32, 16]})

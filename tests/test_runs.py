@@ -1,4 +1,4 @@
-"""Tests for genre.runs: a training run is a process of its own plus a record on disk any reader follows.
+"""Tests for genre.jobs.runs: a training run is a process of its own plus a record on disk any reader follows.
 
 Each launched run starts Python processes that import Keras (seconds each), so the launched runs are
 few and tiny; everything that needs no process (reading records, reserving folders, failures) runs
@@ -20,15 +20,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL, until
-from genre import runs
-from genre.bundle import list_bundles, load_bundle
-from genre.config import ModelConfig, TrainConfig
+
+from genre.data.store import save_features
 from genre.errors import ParameterError
-from genre.bundle import reserve_bundle_path
-from genre.runs import create_run, execute, launch, list_runs, open_run, wait
-from genre.store import save_features
+from genre.jobs import runs
+from genre.jobs.runs import create_run, execute, launch, list_runs, open_run, wait
+from genre.learn.bundle import list_bundles, load_bundle, reserve_bundle_path
+from genre.learn.config import ModelConfig, TrainConfig
 
 TINY = ModelConfig(**TINY_MODEL)
 EPOCH_KEYS = {"epoch", "seconds", "loss", "accuracy", "val_loss", "val_accuracy"}
@@ -45,12 +44,12 @@ def _no_folders(models_dir: Path) -> bool:
 
 
 def _worker_of(run, pid) -> bool:
-    """Whether ``pid`` is still a ``genre.worker`` process of ``run`` (not a reused pid)."""
+    """Whether ``pid`` is still a ``genre.jobs.worker`` process of ``run`` (not a reused pid)."""
     try:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"genre.worker" in cmd and str(run.path).encode() in cmd
+    return b"genre.jobs.worker" in cmd and str(run.path).encode() in cmd
 
 
 @pytest.fixture
@@ -237,7 +236,7 @@ def test_a_jax_run_trains_in_its_own_process_and_its_bundle_predicts_alike_on_te
 
     out = tmp_path / "jax-probabilities.npy"
     script = ("import sys, keras, numpy as np\n"
-              "from genre.bundle import load_bundle\nfrom genre.store import load_features\n"
+              "from genre.learn.bundle import load_bundle\nfrom genre.data.store import load_features\n"
               "assert keras.backend.backend() == 'jax', keras.backend.backend()\n"
               "model = load_bundle(sys.argv[1]).model\n"
               "np.save(sys.argv[3], np.asarray(model.predict(load_features(sys.argv[2]).X[:10], verbose=0)))\n")
@@ -287,19 +286,19 @@ def test_execute_records_a_failure_as_failed_and_never_raises(features, tmp_path
 
 
 def test_an_unexpected_error_in_execute_is_recorded_as_failed(new_run, monkeypatch):
-    import genre.training
+    import genre.learn.training
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(genre.training, "train", broken)
+    monkeypatch.setattr(genre.learn.training, "train", broken)
     run = execute(new_run())
     assert run.state == "failed" and run.status()["message"] == "RuntimeError: a bug"
 
 
 def test_the_cli_trains_through_a_run_record_listed_with_the_apps(genre_home, store, tmp_path, capsys):
-    from genre import workspace
     from genre.cli import main
+    from genre.data import workspace
 
     out = tmp_path / "cli-model"
     assert main(["train", str(store), "--out", str(out), "--epochs", "2", "--batch-size", "8"]) == 0
@@ -311,7 +310,7 @@ def test_the_cli_trains_through_a_run_record_listed_with_the_apps(genre_home, st
 
 
 def test_a_jax_run_executed_in_a_tensorflow_process_fails_rather_than_train_on_the_wrong_backend(new_run):
-    from genre.model import import_keras
+    from genre.learn.model import import_keras
 
     assert import_keras().backend.backend() == "tensorflow"  # this process's Keras, loaded before the run
     run = execute(new_run(backend="jax"))
@@ -382,7 +381,7 @@ def test_a_record_whose_pid_now_belongs_to_another_process_reads_failed_and_dele
 def test_deleting_a_pending_run_leaves_nothing_behind_even_when_its_supervisor_starts_later(new_run, runs_dir,
                                                                                            models_dir):
     """Delete while the run is pending (its supervisor not up yet): the supervisor finds no record and writes none."""
-    from genre.runs import supervise
+    from genre.jobs.runs import supervise
 
     run = new_run()
     run.delete()

@@ -1,4 +1,4 @@
-"""Tests for genre.splits: the split-mode registry, k-fold by track, predefined lists, GTZAN's split."""
+"""Tests for genre.learn.splits: the split-mode registry, k-fold by track, predefined lists, GTZAN's split."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genre.config import FeatureParams, TrainConfig
+from genre.data.params import FeatureParams
+from genre.data.store import FeatureSet
 from genre.errors import ParameterError, TrainingError
-from genre.splits import GTZAN_GENRES, GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan, read_lists
-from genre.store import FeatureSet
-from genre.training import split_rows
+from genre.learn.config import TrainConfig
+from genre.learn.splits import GTZAN_GENRES, GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan, read_lists
+from genre.learn.training import split_rows
 
 
 def fake_features(files: list[str], genres: tuple[str, ...], segments: int = 2) -> FeatureSet:
@@ -129,6 +130,6 @@ def test_the_bundled_gtzan_split_and_a_synthetic_folder_named_like_gtzan():
     ({"split": "mystery"}, None, "mystery"),
 ])
 def test_a_runs_split_is_named_with_its_fold(metrics, config, want):
-    from genre.splits import split_name
+    from genre.learn.splits import split_name
 
     assert split_name(metrics, config) == want

@@ -1,4 +1,4 @@
-"""Tests for genre.store (and genre.atomic): the .npz feature store and the notebook's JSON."""
+"""Tests for genre.data.store (and genre.atomic): the .npz feature store and the notebook's JSON."""
 
 import json
 import zipfile
@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from genre.config import FeatureParams
+from genre.data.params import FeatureParams
+from genre.data.store import FeatureSet, export_json, import_json, load_features, save_features
 from genre.errors import FeatureStoreError
-from genre.store import FeatureSet, export_json, import_json, load_features, save_features
 
 
 def _notebook_load_data(data_path):
@@ -212,8 +212,8 @@ def test_a_format_2_store_is_still_read(with_skips, tmp_path):
 
 
 def test_a_format_2_store_stays_a_cache_hit(gtzan_copy, tmp_path, params, monkeypatch):
-    from genre import extract as extract_mod
-    from genre.extract import extract_to_store
+    from genre.data import extract as extract_mod
+    from genre.data.extract import extract_to_store
 
     out = tmp_path / "f.npz"
     fs, _ = extract_to_store(gtzan_copy, params, out)

@@ -1,4 +1,4 @@
-"""Tests for genre.training: honest splits, reproducible runs, epoch hooks, stopping, track votes.
+"""Tests for genre.learn.training: honest splits, reproducible runs, epoch hooks, stopping, track votes.
 
 Split and scoring tests need no TensorFlow; the few that train use a tiny network for 1-3 epochs.
 """
@@ -8,12 +8,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from conftest import TINY_MODEL
-from genre.config import ModelConfig, TrainConfig
+
+from genre.data.store import FeatureSet
 from genre.errors import TrainingError
-from genre.store import FeatureSet
-from genre.training import check_trainable, score, split_rows, track_votes, train
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.evaluate import score, track_votes
+from genre.learn.training import check_trainable, split_rows, train
 
 TINY = ModelConfig(**TINY_MODEL)
 
@@ -139,8 +140,9 @@ def test_untrainable_features_raise_training_error(features, make, config, messa
 
 
 def test_json_import_without_tracks_trains_with_the_segment_split(features, tmp_path):
-    from genre.store import export_json, import_json
     import json
+
+    from genre.data.store import export_json, import_json
 
     path = export_json(features, tmp_path / "d.json")
     data = json.loads(path.read_text())
@@ -258,8 +260,8 @@ def test_splits_that_leave_nothing_to_train_on_are_training_errors(features, con
 
 
 def test_standardisation_is_fitted_on_the_training_rows_only_and_travels_with_the_bundle(features, tmp_path):
-    from genre.bundle import load_bundle, save_bundle
-    from genre.model import fit_standardization
+    from genre.learn.bundle import load_bundle, save_bundle
+    from genre.learn.model import fit_standardization
 
     mc, tc = ModelConfig(hidden_units=(16,), standardize=True), TrainConfig(epochs=2, batch_size=8)
     result = train(features, mc, tc)
@@ -279,8 +281,8 @@ def test_standardisation_is_fitted_on_the_training_rows_only_and_travels_with_th
 
 @pytest.mark.parametrize("kind", ["dense", "cnn", "lstm"])
 def test_each_model_kind_trains_saves_loads_safely_and_predicts(kind, features, gtzan, tmp_path):
-    from genre.bundle import load_bundle, save_bundle
-    from genre.predict import predict_file
+    from genre.learn.bundle import load_bundle, save_bundle
+    from genre.learn.predict import predict_file
 
     mc = ModelConfig(kind=kind, hidden_units=(16,), filters=8, lstm_units=8, dense_units=8, l1=1e-5,
                      learning_rate=1e-2, standardize=True)

@@ -1,11 +1,11 @@
-"""Tests for genre.workspace: everything lives under $GENRE_HOME; the demo dataset is made once."""
+"""Tests for genre.data.workspace: everything lives under $GENRE_HOME; the demo dataset is made once."""
 
 from pathlib import Path
 
 import pytest
 
-from genre import workspace
-from genre.config import FeatureParams
+from genre.data import workspace
+from genre.data.params import FeatureParams
 
 
 def test_home_follows_genre_home(genre_home):
@@ -47,23 +47,23 @@ def test_the_demo_dataset_is_generated_once(genre_home, monkeypatch):
     assert calls[-1] == (2, 2)
     assert [p.name for p in genre_home.resolve().iterdir()] == [workspace.DEMO_NAME]  # no temp folders left
 
-    import genre.demo
+    import genre.data.demo
 
     def boom(*a, **k):
         raise AssertionError("regenerated")
 
-    monkeypatch.setattr(genre.demo, "make_demo_dataset", boom)
+    monkeypatch.setattr(genre.data.demo, "make_demo_dataset", boom)
     assert workspace.ensure_demo_dataset() == root
 
 
 def test_a_failed_demo_generation_leaves_nothing_behind(genre_home, monkeypatch):
-    import genre.demo
+    import genre.data.demo
 
     def fail(out_dir, **kwargs):
         (Path(out_dir) / "half").mkdir()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(genre.demo, "make_demo_dataset", fail)
+    monkeypatch.setattr(genre.data.demo, "make_demo_dataset", fail)
     with pytest.raises(KeyboardInterrupt):
         workspace.ensure_demo_dataset()
     assert not workspace.demo_ready()
@@ -102,7 +102,7 @@ def test_sweep_removes_what_killed_processes_left_and_spares_writes_in_progress(
     import time
 
     monkeypatch.setenv("GENRE_HOME", str(tmp_path))
-    from genre import workspace
+    from genre.data import workspace
 
     run = workspace.runs_dir() / "20260101-000000-abcdef"
     run.mkdir(parents=True)
@@ -127,9 +127,9 @@ def test_sweep_removes_what_killed_processes_left_and_spares_writes_in_progress(
 
 
 def _entry_points():
-    from genre.dataset import scan_dataset
-    from genre.splits import read_lists
-    from genre.store import load_features
+    from genre.data.dataset import scan_dataset
+    from genre.data.store import load_features
+    from genre.learn.splits import read_lists
 
     return {"scan_dataset": scan_dataset, "read_lists (a lists folder)": read_lists,
             "load_features (a store a record names)": load_features}
@@ -149,8 +149,8 @@ def test_every_library_entry_point_refuses_a_path_outside_the_allowed_roots(tmp_
 
 
 def test_the_bundled_lists_and_the_workspace_stay_readable_on_a_shared_server(tmp_path, monkeypatch):
-    from genre import workspace
-    from genre.splits import GTZAN_LISTS, read_lists
+    from genre.data import workspace
+    from genre.learn.splits import GTZAN_LISTS, read_lists
 
     monkeypatch.setenv("GENRE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("GENRE_DATA_ROOTS", str(tmp_path / "allowed"))

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from genre import workspace
-from genre.bundle import INFO_FILE, MODEL_FILE, slug
+from genre.data import workspace
 from genre.errors import GenreError
+from genre.learn.bundle import INFO_FILE, MODEL_FILE, slug
 
 from . import state
 
@@ -22,19 +22,19 @@ IMPORTED = "imported_bundles"  # upload file_id -> the bundle folder it became (
 
 def bundle_download_button(path: str | Path, *, key: str) -> None:
     """A button that downloads the bundle folder ``path`` as ``<name>.zip`` (disabled when it is gone)."""
-    from genre.export import bundle_zip
+    from genre.learn.export import bundle_zip
 
     path = Path(path)
     complete = (path / INFO_FILE).is_file() and (path / MODEL_FILE).is_file()
     st.download_button("Model bundle (.zip)", data=lambda: bundle_zip(path), file_name=f"{path.name}.zip",
                        mime="application/zip", icon="📦", key=key, on_click="ignore", disabled=not complete,
                        help="bundle.json and model.keras in one folder; import it on Classify (here or in "
-                            "another workbench), or load it with genre.bundle.load_bundle."
+                            "another workbench), or load it with genre.learn.bundle.load_bundle."
                        if complete else "This run's model bundle has been deleted.")
 
 
 def run_downloads_ui(run) -> None:
-    """Download buttons for a finished run (a :class:`genre.runs.Run`): its model bundle and its report.
+    """Download buttons for a finished run (a :class:`genre.jobs.runs.Run`): its model bundle and its report.
 
     Draws nothing for a run without a result (running, or failed before saving a model).
     """
@@ -56,7 +56,7 @@ def run_downloads_ui(run) -> None:
 
 def features_downloads_ui(fs, path: str | Path | None) -> None:
     """Download buttons for the features ``fs``: the store's ``.npz`` (at ``path``) and the notebook's JSON."""
-    from genre.export import features_json_bytes, features_npz_bytes
+    from genre.learn.export import features_json_bytes, features_npz_bytes
 
     name = slug(Path(fs.root).name or "features")
     left, right = st.columns(2)
@@ -76,7 +76,7 @@ def import_bundle_ui() -> Path | None:
 
     An upload is imported once: later reruns with the same file still on the uploader only say so.
     """
-    from genre.export import import_bundle_zip
+    from genre.learn.export import import_bundle_zip
 
     upload = st.file_uploader("Model bundle (.zip)", type=["zip"], key="import_bundle",
                               help="A zip of a model bundle (bundle.json and model.keras), e.g. downloaded from "

@@ -1,6 +1,6 @@
 """The insight views: the feature explorer (Features page) and the error analysis (Train results).
 
-The maps, rows and filters come from :mod:`genre.explore` and :mod:`genre.analysis`; this module
+The maps, rows and filters come from :mod:`genre.data.explore` and :mod:`genre.learn.evaluate`; this module
 draws them and turns the charts' and the table's selection events into those functions' arguments
 (:func:`selected_track`, :func:`selected_cell`, :func:`selected_row`: pure, tested without a browser).
 """
@@ -13,10 +13,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from genre import analysis, explore, plots
-from genre.audio import load_audio
-from genre.config import FeatureParams
+from genre import plots
+from genre.data import explore
+from genre.data.audio import load_audio
+from genre.data.params import FeatureParams
 from genre.errors import GenreError
+from genre.learn import evaluate
 
 TRACK_POINT, CELL_POINT = "track", "cell"  # selection parameters: Streamlit reports selections by these names
 PLAY_SECONDS = 60.0  # of a long song, the player gets its first minute
@@ -132,7 +134,7 @@ def track_ui(fs, point: dict) -> None:
 
 def confusion_chart(rows: list[dict], genres: list[str]) -> alt.LayerChart:
     """Test tracks by true × predicted genre, with a point selection on the cell."""
-    cells = pd.DataFrame(analysis.confusion_cells(rows, genres))
+    cells = pd.DataFrame(evaluate.confusion_cells(rows, genres))
     pick = alt.selection_point(name=CELL_POINT, fields=["true", "predicted"], on="click")
     base = alt.Chart(cells).encode(
         x=alt.X("predicted:N", sort=list(genres), title="Predicted"),
@@ -162,7 +164,7 @@ def rows_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def error_analysis_ui(run) -> None:
-    """The test tracks of ``run`` (a :class:`genre.runs.Run`): a confusion matrix whose cells filter a table
+    """The test tracks of ``run`` (a :class:`genre.jobs.runs.Run`): a confusion matrix whose cells filter a table
     of tracks; selecting a track plays it and shows how its segments voted."""
     st.subheader("Error analysis: the test tracks")
     rows = (run.result() or {}).get("tracks")
@@ -183,7 +185,7 @@ def error_analysis_ui(run) -> None:
     with right:
         st.caption("Click a cell of this matrix of test tracks to list its tracks; double-click it to clear.")
         missed = st.toggle("Only misclassified tracks", key=f"errors-missed-{run.id}")
-    shown = analysis.filter_rows(rows, misclassified=missed, cell=cell)
+    shown = evaluate.filter_rows(rows, misclassified=missed, cell=cell)
     where = f" (true {cell[0]}, predicted {cell[1]})" if cell else ""
     st.caption(f"{len(shown)} of {len(rows)} test tracks{where}. Select a row to hear it and see its votes.")
     event = st.dataframe(rows_table(shown), on_select="rerun", selection_mode="single-row", hide_index=True,
@@ -213,6 +215,6 @@ def votes_ui(row: dict, spec: dict, genres: list[str]) -> None:
         play(Path(root) / row["file"], params.sample_rate)
     else:
         st.caption("The run does not record its dataset folder, so the track cannot be played.")
-    st.pyplot(plots.segment_votes_figure(analysis.segment_probabilities(row), genres=genres,
+    st.pyplot(plots.segment_votes_figure(evaluate.segment_probabilities(row), genres=genres,
                                          segment_seconds=params.segment_samples / params.sample_rate,
                                          title=f"{Path(row['file']).name}: each segment's vote"))

@@ -12,13 +12,13 @@ import json
 import streamlit as st
 
 from genre import plots
-from genre.augment import SUGGESTED, augmented_path, preview, training_copies
+from genre.data.store import load_features
 from genre.errors import GenreError
-from genre.model import MODEL_KINDS
-from genre.store import load_features
+from genre.learn.augment import SUGGESTED, augmented_path, preview, training_copies
+from genre.learn.model import MODEL_KINDS
 from workbench import settings, state, ui
 
-KNOBS = {  # a ModelConfig knob -> its widget (drawn for the kinds of genre.model.MODEL_KINDS that read it)
+KNOBS = {  # a ModelConfig knob -> its widget (drawn for the kinds of genre.learn.model.MODEL_KINDS that read it)
     "hidden_units": lambda c: c.text_input("Hidden layers (units)", **settings.keep("layers"),
                                            help="Comma-separated units per Dense+ReLU layer, e.g. 512, 256, 64."),
     "filters": lambda c: c.select_slider("Filters per Conv2D block", settings.WIDTHS, **settings.keep("filters")),
@@ -127,7 +127,7 @@ def cached_augmentation(path: str, mtime_ns: int):
 
 @st.cache_data(max_entries=8, ttl=3600, show_spinner=False)
 def cached_preview(features_key: str, track: int, settings_json: str, _fs):
-    """:func:`genre.augment.preview`, once per features, track and setting (not on every rerun of the page)."""
+    """:func:`genre.learn.augment.preview`, once per features, track and setting (not on every rerun of the page)."""
     return preview(_fs, track, json.loads(settings_json))
 
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import streamlit as st
 
-from genre import workspace
 from genre.atomic import read_json, update_json
-from genre.config import EXCERPTS, FeatureParams, ModelConfig, TrainConfig
-from genre.model import MODEL_KINDS
-from genre.runs import BACKENDS
-from genre.splits import SPLIT_MODES
+from genre.data import workspace
+from genre.data.params import EXCERPTS, FeatureParams
+from genre.jobs.runs import BACKENDS
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.model import MODEL_KINDS
+from genre.learn.splits import SPLIT_MODES
 
 F, M, T = FeatureParams(), ModelConfig(), TrainConfig()
 N_FFTS = [256, 512, 1024, 2048, 4096, 8192]

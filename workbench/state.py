@@ -2,7 +2,7 @@
 
 Large arrays (features) live here or in ``st.cache_resource``, never in ``st.cache_data``,
 which would pickle and copy them on every rerun. Training runs are not tab state: they are
-records in the workspace (``genre.runs``) that every tab reads; a tab only remembers which run
+records in the workspace (``genre.jobs.runs``) that every tab reads; a tab only remembers which run
 it is looking at (also in the URL, so a reload comes back to it).
 """
 
@@ -13,15 +13,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from genre import workspace
-from genre.dataset import subfolders
+from genre.data import workspace
+from genre.data.dataset import subfolders
 from genre.errors import GenreError
-from genre.runs import Run, list_runs, open_run
+from genre.jobs.runs import Run, list_runs, open_run
 
 from . import settings
 
 DATASET = "dataset_root"
-FEATURES = "features"  # genre.store.FeatureSet
+FEATURES = "features"  # genre.data.store.FeatureSet
 FEATURES_PATH = "features_path"  # where that FeatureSet is stored (str): what a run trains on
 RUN = "run_id"  # the run this tab shows on Train
 BUNDLE = "bundle_path"  # the model chosen on Classify (str)
@@ -31,7 +31,7 @@ _SWEPT: set[str] = set()  # the workspaces this server process has swept
 
 
 def sweep_once() -> None:
-    """Once per server process and workspace: remove what killed processes left there (:func:`genre.workspace.sweep`)."""
+    """Once per server process and workspace: remove what killed processes left there (:func:`genre.data.workspace.sweep`)."""
     home = str(workspace.home())
     if home not in _SWEPT:
         _SWEPT.add(home)
@@ -115,7 +115,7 @@ def features():
 
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
 def _shared_store(path: str, stamp: tuple):
-    from genre.store import load_features
+    from genre.data.store import load_features
 
     return load_features(path)
 
@@ -133,7 +133,7 @@ def shared_store(path: str | Path):
 
 
 def _restore_features() -> None:
-    from genre.extract import load_cached
+    from genre.data.extract import load_cached
 
     root = dataset_root()
     try:
@@ -188,16 +188,16 @@ def bundle_path() -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=1)
 def predictor():
-    """The server's one :class:`genre.predictor.Predictor`: Classify's predictions and the checks of imported models
+    """The server's one :class:`genre.jobs.predictor.Predictor`: Classify's predictions and the checks of imported models
     run in its worker process, so the server itself never imports TensorFlow."""
-    from genre.predictor import Predictor
+    from genre.jobs.predictor import Predictor
 
     return Predictor()
 
 
 def bundle_label() -> str | None:
-    """The chosen model's name as every page shows it (:attr:`genre.bundle.Bundle.label`); None when there is none."""
-    from genre.bundle import load_bundle
+    """The chosen model's name as every page shows it (:attr:`genre.learn.bundle.Bundle.label`); None when there is none."""
+    from genre.learn.bundle import load_bundle
 
     path = bundle_path()
     if not path:
@@ -211,7 +211,7 @@ def bundle_label() -> str | None:
 def adopt_model(run: Run) -> bool:
     """Make the model of a run started in the app the chosen one, once, when it is saved; whether it did.
 
-    The offer is in the run's record (:meth:`genre.runs.Run.offer_model`), not in the tab: a reload, a second
+    The offer is in the run's record (:meth:`genre.jobs.runs.Run.offer_model`), not in the tab: a reload, a second
     tab or a restart takes the model too, and only the first session that sees it does.
     """
     if not run.claim_model():
@@ -238,7 +238,7 @@ OPENED = "experiment_folders"  # experiment folders outside the workspace that a
 def experiments() -> list:
     """Every experiment in the workspace (any tab's, the CLI's if written there), newest first, then the
     folders opened from elsewhere (``python -m genre experiment --out DIR``)."""
-    from genre.experiment import Experiment, list_experiments
+    from genre.jobs.experiment import Experiment, list_experiments
 
     found = list_experiments(experiments_dir())
     seen = {e.path.resolve() for e in found}
@@ -253,7 +253,7 @@ def experiments() -> list:
 
 def open_experiment(folder: str):
     """Add an experiment folder made elsewhere to the list; the experiment, or raise GenreError saying why not."""
-    from genre.experiment import Experiment
+    from genre.jobs.experiment import Experiment
 
     path = workspace.check_data_root(folder)  # a shared server reads only where it may
     if not (path / "experiment.json").is_file():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from genre import workspace
+from genre.data import workspace
 from genre.errors import GenreError
 
 from . import state
@@ -14,7 +14,7 @@ from . import state
 
 @st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def _scan(root: str, files_per_genre: int, exclude: tuple, stamp: tuple):
-    from genre.dataset import scan_dataset
+    from genre.data.dataset import scan_dataset
 
     return scan_dataset(root, files_per_genre=files_per_genre, exclude=exclude)
 
@@ -29,7 +29,7 @@ def try_scan(root: str, files_per_genre: int = -1, exclude: tuple = ()):
     Cached per folder; the folder's and its genre folders' mtimes key the cache, so adding or
     removing clips is seen at once.
     """
-    from genre.dataset import scan_dataset
+    from genre.data.dataset import scan_dataset
 
     try:
         workspace.check_data_root(root)

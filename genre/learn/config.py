@@ -1,179 +1,29 @@
-"""Frozen configuration dataclasses with the notebook's defaults.
+"""The network's and training's settings: :class:`ModelConfig`, :class:`TrainConfig`, frozen, validated.
 
-The same objects serve the CLI, the app, the feature store's cache key and the bundle JSON.
-Each has ``validate()``, which raises :class:`~genre.errors.ParameterError` with a message
-that says what was wrong and what is allowed, and ``to_dict`` / ``from_dict`` for JSON.
+Validation reads the kinds of network (:data:`genre.learn.model.MODEL_KINDS`) and the split modes
+(:data:`genre.learn.splits.SPLIT_MODES`) from their one table each; :func:`run_name` names a run by what
+sets it apart.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ParameterError
-
-
-class _Config:
-    """JSON round-trip shared by the config dataclasses."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]):
-        """Build from a dict, ignoring unknown keys; validates the result."""
-        if not isinstance(data, dict):
-            raise ParameterError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        kwargs = {k: v for k, v in data.items() if k in names}
-        for key in ("hidden_units", "exclude"):
-            if key in kwargs and isinstance(kwargs[key], list):
-                kwargs[key] = tuple(kwargs[key])
-        try:
-            obj = cls(**kwargs)
-        except TypeError as exc:
-            raise ParameterError(f"bad {cls.__name__}: {exc}") from None
-        return obj.validate()
-
-    def replace(self, **changes):
-        """A validated copy with ``changes`` applied."""
-        return dataclasses.replace(self, **changes).validate()  # type: ignore[type-var]
-
-
-def _require(ok: bool, message: str) -> None:
-    if not ok:
-        raise ParameterError(message)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-EXCERPTS = {  # where a track's segments come from -> what the app and the CLI's help say
-    "start": "the first `duration` seconds (the notebook's)",
-    "middle": "`duration` seconds from the middle of the track (past intros)",
-    "whole": "the whole track, cut into segments of the same length, at most `max_segments` spread over it",
-}
-
-
-@dataclass(frozen=True)
-class FeatureParams(_Config):
-    """How MFCCs are extracted: the notebook's constants, made parameters."""
-
-    sample_rate: int = 22050  # Hz; every clip is resampled to this
-    duration: float = 30.0  # seconds of each track that are cut into segments
-    num_segments: int = 5  # segments per `duration`; each becomes one training row
-    n_mfcc: int = 13  # coefficients per frame
-    n_fft: int = 2048  # FFT window, samples
-    hop_length: int = 512  # hop between frames, samples
-    files_per_genre: int = -1  # -1 means all files
-    excerpt: str = "start"  # one of EXCERPTS
-    max_segments: int = 30  # with excerpt="whole": at most this many segments per track
-    exclude: tuple[str, ...] = ()  # genre folders left out (e.g. "unlabelled")
-
-    def validate(self) -> "FeatureParams":
-        _require(_is_int(self.sample_rate) and 1000 <= self.sample_rate <= 192000,
-                 f"sample_rate must be an integer from 1000 to 192000 Hz, got {self.sample_rate!r}")
-        _require(isinstance(self.duration, (int, float)) and not isinstance(self.duration, bool)
-                 and math.isfinite(self.duration) and 0 < self.duration <= 3600,
-                 f"duration must be a number of seconds in (0, 3600], got {self.duration!r}")
-        _require(_is_int(self.num_segments) and 1 <= self.num_segments <= 1000,
-                 f"num_segments must be an integer from 1 to 1000, got {self.num_segments!r}")
-        _require(_is_int(self.n_fft) and 16 <= self.n_fft <= 65536,
-                 f"n_fft must be an integer from 16 to 65536, got {self.n_fft!r}")
-        _require(_is_int(self.hop_length) and 1 <= self.hop_length <= self.n_fft,
-                 f"hop_length must be an integer from 1 to n_fft ({self.n_fft}), got {self.hop_length!r}")
-        _require(_is_int(self.n_mfcc) and 1 <= self.n_mfcc <= 128,
-                 f"n_mfcc must be an integer from 1 to 128, got {self.n_mfcc!r}")
-        _require(_is_int(self.files_per_genre) and (self.files_per_genre == -1 or self.files_per_genre >= 1),
-                 f"files_per_genre must be -1 (all files) or a positive integer, got {self.files_per_genre!r}")
-        _require(self.excerpt in EXCERPTS, f"excerpt must be one of {', '.join(EXCERPTS)}, got {self.excerpt!r}")
-        _require(_is_int(self.max_segments) and 1 <= self.max_segments <= 10000,
-                 f"max_segments must be an integer from 1 to 10000, got {self.max_segments!r}")
-        _require(isinstance(self.exclude, tuple) and all(isinstance(g, str) and g for g in self.exclude),
-                 f"exclude must be a tuple of genre folder names, got {self.exclude!r}")
-        _require(self.segment_samples >= 1,
-                 f"a segment would have no samples: sample_rate*duration // num_segments = {self.segment_samples}")
-        return self
-
-    @property
-    def samples_per_track(self) -> int:
-        return int(self.sample_rate * self.duration)
-
-    @property
-    def segment_samples(self) -> int:
-        """Samples in one segment: ``sample_rate*duration // num_segments`` (the notebook's)."""
-        return self.samples_per_track // self.num_segments
-
-    @property
-    def frames_per_segment(self) -> int:
-        """Frames a segment must have to be kept: ``ceil(segment_samples / hop_length)``."""
-        return math.ceil(self.segment_samples / self.hop_length)
-
-    @property
-    def input_shape(self) -> tuple[int, int]:
-        """Shape of one training row: (frames, n_mfcc)."""
-        return (self.frames_per_segment, self.n_mfcc)
-
-    def frames_of(self, n_samples: int) -> int:
-        """Frames librosa's centred STFT gives for ``n_samples`` samples."""
-        return 1 + (n_samples + 2 * (self.n_fft // 2) - self.n_fft) // self.hop_length
-
-    def problems(self) -> list[str]:
-        """Why these parameters would give no training rows (empty list: they are fine)."""
-        if self.frames_of(self.segment_samples) != self.frames_per_segment:
-            return [
-                f"segment length {self.segment_samples} is a multiple of hop_length {self.hop_length}, so "
-                f"librosa yields {self.frames_of(self.segment_samples)} frames instead of the "
-                f"{self.frames_per_segment} the notebook's rule keeps: every segment would be dropped. "
-                "Change hop_length, duration or the number of segments."
-            ]
-        return []
-
-    def describe(self) -> str:
-        """The parameters in one line of words, every one that changes the features or the files."""
-        where = {"start": f"{self.num_segments} segments of the first {self.duration:g} s",
-                 "middle": f"{self.num_segments} segments of the middle {self.duration:g} s",
-                 "whole": f"up to {self.max_segments} segments of {self.segment_samples / self.sample_rate:.2f} s "
-                          "spread over the whole track"}[self.excerpt]
-        return (f"{self.n_mfcc} MFCCs, n_fft {self.n_fft}, hop {self.hop_length}, {where} at {self.sample_rate} Hz, "
-                + ("all files" if self.files_per_genre == -1 else f"{self.files_per_genre} files per genre")
-                + (f", without {', '.join(self.exclude)}" if self.exclude else ""))
-
-    def identity(self) -> dict[str, Any]:
-        """The parameters as a dict without the later ones left at their defaults, so that the cache
-        keys and store names of features made before those parameters existed stay the same."""
-        d = self.to_dict()
-        for name in ("excerpt", "max_segments", "exclude"):
-            if d[name] == getattr(FeatureParams, name) or (name == "exclude" and not d[name]):
-                del d[name]
-        if self.excerpt != "whole":
-            d.pop("max_segments", None)  # it changes nothing then
-        return d
-
-    def cache_key(self) -> dict[str, Any]:
-        """The parameters that change the features (files_per_genre and exclude change the file list instead)."""
-        d = self.identity()
-        d.pop("files_per_genre")
-        d.pop("exclude", None)
-        return d
+from genre.data.params import _Config, _is_int, _is_number, _require
+from genre.learn.model import MODEL_KINDS
+from genre.learn.splits import SPLIT_MODES
 
 
 @dataclass(frozen=True)
 class ModelConfig(_Config):
-    """The network: the notebook's dense one by default, or a kind of :data:`genre.model.MODEL_KINDS`.
+    """The network: the notebook's dense one by default, or a kind of :data:`genre.learn.model.MODEL_KINDS`.
 
     Each kind reads its own knobs (``MODEL_KINDS[kind].knobs``); the others are ignored by it. The
     regularisation, the learning rate and standardisation apply to every kind.
     """
 
-    kind: str = "dense"  # dense (the notebook's), cnn, lstm: see genre.model.MODEL_KINDS
+    kind: str = "dense"  # dense (the notebook's), cnn, lstm: see genre.learn.model.MODEL_KINDS
     hidden_units: tuple[int, ...] = (512, 256, 64)  # dense: one Dense+ReLU layer each
     filters: int = 32  # cnn: filters of each of the three Conv2D blocks
     lstm_units: int = 64  # lstm: units of each of the two LSTM layers
@@ -185,8 +35,6 @@ class ModelConfig(_Config):
     standardize: bool = False  # scale each coefficient by the training rows' mean and std (stored in the model)
 
     def validate(self) -> "ModelConfig":
-        from .model import MODEL_KINDS
-
         _require(self.kind in MODEL_KINDS, f"kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}")
         _require(isinstance(self.hidden_units, (tuple, list)) and 0 < len(self.hidden_units) <= 8
                  and all(_is_int(u) and 1 <= u <= 8192 for u in self.hidden_units),
@@ -206,8 +54,6 @@ class ModelConfig(_Config):
 
     def knobs(self) -> dict[str, Any]:
         """The settings this kind of network reads, and the shared ones: what a run's summary shows."""
-        from .model import MODEL_KINDS
-
         names = (*MODEL_KINDS[self.kind].knobs, "l1", "l2", "learning_rate", "standardize")
         return {"kind": self.kind, **{n: getattr(self, n) for n in names}}
 
@@ -222,14 +68,14 @@ class TrainConfig(_Config):
     epochs: int = 50
     batch_size: int = 32
     test_size: float = 0.3  # fraction held out for testing (of tracks, or of segments)
-    split: str = "track"  # a mode of genre.splits.SPLIT_MODES: track (default), segment (the notebook's), kfold, lists
+    split: str = "track"  # a mode of genre.learn.splits.SPLIT_MODES: track (default), segment (the notebook's), kfold, lists
     seed: int = 0
     patience: int | None = None  # early stopping on validation loss; None: off
     val_size: float = 0.15  # with early stopping only: fraction of training tracks held out to stop on
     folds: int = 5  # split="kfold": how many folds
     fold: int = 0  # split="kfold": the fold this run tests (0 .. folds-1)
     lists: str | None = None  # split="lists": folder of train.txt, valid.txt (optional), test.txt
-    # Audio augmentation of the training tracks only (genre.augment): K altered copies of each.
+    # Audio augmentation of the training tracks only (genre.learn.augment): K altered copies of each.
     augment_copies: int = 0  # K; 0: off (the transforms below then change nothing)
     pitch_shift: float = 0.0  # each copy shifted by a random amount in [-this, +this] semitones
     time_stretch: float = 0.0  # ... and stretched at a random rate in [1-this, 1+this]
@@ -244,8 +90,6 @@ class TrainConfig(_Config):
                  f"batch_size must be an integer from 1 to 65536, got {self.batch_size!r}")
         _require(isinstance(self.test_size, (int, float)) and 0 < self.test_size < 1,
                  f"test_size must be a fraction in (0, 1), got {self.test_size!r}")
-        from .splits import SPLIT_MODES
-
         _require(self.split in SPLIT_MODES, f"split must be one of {', '.join(SPLIT_MODES)}, got {self.split!r}")
         _require(_is_int(self.folds) and 2 <= self.folds <= 100, f"folds must be an integer from 2 to 100, got {self.folds!r}")
         _require(_is_int(self.fold) and 0 <= self.fold < self.folds,
@@ -316,4 +160,4 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig, backend: str 
     return "-".join(parts)
 
 
-__all__ = ["AUGMENT_FIELDS", "BACKEND_TAGS", "EXCERPTS", "FeatureParams", "ModelConfig", "TrainConfig", "run_name"]
+__all__ = ["AUGMENT_FIELDS", "BACKEND_TAGS", "ModelConfig", "TrainConfig", "run_name"]

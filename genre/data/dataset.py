@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DatasetError, ParameterError
+from genre.errors import DatasetError, ParameterError
 
 MIN_TRACKS = 5  # fewer tracks than this in a genre earns a warning
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff", ".aif"})
@@ -86,7 +86,7 @@ def scan_dataset(root: str | Path, *, files_per_genre: int = -1,
     DatasetError
         Missing folder, a file instead of a folder, no genre sub-folders, a genre with no audio.
     """
-    from .workspace import check_data_root
+    from genre.data.workspace import check_data_root
 
     if not (files_per_genre == -1 or (isinstance(files_per_genre, int) and files_per_genre >= 1)):
         raise ParameterError(f"files_per_genre must be -1 (all) or a positive integer, got {files_per_genre!r}")

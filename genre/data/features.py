@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from .config import FeatureParams
+from genre.data.params import FeatureParams
 
 N_MELS = 128  # librosa.feature.melspectrogram's default
 TOP_DB = 80.0  # librosa.power_to_db's default

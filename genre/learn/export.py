@@ -20,10 +20,10 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from .atomic import current_umask
-from .bundle import INFO_FILE, MODEL_FILE, load_bundle, reserve_bundle_path
-from .errors import BundleError, FeatureStoreError
-from .model import ARCHIVE_CLASSES
+from genre.atomic import current_umask
+from genre.errors import BundleError, FeatureStoreError
+from genre.learn.bundle import INFO_FILE, MODEL_FILE, load_bundle, reserve_bundle_path
+from genre.learn.model import ARCHIVE_CLASSES
 
 MAX_MEMBERS = 64  # a bundle zip holds two files (plus folders, or a Mac's __MACOSX litter)
 MAX_UNPACKED_BYTES = 2 << 30  # 2 GiB: far above a big dense network with its optimizer state
@@ -56,7 +56,7 @@ def check_model_archive(path: str | Path) -> None:
     """Refuse a ``.keras`` archive that names anything a model of this workbench cannot hold, before Keras reads it.
 
     Keras' ``safe_mode`` has had published bypasses; here an imported model's ``config.json`` may name only
-    the layers, regularisers, initializers and optimizer of :data:`genre.model.ARCHIVE_CLASSES` (no Lambda,
+    the layers, regularisers, initializers and optimizer of :data:`genre.learn.model.ARCHIVE_CLASSES` (no Lambda,
     no custom object, no module outside Keras), and the archive may hold only Keras' own three files.
 
     Raises
@@ -117,7 +117,7 @@ def import_bundle_zip(data: bytes, models_dir: str | Path, *, name: str | None =
         At most this many bytes unpacked (a guard against zip bombs).
     check_model : callable, optional
         ``check_model(folder)`` loads the unpacked bundle somewhere else and raises BundleError when it does
-        not load (the app's :class:`genre.predictor.Predictor`, so that its server never runs Keras); by
+        not load (the app's :class:`genre.jobs.predictor.Predictor`, so that its server never runs Keras); by
         default it is loaded here.
 
     Raises
@@ -206,7 +206,7 @@ def _unpack(zf: zipfile.ZipFile, member: str, dest: Path, budget: int) -> int:
 
 
 def features_npz_bytes(store_path: str | Path) -> bytes:
-    """The feature store's ``.npz`` as bytes (``np.load`` reads it; see :mod:`genre.store`)."""
+    """The feature store's ``.npz`` as bytes (``np.load`` reads it; see :mod:`genre.data.store`)."""
     try:
         return Path(store_path).read_bytes()
     except OSError as exc:
@@ -214,8 +214,8 @@ def features_npz_bytes(store_path: str | Path) -> bytes:
 
 
 def features_json_bytes(fs) -> bytes:
-    """The notebook's JSON of ``fs`` (``mapping``, ``mfcc``, ``labels``), as :func:`genre.store.export_json` writes it."""
-    from .store import export_json
+    """The notebook's JSON of ``fs`` (``mapping``, ``mfcc``, ``labels``), as :func:`genre.data.store.export_json` writes it."""
+    from genre.data.store import export_json
 
     with tempfile.TemporaryDirectory(prefix="genre-json-") as tmp:
         return export_json(fs, Path(tmp) / "features.json").read_bytes()

@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import ModelConfig
-from .errors import TrainingError
+from genre.errors import TrainingError
+
+if TYPE_CHECKING:  # the config validates against MODEL_KINDS below: it imports this module, not the reverse
+    from genre.learn.config import ModelConfig
 
 
 def import_keras(backend: str | None = None):
@@ -92,7 +95,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
 
 
 # Every (module, class) that a model of MODEL_KINDS puts in its saved config.json, its regularisers, optimizer,
-# initializers and input standardisation included. An imported model may name nothing else (genre.export checks
+# initializers and input standardisation included. An imported model may name nothing else (genre.learn.export checks
 # this before Keras reads the archive): no Lambda, no custom object, no module outside Keras. A new kind or
 # layer adds its classes here; tests/test_model.py fails until it does.
 ARCHIVE_CLASSES = frozenset({
@@ -114,7 +117,7 @@ def describe(config: ModelConfig) -> str:
     return f"{config.kind} {sizes.get(config.kind, '')}".strip()
 
 
-def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelConfig | None = None, *,
+def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelConfig, *,
                 standardization: tuple[np.ndarray, np.ndarray] | None = None):
     """The network ``config.kind`` of :data:`MODEL_KINDS`, compiled with Adam.
 
@@ -122,8 +125,8 @@ def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelCon
     ----------
     input_shape : (frames, n_mfcc)
     num_classes : int
-    config : ModelConfig, optional
-        Defaults to the notebook's dense network: 512/256/64 units, L2 0.001, dropout 0.3, Adam 1e-4.
+    config : ModelConfig
+        ``ModelConfig()`` is the notebook's dense network: 512/256/64 units, L2 0.001, dropout 0.3, Adam 1e-4.
     standardization : (mean, std), each np.ndarray [shape=(n_mfcc,)], optional
         With ``config.standardize``: the training rows' mean and std per coefficient. The model's
         first layer subtracts and divides by them, so the saved model carries them and prediction
@@ -134,7 +137,7 @@ def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelCon
     keras.Model, compiled with sparse categorical cross-entropy and accuracy.
     """
     keras = import_keras()
-    config = (config or ModelConfig()).validate()
+    config = config.validate()
     kind = MODEL_KINDS[config.kind]
 
     def reg():

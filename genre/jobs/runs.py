@@ -39,10 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from .atomic import read_json, write_text
-from .config import FeatureParams, ModelConfig, TrainConfig
-from .errors import Cancelled, GenreError, ParameterError, TrainingError
-from .process import ProcessId, kill_recorded, recorded_alive
+from genre.atomic import read_json, write_text
+from genre.data.params import FeatureParams
+from genre.errors import Cancelled, GenreError, ParameterError, TrainingError
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.process import ProcessId, kill_recorded, recorded_alive
 
 RUN_FILE, STATUS_FILE, EPOCHS_FILE = "run.json", "status.json", "epochs.jsonl"
 RESULT_FILE, STOP_FILE, LOG_FILE = "result.json", "stop", "log.txt"
@@ -243,7 +244,7 @@ class Run(Record):
                 time.sleep(0.05)
         bundle = Path(st["bundle"]) if st.get("bundle") else None
         if bundle is not None and bundle.is_dir():
-            from .bundle import delete_bundle
+            from genre.learn.bundle import delete_bundle
 
             with contextlib.suppress(GenreError, OSError):
                 delete_bundle(bundle)
@@ -262,14 +263,14 @@ def create_run(runs_dir: str | Path, *, features_path: str | Path, features, mod
     ----------
     features_path : path
         The feature store the run trains on (the training process reads it).
-    features : genre.store.FeatureSet
+    features : genre.data.store.FeatureSet
         That store, loaded: its genres, shape and dataset are recorded for the Runs page.
     models_dir : path, optional
         The bundle is saved in a folder of its own here, named after the run (reserved atomically).
     bundle_out : path, optional
         Or exactly here (the CLI's ``--out``), replacing what is there.
     """
-    from .demo import is_synthetic
+    from genre.data.demo import is_synthetic
 
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -357,9 +358,9 @@ def execute(run: Run, *, on_epoch=None) -> Run:
 
 
 def _execute(run: Run, *, on_epoch=None) -> Run:
-    from .model import import_keras, model_summary
-    from .store import load_features
-    from .training import train
+    from genre.data.store import load_features
+    from genre.learn.model import import_keras, model_summary
+    from genre.learn.training import train
 
     spec = run.spec
     run._update_status(state="pending", pid=os.getpid(), process=ProcessId.current().to_dict(),
@@ -411,7 +412,7 @@ def _execute(run: Run, *, on_epoch=None) -> Run:
 
 def _augment(run: Run, fs, tc: TrainConfig, stop: StopFlag):
     """The augmented copies the run asks for (cached next to its features), reporting progress in its status."""
-    from .augment import load_or_augment
+    from genre.learn.augment import load_or_augment
 
     if tc.augmentation() is None:
         return None
@@ -427,8 +428,8 @@ def _augment(run: Run, fs, tc: TrainConfig, stop: StopFlag):
 
 
 def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) -> Path:
-    from .bundle import reserve_bundle_path, save_bundle
-    from .model import model_summary
+    from genre.learn.bundle import reserve_bundle_path, save_bundle
+    from genre.learn.model import model_summary
 
     if spec.get("bundle_out"):
         path = Path(spec["bundle_out"])
@@ -456,7 +457,7 @@ def launch(run: Run) -> subprocess.Popen:
     does not end the run; the caller reaps the supervisor in a thread so it leaves no zombie.
     """
     with open(run.path / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "supervise", str(run.path)],
+        proc = subprocess.Popen([sys.executable, "-m", "genre.jobs.worker", "supervise", str(run.path)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                                 env=child_env(run))
     threading.Thread(target=proc.wait, name=f"reap-{run.id}", daemon=True).start()
@@ -483,7 +484,7 @@ def supervise(run: Run) -> int:
     except RecordGone:
         return 1  # deleted before it started: nothing to run, nothing to write
     with open(run.path / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "genre.worker", "train", str(run.path)],
+        proc = subprocess.Popen([sys.executable, "-m", "genre.jobs.worker", "train", str(run.path)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env(run))
     code = proc.wait()
     st = run.raw_status()

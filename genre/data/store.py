@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .config import FeatureParams
-from .errors import FeatureStoreError, GenreError
+from genre.atomic import atomic_path
+from genre.data.params import FeatureParams
+from genre.errors import FeatureStoreError, GenreError
 
 FORMAT_VERSION = 3  # 3: every array plain (np.load gives X, names); 2 (read): X as byte planes; 1 (read)
 FEATURES_VERSION = 1  # part of the cache key: bump when the same parameters would give other numbers
@@ -160,7 +160,7 @@ def load_features(path: str | Path) -> FeatureSet:
     DatasetError
         Outside the folders a shared server may read (``GENRE_DATA_ROOTS``).
     """
-    from .workspace import check_data_root
+    from genre.data.workspace import check_data_root
 
     check_data_root(path)
     path = Path(path)

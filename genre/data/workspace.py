@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from .config import FeatureParams
+from genre.data.params import FeatureParams
 
 DEMO_NAME = "demo-synthetic"
 DEMO_ARGS = {"genres": 6, "clips_per_genre": 12, "duration": 30.0, "seed": 0}
@@ -24,7 +24,7 @@ def data_roots() -> list[Path] | None:
     value = os.environ.get("GENRE_DATA_ROOTS", "").strip()
     if not value:
         return None
-    package_data = Path(__file__).resolve().parent / "data"  # the bundled split lists (GTZAN's fault-filtered)
+    package_data = Path(__file__).resolve().parent / "gtzan-fault-filtered"  # the bundled split lists
     return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip()] + [home(), package_data]
 
 
@@ -36,7 +36,7 @@ def shared() -> bool:
 
 def check_data_root(path: str | Path) -> Path:
     """``path`` resolved, when datasets may be read there; else a :class:`DatasetError` that says where they may."""
-    from .errors import DatasetError
+    from genre.errors import DatasetError
 
     resolved = Path(path).expanduser().resolve()
     roots = data_roots()
@@ -55,7 +55,7 @@ def models_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Training runs' records (see :mod:`genre.runs`)."""
+    """Training runs' records (see :mod:`genre.jobs.runs`)."""
     return home() / "runs"
 
 
@@ -69,8 +69,8 @@ def demo_ready() -> bool:
 
 def ensure_demo_dataset(on_progress=None, **overrides) -> Path:
     """The synthetic demo dataset, generated (atomically, as a whole folder) on first use."""
-    from .atomic import atomic_dir
-    from .demo import make_demo_dataset
+    from genre.atomic import atomic_dir
+    from genre.data.demo import make_demo_dataset
 
     target = demo_dir()
     if demo_ready():

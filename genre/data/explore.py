@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import ParameterError
-from .store import FeatureSet
+from genre.data.store import FeatureSet
+from genre.errors import ParameterError
 
 MIN_TRACKS = 3  # fewer points make no map
 TSNE_PERPLEXITY = 30.0  # scikit-learn's default, lowered for small datasets (it must stay below the points)

@@ -1,6 +1,6 @@
-"""The processes behind a run: ``python -m genre.worker supervise|train RUN_DIR``.
+"""The processes behind a run: ``python -m genre.jobs.worker supervise|train RUN_DIR``.
 
-Started by :func:`genre.runs.launch`, not by hand. ``supervise`` imports no TensorFlow: it starts
+Started by :func:`genre.jobs.runs.launch`, not by hand. ``supervise`` imports no TensorFlow: it starts
 ``train`` (with the run's ``KERAS_BACKEND`` in its environment, set before Keras is imported),
 waits for it and records how it ended. ``train`` turns SIGTERM into a stop after the current batch.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2 or argv[0] not in ("supervise", "train"):
-        print("usage: python -m genre.worker supervise|train RUN_DIR", file=sys.stderr)
+        print("usage: python -m genre.jobs.worker supervise|train RUN_DIR", file=sys.stderr)
         return 2
-    from .runs import STOP_FILE, Run, execute, supervise
+    from genre.jobs.runs import STOP_FILE, Run, execute, supervise
 
     run = Run(Path(argv[1]))
     if argv[0] == "supervise":

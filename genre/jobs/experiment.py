@@ -7,7 +7,7 @@ the mean ± std of segment and track accuracy per point.
 An experiment lives in a folder::
 
     experiment.json   what was asked: dataset, grid, repeats, split, backend
-    runs/<run-id>/    one run record per trial (genre.runs), so the app can show them
+    runs/<run-id>/    one run record per trial (genre.jobs.runs), so the app can show them
     trials.csv, summary.json, summary.csv
 
 Trials run in local worker processes (``workers``), or on a Dask cluster (``dask_client``): the
@@ -16,7 +16,6 @@ same supervisor and training processes as the app's runs, so a trial is exactly 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import functools
@@ -31,11 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .atomic import read_json, write_text
-from .config import FeatureParams, ModelConfig, TrainConfig
-from .errors import GenreError, ParameterError
-from .process import ProcessId
-from .runs import Record
+from genre.atomic import read_json, write_text
+from genre.data.params import FeatureParams
+from genre.errors import GenreError, ParameterError
+from genre.jobs.runs import Record
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.process import ProcessId
 
 EXPERIMENT_FILE = "experiment.json"
 CONFIGS = {"features": FeatureParams, "model": ModelConfig, "train": TrainConfig}
@@ -209,10 +209,10 @@ def _run_in_process(run_dir: str) -> str:
     import subprocess
     import sys
 
-    from .runs import Run, child_env
+    from genre.jobs.runs import Run, child_env
 
     run = Run(Path(run_dir))
-    subprocess.run([sys.executable, "-m", "genre.worker", "supervise", run_dir], env=child_env(run),
+    subprocess.run([sys.executable, "-m", "genre.jobs.worker", "supervise", run_dir], env=child_env(run),
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return run.state
 
@@ -240,15 +240,15 @@ def run_experiment(dataset: str | Path, out: str | Path, varies: list[tuple[str,
     dict
         ``{"trials": [...], "summary": [...], "missing": [...]}`` (see the CLI's contract).
     """
-    from . import workspace
-    from .augment import load_or_augment
-    from .extract import extract_to_store
-    from .runs import create_run
-    from .training import split_rows
+    from genre.data import workspace
+    from genre.data.extract import extract_to_store
+    from genre.jobs.runs import create_run
+    from genre.learn.augment import load_or_augment
+    from genre.learn.training import split_rows
 
     if split == "lists" and lists is None:  # GTZAN's own fault-filtered split, when this is GTZAN
-        from .dataset import scan_dataset
-        from .splits import GTZAN_LISTS, looks_like_gtzan
+        from genre.data.dataset import scan_dataset
+        from genre.learn.splits import GTZAN_LISTS, looks_like_gtzan
 
         found = scan_dataset(dataset)
         if looks_like_gtzan(found.genres, [p.name for files in found.files for p in files]):
@@ -353,7 +353,7 @@ def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]
 
 def _tick(trials, queue, flying, retried, workers: int, stop, finished) -> None:
     """One turn of the local scheduler: start trials while workers are free, collect the ended ones."""
-    from .runs import launch
+    from genre.jobs.runs import launch
 
     while queue and len(flying) < workers and not stop.is_set():
         i = queue.pop(0)
@@ -387,7 +387,7 @@ class Experiment(Record):
     SPEC_FILE: ClassVar[str] = EXPERIMENT_FILE
 
     def runs(self) -> list:
-        from .runs import list_runs
+        from genre.jobs.runs import list_runs
 
         return list_runs(self.path / "runs")
 
@@ -409,7 +409,7 @@ class Experiment(Record):
 
     @property
     def running(self) -> bool:
-        from .process import recorded_alive
+        from genre.process import recorded_alive
 
         return self.result() is None and recorded_alive(*self._process(), names=str(self.path))
 
@@ -430,7 +430,7 @@ class Experiment(Record):
         start no more trials, but would write its summary into a folder that no longer exists)."""
         import shutil
 
-        from .process import kill_recorded, recorded_alive
+        from genre.process import kill_recorded, recorded_alive
 
         process = self._process()
         if self.running and kill_recorded(*process, names=str(self.path)):  # only the runner it recorded
@@ -533,7 +533,7 @@ def gaps(exp: Experiment) -> list[dict]:
     model did on the data it learned from than on held-out data (large: it memorised). ``gap_mean`` and
     ``gap_std`` are over the point's trials that have both curves (None when none has).
     """
-    from .runs import Run
+    from genre.jobs.runs import Run
 
     result = exp.result() or {}
     per_point: dict[str, list[float]] = {}

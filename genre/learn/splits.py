@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import TrainingError
+from genre.errors import TrainingError
 
 if TYPE_CHECKING:
-    from .config import TrainConfig
+    from genre.learn.config import TrainConfig
 
-GTZAN_LISTS = Path(__file__).resolve().parent / "data" / "gtzan-fault-filtered"
+GTZAN_LISTS = Path(__file__).resolve().parents[1] / "data" / "gtzan-fault-filtered"
 GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 LIST_FILES = ("train", "valid", "test")
 
@@ -134,7 +134,7 @@ def read_lists(folder: str | Path) -> dict[str, list[str]]:
 
     A shared server reads only under ``GENRE_DATA_ROOTS`` (and the bundled lists): DatasetError elsewhere.
     """
-    from .workspace import check_data_root
+    from genre.data.workspace import check_data_root
 
     check_data_root(folder)
     folder = Path(folder)

@@ -2,9 +2,9 @@
 
 ``import tensorflow`` costs the app's server ~650 MB it never gives back, and a model deserialized
 there is a model a visitor's upload made it read. A :class:`Predictor` keeps one worker process
-(``python -m genre.predictor``) that loads bundles (the last few stay loaded) and classifies clips
-or checks an imported model; the caller gets back what :func:`genre.predict.predict_file` or
-:func:`genre.bundle.load_bundle` would have returned or raised. The worker ends itself after a few
+(``python -m genre.jobs.predictor``) that loads bundles (the last few stay loaded) and classifies clips
+or checks an imported model; the caller gets back what :func:`genre.learn.predict.predict_file` or
+:func:`genre.learn.bundle.load_bundle` would have returned or raised. The worker ends itself after a few
 idle minutes, giving its memory back, and is started again on the next request; a worker that died
 (killed, out of memory) is replaced, and the request is tried once more.
 
@@ -22,8 +22,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from . import errors
-from .errors import GenreError
+from genre import errors
+from genre.errors import GenreError
 
 IDLE_EXIT_S = 300.0  # the worker ends after this long without a request (its memory back to the system)
 LOADED_BUNDLES = 4  # bundles the worker keeps loaded
@@ -64,7 +64,7 @@ class Predictor:
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     def predict(self, bundle_path: str | Path, data: bytes, *, name: str):
-        """:func:`genre.predict.predict_file` of the upload ``data`` by the bundle at ``bundle_path``, in the worker."""
+        """:func:`genre.learn.predict.predict_file` of the upload ``data`` by the bundle at ``bundle_path``, in the worker."""
         return self._ask("predict", str(bundle_path), bytes(data), name)
 
     def check_bundle(self, bundle_path: str | Path) -> None:
@@ -97,9 +97,9 @@ class Predictor:
         if self._proc is not None and self._proc.poll() is None:
             return
         env = {**os.environ, "KERAS_BACKEND": self.backend, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-        self._proc = subprocess.Popen([sys.executable, "-m", "genre.predictor", str(self.idle_exit_s)],
+        self._proc = subprocess.Popen([sys.executable, "-m", "genre.jobs.predictor", str(self.idle_exit_s)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      env=env, cwd=Path(__file__).resolve().parents[1])
+                                      env=env, cwd=Path(__file__).resolve().parents[2])
 
     def _stop(self) -> None:
         if self._proc is None:
@@ -126,8 +126,8 @@ def serve(stdin, stdout, idle_exit_s: float) -> None:
     """The worker's loop: answer requests until stdin closes or nothing came for ``idle_exit_s`` seconds."""
     import select
 
-    from .bundle import load_bundle
-    from .predict import predict_file
+    from genre.learn.bundle import load_bundle
+    from genre.learn.predict import predict_file
 
     loaded: OrderedDict = OrderedDict()
 

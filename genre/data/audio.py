@@ -21,8 +21,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .dataset import AUDIO_EXTENSIONS
-from .errors import AudioError
+from genre.data.dataset import AUDIO_EXTENSIONS
+from genre.errors import AudioError
+
 
 def _max_decoded_seconds() -> float:
     """``$GENRE_MAX_AUDIO_SECONDS`` (a shared server may want less), else 600: 10 minutes, any song."""

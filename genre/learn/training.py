@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import ModelConfig, TrainConfig
-from .errors import TrainingError
-from .model import build_model, import_keras
-from .splits import SPLIT_MODES, Split, held_out, stratified_holdout
-from .store import FeatureSet
+from genre.data.store import FeatureSet
+from genre.errors import TrainingError
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.evaluate import score, track_rows
+from genre.learn.model import build_model, import_keras
+from genre.learn.splits import SPLIT_MODES, Split, held_out, stratified_holdout
 
 EpochFn = Callable[[int, dict], None]
 
@@ -26,7 +27,7 @@ EpochFn = Callable[[int, dict], None]
 def split_rows(fs: FeatureSet, config: TrainConfig) -> Split:
     """Train/test (and validation) rows of ``fs`` for the split mode ``config.split``.
 
-    The mode (:data:`genre.splits.SPLIT_MODES`) divides tracks (or, for ``segment``, rows). With
+    The mode (:data:`genre.learn.splits.SPLIT_MODES`) divides tracks (or, for ``segment``, rows). With
     early stopping and no validation side of its own (lists' ``valid.txt``), a stratified part of
     the training tracks is held out to stop on.
 
@@ -92,45 +93,6 @@ def check_trainable(fs: FeatureSet, config: TrainConfig) -> None:
         raise TrainingError(f"training needs at least 4 rows, these features have {len(fs)}")
 
 
-def track_votes(probabilities: np.ndarray, track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean probability of each track's segments.
-
-    Returns
-    -------
-    tracks : np.ndarray [shape=(t,)]
-        The distinct track ids.
-    mean : np.ndarray [shape=(t, n_genres)]
-    """
-    tracks, inverse = np.unique(track, return_inverse=True)
-    sums = np.zeros((len(tracks), probabilities.shape[1]))
-    np.add.at(sums, inverse, probabilities)
-    return tracks, sums / np.bincount(inverse)[:, None]
-
-
-def score(probabilities: np.ndarray, y: np.ndarray, track: np.ndarray, genres: tuple[str, ...]) -> dict:
-    """Segment and track (vote) accuracy, confusion matrices and per-genre precision/recall."""
-    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
-
-    labels = list(range(len(genres)))
-    seg_pred = probabilities.argmax(axis=1)
-    tracks, mean = track_votes(probabilities, track)
-    first = {t: i for i, t in reversed(list(enumerate(track.tolist())))}
-    track_true = y[[first[t] for t in tracks.tolist()]]
-    track_pred = mean.argmax(axis=1)
-    report = classification_report(track_true, track_pred, labels=labels, target_names=list(genres),
-                                   output_dict=True, zero_division=np.nan)
-    defined = lambda v: None if v is None or np.isnan(v) else float(v)  # noqa: E731  (undefined: no tracks / no votes)
-    return {
-        "segment_accuracy": float(accuracy_score(y, seg_pred)),
-        "track_accuracy": float(accuracy_score(track_true, track_pred)),
-        "n_segments": int(len(y)), "n_tracks": int(len(tracks)),
-        "confusion": confusion_matrix(track_true, track_pred, labels=labels).tolist(),
-        "confusion_segments": confusion_matrix(y, seg_pred, labels=labels).tolist(),
-        "per_genre": {g: {"precision": defined(report[g]["precision"]), "recall": defined(report[g]["recall"]),
-                          "f1": defined(report[g]["f1-score"]), "support": int(report[g]["support"])} for g in genres},
-    }
-
-
 @dataclass
 class TrainResult:
     """A trained model and what it scored on the held-out split."""
@@ -170,16 +132,15 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
     Parameters
     ----------
     augmented : FeatureSet, optional
-        Augmented copies of ``fs``'s tracks (:func:`genre.augment.load_or_augment`); only the copies
-        of the training rows are added to them (:func:`genre.augment.training_copies`).
+        Augmented copies of ``fs``'s tracks (:func:`genre.learn.augment.load_or_augment`); only the copies
+        of the training rows are added to them (:func:`genre.learn.augment.training_copies`).
     on_epoch : callable(epoch, logs), optional
         Called after every epoch (1-based) with the epoch's loss/accuracy and validation values.
     stop : threading.Event, optional
         When set, training ends after the current batch, keeping what was learned so far.
     """
-    from .analysis import track_rows
-    from .augment import training_copies
-    from .model import fit_standardization
+    from genre.learn.augment import training_copies
+    from genre.learn.model import fit_standardization
 
     model_config = (model_config or ModelConfig()).validate()
     config = (train_config or TrainConfig()).validate()

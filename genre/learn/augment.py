@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import load_audio
-from .config import TrainConfig
-from .errors import AudioError, Cancelled, TrainingError
-from .extract import _READ_MARGIN_S
-from .features import excerpt, segment_mfccs
-from .store import FeatureSet, load_features, save_features
+from genre.data.audio import load_audio
+from genre.data.extract import _READ_MARGIN_S
+from genre.data.features import excerpt, segment_mfccs
+from genre.data.store import FeatureSet, load_features, save_features
+from genre.errors import AudioError, Cancelled, TrainingError
+from genre.learn.config import TrainConfig
 
 log = logging.getLogger("genre")
 
@@ -60,7 +60,7 @@ def augment_signal(y: np.ndarray, *, sample_rate: int, settings: dict, rng: np.r
     Parameters
     ----------
     settings : dict
-        :meth:`genre.config.TrainConfig.augmentation`: ``pitch_shift`` (semitones, drawn from
+        :meth:`genre.learn.config.TrainConfig.augmentation`: ``pitch_shift`` (semitones, drawn from
         ``±pitch_shift``), ``time_stretch`` (rate drawn from ``1 ± time_stretch``), ``noise_snr``
         (dB of signal over white noise; None: none).
     """

@@ -1,6 +1,6 @@
 """Classifying clips with a bundle, and evaluating a bundle on a labelled folder.
 
-A clip is cut as the model's tracks were (:func:`genre.features.excerpt`: the first or the middle
+A clip is cut as the model's tracks were (:func:`genre.data.features.excerpt`: the first or the middle
 ``duration`` seconds in ``num_segments`` segments, or at most ``max_segments`` spread over the whole
 track), so a 5-minute upload is judged on what the model learned from and its track accuracy
 applies. A clip shorter than that gives the segments it has. Each segment is classified, and the
@@ -17,11 +17,11 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .audio import load_audio
-from .bundle import Bundle
-from .errors import ClipTooShortError, DatasetError
-from .features import excerpt, segment_mfccs
-
+from genre.data.audio import load_audio
+from genre.data.features import excerpt, segment_mfccs
+from genre.errors import ClipTooShortError, DatasetError
+from genre.learn.bundle import Bundle
+from genre.learn.evaluate import vote
 
 WEAK_PROBABILITY = 0.5  # below this top probability a prediction is called weak
 WEAK_AGREEMENT = 0.6  # ... and when fewer of its segments than this voted for the clip's genre
@@ -102,7 +102,7 @@ def predict_signal(bundle: Bundle, y: np.ndarray, *, name: str = "clip") -> Pred
                                 f"{p.segment_samples / p.sample_rate:.2f} s (one segment)")
     X, _ = segment_mfccs(part, params=p, segments=segments)
     probs = bundle.model.predict(X, batch_size=256, verbose=0)
-    mean = probs.mean(axis=0)
+    mean = vote(probs)
     return Prediction(name=name, genre=bundle.genres[int(mean.argmax())],
                       probabilities={g: float(v) for g, v in zip(bundle.genres, mean)},
                       segment_probabilities=probs, segment_seconds=p.segment_samples / p.sample_rate,
@@ -144,9 +144,9 @@ def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_prog
     DatasetError
         The folder has genre sub-folders the model does not know.
     """
-    from .dataset import scan_dataset
-    from .extract import extract_features
-    from .training import score
+    from genre.data.dataset import scan_dataset
+    from genre.data.extract import extract_features
+    from genre.learn.evaluate import score
 
     root = Path(root)
     found = scan_dataset(root, exclude=exclude)  # validates the folder and lists its genres

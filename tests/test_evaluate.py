@@ -3,9 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from genre.analysis import confusion_cells, filter_rows, segment_probabilities, track_rows
 from genre.errors import ParameterError
-from genre.training import score
+from genre.learn.evaluate import confusion_cells, filter_rows, score, segment_probabilities, track_rows
 
 GENRES = ("blues", "jazz", "rock")
 

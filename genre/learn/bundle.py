@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_dir
-from .config import FeatureParams, ModelConfig, TrainConfig
-from .errors import BundleError, GenreError
+from genre.atomic import atomic_dir
+from genre.data.params import FeatureParams
+from genre.errors import BundleError, GenreError
+from genre.learn.config import ModelConfig, TrainConfig
 
 MODEL_FILE = "model.keras"
 INFO_FILE = "bundle.json"
@@ -110,7 +111,7 @@ def check_complete(path: str | Path) -> None:
 
 
 def _load_model(path: Path, bundle: Bundle):
-    from .model import import_keras
+    from genre.learn.model import import_keras
 
     model_path = path / MODEL_FILE
     check_complete(path)

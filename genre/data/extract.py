@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import load_audio
-from .config import FeatureParams
-from .dataset import Dataset, scan_dataset
-from .errors import AudioError, Cancelled, DatasetError, FeatureStoreError, GenreError, ParameterError
-from .features import excerpt, segment_mfccs
-from .store import FeatureSet, cache_key, file_stamp, load_features, save_features
+from genre.data.audio import load_audio
+from genre.data.dataset import Dataset, scan_dataset
+from genre.data.features import excerpt, segment_mfccs
+from genre.data.params import FeatureParams
+from genre.data.store import FeatureSet, cache_key, file_stamp, load_features, save_features
+from genre.errors import AudioError, Cancelled, DatasetError, FeatureStoreError, GenreError, ParameterError
 
 log = logging.getLogger("genre")
 
@@ -32,10 +32,10 @@ _READ_MARGIN_S = 0.25
 
 
 def extract_file(path: str | Path, *, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """MFCC rows and segment indices of one file's excerpt (see :func:`genre.features.excerpt`).
+    """MFCC rows and segment indices of one file's excerpt (see :func:`genre.data.features.excerpt`).
 
     The notebook's ``"start"`` reads only the first ``duration`` seconds; ``"middle"`` and
-    ``"whole"`` decode the whole file (up to :data:`genre.audio`'s cap on decoded length).
+    ``"whole"`` decode the whole file (up to :data:`genre.data.audio`'s cap on decoded length).
     """
     limit = params.duration + _READ_MARGIN_S if params.excerpt == "start" else None
     y = load_audio(path, sample_rate=params.sample_rate, max_seconds=limit)
@@ -193,7 +193,7 @@ def load_cached(root: str | Path, params: FeatureParams, out: str | Path, *, loa
 
     Never extracts (cheap: a scan, a stat per file, one load), so an app can bring back a session's
     features after a reload. Never raises for a missing or changed folder either. ``load(path)`` reads
-    the store (default :func:`genre.store.load_features`; the app passes one that shares it between sessions).
+    the store (default :func:`genre.data.store.load_features`; the app passes one that shares it between sessions).
     """
     try:
         dataset = scan_dataset(root, files_per_genre=params.validate().files_per_genre, exclude=params.exclude)

@@ -1,4 +1,8 @@
-"""Error analysis: the test tracks one by one, how their segments voted, and which ones were missed.
+"""Evaluation: the track vote, the scores, and the error analysis of the test tracks one by one.
+
+:func:`track_votes` is the vote (a track's genre is the argmax of its segments' mean probabilities),
+used by :func:`score`, the error rows and prediction alike. :func:`score` gives segment and track
+(vote) accuracy, confusion matrices and per-genre precision/recall.
 
 :func:`track_rows` turns the test rows' segment probabilities into one JSON-safe row per test
 track (stored in a run's ``result.json`` under ``"tracks"``); :func:`filter_rows` narrows them to
@@ -10,10 +14,53 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ParameterError
-from .training import track_votes
+from genre.errors import ParameterError
 
 DECIMALS = 4  # probabilities stored per segment: enough to redraw the votes, small in result.json
+
+
+def vote(probabilities: np.ndarray) -> np.ndarray:
+    """One clip's vote: the mean of its segments' probabilities [shape=(n_genres,)]; its genre is the argmax."""
+    return probabilities.mean(axis=0)
+
+
+def track_votes(probabilities: np.ndarray, track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean probability of each track's segments: :func:`vote` per track.
+
+    Returns
+    -------
+    tracks : np.ndarray [shape=(t,)]
+        The distinct track ids.
+    mean : np.ndarray [shape=(t, n_genres)]
+    """
+    tracks, inverse = np.unique(track, return_inverse=True)
+    sums = np.zeros((len(tracks), probabilities.shape[1]))
+    np.add.at(sums, inverse, probabilities)
+    return tracks, sums / np.bincount(inverse)[:, None]
+
+
+def score(probabilities: np.ndarray, y: np.ndarray, track: np.ndarray, genres: tuple[str, ...]) -> dict:
+    """Segment and track (vote) accuracy, confusion matrices and per-genre precision/recall."""
+    from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+
+    labels = list(range(len(genres)))
+    seg_pred = probabilities.argmax(axis=1)
+    tracks, mean = track_votes(probabilities, track)
+    first = {t: i for i, t in reversed(list(enumerate(track.tolist())))}
+    track_true = y[[first[t] for t in tracks.tolist()]]
+    track_pred = mean.argmax(axis=1)
+    report = classification_report(track_true, track_pred, labels=labels, target_names=list(genres),
+                                   output_dict=True, zero_division=np.nan)
+    defined = lambda v: None if v is None or np.isnan(v) else float(v)  # noqa: E731  (undefined: no tracks / no votes)
+    return {
+        "segment_accuracy": float(accuracy_score(y, seg_pred)),
+        "track_accuracy": float(accuracy_score(track_true, track_pred)),
+        "n_segments": int(len(y)), "n_tracks": int(len(tracks)),
+        "confusion": confusion_matrix(track_true, track_pred, labels=labels).tolist(),
+        "confusion_segments": confusion_matrix(y, seg_pred, labels=labels).tolist(),
+        "per_genre": {g: {"precision": defined(report[g]["precision"]), "recall": defined(report[g]["recall"]),
+                          "f1": defined(report[g]["f1-score"]), "support": int(report[g]["support"])} for g in genres},
+    }
 
 
 def track_rows(probabilities: np.ndarray, y: np.ndarray, track: np.ndarray, segment: np.ndarray,
@@ -21,7 +68,7 @@ def track_rows(probabilities: np.ndarray, y: np.ndarray, track: np.ndarray, segm
     """One row per test track: its true genre, the segments' vote, and each segment's probabilities.
 
     The predicted genre is the argmax of the mean of the track's segment probabilities, the same
-    vote as :func:`genre.training.score`.
+    vote as :func:`score`.
 
     Parameters
     ----------
