@@ -56,13 +56,14 @@ for trial in plan(grid(varies), repeats={repeats}, split="track", folds=5):
 CLUSTER = """
 import sys
 from dask.distributed import Client, LocalCluster
-from genre.jobs.experiment import parse_vary, run_experiment
+from genre.jobs.experiment import ExperimentSpec, parse_vary, run_experiment
 
 dataset, out, epochs, backend = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 if __name__ == "__main__":
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
-        result = run_experiment(dataset, out, [parse_vary(v) for v in {vary!r}], repeats={repeats}, epochs=epochs,
-                                backend=backend, dask_client=client)
+        spec = ExperimentSpec.build(dataset, [parse_vary(v) for v in {vary!r}], repeats={repeats}, epochs=epochs,
+                                    backend=backend)
+        result = run_experiment(spec, out, dask_client=client)
     assert all(t["track_accuracy"] is not None for t in result["trials"])
 """.format(vary=VARY, repeats=REPEATS)
 

@@ -74,14 +74,14 @@ def make_gtzan_shaped(root: Path, clips: int = 20, duration: float = 30.0, sampl
 
 def remedies(dataset: Path, out: Path, epochs: int, repeats: int) -> list[dict]:
     from genre.data.params import FeatureParams
-    from genre.jobs.experiment import Experiment, gaps, run_experiment
+    from genre.jobs.experiment import Experiment, ExperimentSpec, gaps, run_experiment
     from genre.learn.config import ModelConfig, TrainConfig
 
     rows = []
     for i, (name, (model, train)) in enumerate(REMEDIES.items()):
         base = {"features": FeatureParams(), "model": ModelConfig(**model), "train": TrainConfig(**train)}
         start = time.perf_counter()
-        run_experiment(dataset, out / f"r{i}", [], repeats=repeats, epochs=epochs, base=base, workers=1)
+        run_experiment(ExperimentSpec.build(dataset, base=base, repeats=repeats, epochs=epochs, workers=1), out / f"r{i}")
         wall = time.perf_counter() - start
         (row,) = gaps(Experiment(out / f"r{i}"))
         rows.append({"remedy": name, **{k: row[k] for k in ("n", "track_accuracy_mean", "track_accuracy_std",

@@ -123,16 +123,16 @@ def cmd_train(a) -> int:
     from genre.data import workspace
     from genre.data.store import load_features
     from genre.jobs.runs import create_run, execute
-    from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+    from genre.learn.splits import SPLIT_MODES, default_lists
     from genre.learn.training import split_rows
 
     fs = load_features(a.features)
     lists = a.lists
     if a.split == "lists" and lists is None:
-        if not looks_like_gtzan(fs.genres, fs.files):
+        lists = default_lists(fs.genres, fs.files)
+        if lists is None:
             raise ParameterError("--split lists needs --lists DIR (a folder of train.txt, test.txt and optionally "
                                  "valid.txt); only features of GTZAN default to its fault-filtered split")
-        lists = str(GTZAN_LISTS)
         print(f"note: GTZAN's artist- and fault-filtered split (Kereliuk, Sturm & Larsen 2015), from {lists}",
               file=sys.stderr)
     mc = ModelConfig(kind=a.model, hidden_units=a.units, dropout=a.dropout, filters=a.filters,
@@ -204,14 +204,15 @@ def _ctrl_c_stops(run):
 
 
 def cmd_experiment(a) -> int:
-    from genre.jobs.experiment import parse_vary, run_experiment
+    from genre.jobs.experiment import ExperimentSpec, parse_vary, run_experiment
     from genre.jobs.runs import StopFlag
 
     varies = [parse_vary(v) for v in a.vary]  # every --vary checked before any work
-    if a.workers is not None and a.workers < 1:
-        raise ParameterError(f"--workers must be at least 1, got {a.workers}")
     if a.workers is not None and a.dask_scheduler:
         raise ParameterError("--workers and --dask-scheduler exclude each other: trials run locally or on the cluster")
+    base = {"features": FeatureParams(exclude=tuple(a.exclude), files_per_genre=a.files_per_genre).validate()}
+    spec = ExperimentSpec.build(a.dataset_dir, varies, base=base, repeats=a.repeats, split=a.split, folds=a.folds,
+                                lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers)
     client = _dask_client(a.dask_scheduler) if a.dask_scheduler else None
     from tqdm import tqdm
 
@@ -222,10 +223,8 @@ def cmd_experiment(a) -> int:
 
         # Ctrl-C stops the experiment like the app's Stop: trials in flight end after their batch, all are kept.
         # A stop file in the experiment's folder (the app's Stop) ends it like Ctrl-C does.
-        base = {"features": FeatureParams(exclude=tuple(a.exclude), files_per_genre=a.files_per_genre).validate()}
-        result = run_experiment(a.dataset_dir, a.out, varies, repeats=a.repeats, split=a.split, folds=a.folds,
-                                lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers, base=base,
-                                dask_client=client, on_progress=progress, stop=StopFlag(Path(a.out) / "stop"))
+        result = run_experiment(spec, a.out, dask_client=client, on_progress=progress,
+                                stop=StopFlag(Path(a.out) / "stop"))
     if a.json:
         print(json.dumps(result, default=list))
     else:

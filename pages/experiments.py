@@ -5,7 +5,6 @@ and leaves a folder in the workspace that this page draws from, so a reload, ano
 restart shows it, and any tab can watch or stop it.
 """
 
-import time
 from itertools import cycle
 
 import pandas as pd
@@ -15,25 +14,22 @@ from genre import plots
 from genre.errors import GenreError
 from genre.jobs.experiment import (
     CONFIGS,
-    PID_FILE,
     VARIABLES,
+    ExperimentSpec,
     configs_for,
     default_workers,
     estimate_seconds,
-    fixed_vary,
     gaps,
-    grid,
     launch_experiment,
-    log_tail,
+    noise_note,
+    overview,
     parse_vary,
-    plan,
-    seed_spread,
-    state_of,
+    trial_title,
     varied,
 )
 from genre.jobs.runs import BACKENDS, new_run_id
 from genre.learn.config import TrainConfig
-from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan
+from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists
 from workbench import runtime, settings, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
@@ -90,12 +86,12 @@ def base_ui(dataset) -> tuple[dict | None, str | None]:
     return {"features": fp, "model": mc, "train": tc}, None
 
 
-def variables_ui(base: dict | None) -> tuple[list[tuple[str, list]], list[str], str | None]:
-    """The settings to vary and their values: ``(varies, --vary texts, problem)``."""
+def variables_ui(base: dict | None) -> tuple[list[tuple[str, list]], str | None]:
+    """The settings to vary and their values: ``(varies, problem)``."""
     names = st.multiselect("Vary", FRIENDLY + sorted(set(VARIABLES) - set(FRIENDLY)), **sticky("exp_vary", []),
                            help="Any setting of the Features and Train pages. Every combination of the values is "
                                 "a grid point; nothing varied repeats the current settings (their spread).")
-    varies, texts, problem = [], [], None
+    varies, problem = [], None
     for name, column in zip(names, cycle(st.columns(3))):
         now = getattr(base[VARIABLES[name].config], name) if base else None
         text = column.text_input(f"{name} values", **sticky(f"exp_values_{name}", SUGGESTED.get(name, "" if now is None else plots.setting_label(now))),
@@ -103,10 +99,9 @@ def variables_ui(base: dict | None) -> tuple[list[tuple[str, list]], list[str], 
                                       + (f"; now {plots.setting_label(now)}" if now is not None else ""))
         try:
             varies.append(parse_vary(f"{name}={text}"))
-            texts.append(f"{name}={text.replace(' ', '')}")
         except GenreError as exc:
             problem = problem or str(exc)
-    return varies, texts, problem
+    return varies, problem
 
 
 def how_ui(dataset) -> dict:
@@ -128,36 +123,28 @@ def how_ui(dataset) -> dict:
         how["folds"] = int(st.number_input("Folds", 2, 20, **sticky("exp_folds", how["folds"]),
                                            help="Every repeat trains each fold once: every track is tested once."))
     elif how["split"] == "lists":
-        gtzan = dataset is not None and looks_like_gtzan(dataset.genres, [p for f in dataset.files for p in f])
-        how["lists"] = st.text_input("Lists folder", **sticky("exp_lists", str(GTZAN_LISTS) if gtzan else ""),
+        gtzan_lists = default_lists(dataset.genres, [p for f in dataset.files for p in f]) if dataset else None
+        how["lists"] = st.text_input("Lists folder", **sticky("exp_lists", gtzan_lists or ""),
                                      help="train.txt, test.txt and optionally valid.txt; GTZAN's fault-filtered "
                                           "split is bundled: " + str(GTZAN_LISTS)).strip() or None
     return how
 
 
-def check(base: dict, varies: list, how: dict) -> tuple[list, list[str]]:
-    """Every trial's configs (so a point that cannot work is said here) and the unvaried ``--vary`` texts.
-
-    Raises GenreError (ParameterError) with the problem.
-    """
-    names = {n for n, _ in varies}
-    train = base["train"].replace(epochs=how["epochs"], split=how["split"], folds=how["folds"], lists=how["lists"])
-    trials = plan(grid(varies), repeats=how["repeats"], split=how["split"], folds=how["folds"])
-    configs = [configs_for(t.settings, {**base, "train": train}) for t in trials]
-    for fp in {c[0] for c in configs}:
-        if fp.problems():
-            raise GenreError(" ".join(fp.problems()))
-    fixed = (fixed_vary(base["features"], names) + fixed_vary(base["model"], names)
-             + fixed_vary(base["train"], names | {"epochs"}))
-    return configs, fixed
+def spec_of(dataset_root: str, base: dict, varies: list, how: dict) -> ExperimentSpec:
+    """The experiment the widgets describe (GenreError with the problem when it cannot run)."""
+    return ExperimentSpec.build(dataset_root, varies, base=base, repeats=how["repeats"], split=how["split"],
+                                folds=how["folds"], lists=how["lists"], epochs=how["epochs"], backend=how["backend"],
+                                workers=how["workers"])
 
 
-def estimate_ui(configs: list, how: dict) -> None:
+def estimate_ui(spec: ExperimentSpec) -> None:
+    configs, how = spec.configs(), {"backend": spec.backend, "workers": spec.workers, "repeats": spec.repeats,
+                                    "split": spec.train.split, "folds": spec.train.folds}
     past = state.runs() + [r for e in state.experiments() for r in e.runs()]
     seconds = estimate_seconds(past, backend=how["backend"], epochs=[c[2].epochs for c in configs],
                                workers=how["workers"])
     c1, c2 = st.columns(2)
-    points = len({repr(c) for c in configs})
+    points = len({repr(c[:2]) + repr(c[2].replace(seed=0, fold=0)) for c in configs})
     folds = f" × {how['folds']} folds" if how["split"] == "kfold" else ""
     c1.metric("Trials", len(configs), help=f"{ui.count(points, 'grid point')} × {ui.count(how['repeats'], 'repeat')}"
                                            f"{folds}")
@@ -176,27 +163,23 @@ def new_experiment_ui() -> None:
         st.caption(f"Dataset: {dataset.root} · {ui.count(len(dataset.genres), 'genre')}, "
                    f"{ui.count(dataset.n_files, 'track')}.")
     base, problem = base_ui(dataset)
-    varies, texts, vary_problem = variables_ui(base)
+    varies, vary_problem = variables_ui(base)
     how = how_ui(dataset)
     problem = problem or vary_problem
-    fixed = []
+    spec = None
     if problem is None:
         try:
-            configs, fixed = check(base, varies, how)
+            spec = spec_of(dataset.root if dataset is not None else state.dataset_root(), base, varies, how)
         except GenreError as exc:
             problem = str(exc)
         else:
-            estimate_ui(configs, how)
+            estimate_ui(spec)
     if problem:
         st.error(problem)
     if st.button("Start experiment", type="primary", icon="▶️", disabled=bool(problem or unreadable)):
         out = state.experiments_dir() / new_run_id()
         try:
-            exp = launch_experiment(dataset.root, out, texts + fixed, repeats=how["repeats"], split=how["split"],
-                                    folds=how["folds"], epochs=how["epochs"], backend=how["backend"],
-                                    workers=how["workers"], lists=how["lists"],
-                                    exclude=base["features"].exclude,
-                                    files_per_genre=base["features"].files_per_genre)
+            exp = launch_experiment(spec, out)
         except (GenreError, OSError) as exc:
             st.error(f"Could not start the experiment: {exc}")
             return
@@ -208,19 +191,17 @@ def new_experiment_ui() -> None:
 
 def title(exp) -> str:
     """What an experiment varied: ``dropout × n_mfcc``."""
-    spec = exp.spec
-    return " × ".join(varied(spec)) or ("repeats of one setting" if spec else "starting...")
+    return overview(exp)["title"]
 
 
 def label(exp) -> str:
-    return f"{STATE_ICONS.get(state_of(exp), '')} {title(exp)} · {exp.id}"
+    return f"{STATE_ICONS.get(exp.state, '')} {title(exp)} · {exp.id}"
 
 
 def trial_curves(run, names: list[str]) -> None:
     """One trial in flight: its varied settings and seed (its name has the fixed ones too), and its curves."""
     epochs = run.epochs()
-    short = " ".join(p for p in run.name.split() if p.split("=")[0] in {*names, "seed", "fold"}) or run.name
-    st.caption(f"**{short}** · epoch {len(epochs)}/{run.spec.get('train_config', {}).get('epochs', '?')}")
+    st.caption(f"**{trial_title(run.name, names)}** · epoch {len(epochs)}/{run.spec.get('train_config', {}).get('epochs', '?')}")
     history = run.history(epochs)
     if not history:
         st.caption("Starting: the trial's process imports Keras and loads the features...")
@@ -242,10 +223,7 @@ def live_ui(exp, drawn_label: str) -> None:
         st.rerun(scope="app")  # it ended, or now says what it varies: redraw the page
     done, total = exp.progress()
     flying = [r for r in exp.runs() if r.running]
-    try:
-        elapsed = time.time() - (exp.path / PID_FILE).stat().st_mtime
-    except OSError:
-        elapsed = 0.0
+    elapsed = exp.elapsed()
     if not total or not (flying or done):
         st.info(f"Preparing: the experiment's process checks the grid and extracts the features of each distinct "
                 f"feature setting (cached) · {ui.fmt_seconds(elapsed)}", icon="⏳")
@@ -271,31 +249,25 @@ def summary_table(rows: list[dict], names: list[str]) -> pd.DataFrame:
                          for r in rows])
 
 
-def noise_note(summary: list[dict], split: str) -> str:
-    spread = seed_spread(summary)
-    what = "seed-and-fold" if split == "kfold" else "seed-to-seed"
-    if spread is None:
-        return ("Each point was trained once: there is no seed-to-seed spread to judge a difference by. "
-                "Use 2 or more repeats before trusting a ranking.")
-    return (f"The {what} spread of track accuracy (std over a point's trials, typical over the points) is "
-            f"{100 * spread:.1f} points. Differences smaller than about 2 × std (here ±{200 * spread:.1f} points) are noise.")
-
-
 def results_ui(exp) -> None:
-    spec, result, now = exp.spec, exp.result(), state_of(exp)
+    spec, result, now = exp.spec, exp.result(), exp.state
     st.subheader(f"{label(exp)}: {now}")
     if result is None:
-        st.error("The experiment's process ended without a summary." + (f" Its last words: {log_tail(exp, 1)}"
-                                                                         if log_tail(exp, 1) else ""))
+        st.error("The experiment's process ended without a summary." + (f" Its last words: {exp.log_tail(1)}"
+                                                                         if exp.log_tail(1) else ""))
         with st.expander("Its log"):
-            st.code(log_tail(exp) or "(empty)", language=None)
+            st.code(exp.log_tail() or "(empty)", language=None)
         return
     trials, names = result["trials"], varied(spec)
     failed = [t for t in trials if t.get("error")]
+    try:
+        fixed = exp.experiment_spec().fixed()
+    except GenreError:  # a record this version cannot read as a spec: its single-valued settings at least
+        fixed = {n: v[0] for n, v in spec.get("varies", []) if len(v) == 1}
     st.caption(f"{len(trials) - len(failed)} of {ui.count(len(trials), 'trial')} scored · split {spec.get('split')}"
                f" · {spec.get('backend')} · {spec.get('repeats')} repeat(s). Fixed: "
-               + (", ".join(f"{n}={plots.setting_label(v[0])}" for n, v in spec.get("varies", []) if len(v) == 1)
-                  or "nothing beyond the defaults") + ".")
+               + (", ".join(f"{n}={plots.setting_label(v)}" for n, v in fixed.items()) or "nothing beyond the defaults")
+               + ".")
     if failed:
         st.warning(f"{ui.count(len(failed), 'trial')} not scored: " + "; ".join(
             sorted({t['error'] for t in failed}))[:500], icon="⚠️")
@@ -339,14 +311,13 @@ def figures_ui(rows: list[dict], names: list[str]) -> None:
 
 def train_values(exp, settings_point: dict) -> tuple[dict, list[str]]:
     """The Train and Features pages' settings for one grid point, and the values they cannot take."""
-    spec = exp.spec
-    base = {k: cls.from_dict(spec.get("base", {}).get(k, {})) for k, cls in CONFIGS.items()}
+    spec = exp.experiment_spec()
     point = {k: tuple(v) if isinstance(v, list) else v for k, v in settings_point.items()}
-    configs = dict(zip(CONFIGS, configs_for(point, base)))
+    configs = dict(zip(CONFIGS, configs_for(point, spec.base)))
     values = {key: getattr(configs[where], field) for where, keys in TO_SETTINGS.items() for key, field in keys.items()}
     mc, tc = configs["model"], configs["train"]
     values.update(layers=", ".join(map(str, mc.hidden_units)), lists=tc.lists or "", early=tc.patience is not None,
-                  backend=spec.get("backend", "tensorflow"), noise=tc.noise_snr is not None)
+                  backend=spec.backend, noise=tc.noise_snr is not None)
     if tc.noise_snr is not None:
         values["snr"] = tc.noise_snr
     if tc.patience is not None:
@@ -400,19 +371,14 @@ def train_this_ui(exp, rows: list[dict]) -> None:
 # --- every experiment -----------------------------------------------------------------------------------
 
 def experiment_row(exp) -> dict:
-    result, now = exp.result(), state_of(exp)
-    best = (result or {}).get("summary") or [None]
-    if result is not None:
-        trials = f"{sum(1 for t in result['trials'] if not t.get('error'))}/{len(result['trials'])} scored"
-    else:
-        trials = "{}/{}".format(*exp.progress())
-    return {"experiment": title(exp), "state": now, "trials": trials,
-            "best track acc": "–" if best[0] is None else  # text: a None would turn Arrow's column to floats
-            ui.percent(best[0]['track_accuracy_mean'], best[0]['track_accuracy_std']),
-            "best setting": "–" if best[0] is None else
-            ", ".join(f"{k}={plots.setting_label(v)}" for k, v in best[0]["settings"].items()
-                      if k in varied(exp.spec)) or "–",
-            "started": exp.spec.get("created"), "id": exp.id}
+    o = overview(exp)
+    best = o["best"]
+    return {"experiment": o["title"], "state": o["state"],
+            "trials": f"{o['scored']}/{o['total']}" + (" scored" if o["ended"] else ""),
+            "best track acc": "–" if best is None else  # text: a None would turn Arrow's column to floats
+            ui.percent(best["track_accuracy_mean"], best["track_accuracy_std"]),
+            "best setting": ", ".join(f"{k}={plots.setting_label(v)}" for k, v in o["best_settings"].items()) or "–",
+            "started": o["created"], "id": o["id"]}
 
 
 def pick_ui(exps: list):

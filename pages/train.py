@@ -16,7 +16,7 @@ from genre.errors import GenreError
 from genre.jobs.runs import BACKENDS, create_run, launch
 from genre.learn.config import run_name
 from genre.learn.model import MODEL_KINDS
-from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, looks_like_gtzan, split_name
+from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, split_name
 from genre.learn.training import split_rows
 from workbench import exports, insight, lab, runtime, settings, state, ui
 
@@ -31,8 +31,8 @@ STATE_ICONS = {"pending": "⏳", "running": "🏃", "done": "✅", "stopped": "�
 def split_ui(fs):
     """The split mode (genre.learn.splits.SPLIT_MODES) and its own settings: ``(split, folds, fold, lists)``."""
     keep = settings.keep
-    gtzan = fs is not None and looks_like_gtzan(fs.genres, fs.files)
-    if gtzan:
+    gtzan_lists = default_lists(fs.genres, fs.files) if fs is not None else None
+    if gtzan_lists:
         st.info("This looks like GTZAN: choose **Predefined lists** to train on its artist- and fault-filtered "
                 "split (Kereliuk, Sturm & Larsen 2015), comparable with published results.", icon="🎼")
     split = st.radio("Split", list(SPLIT_MODES), horizontal=True, **keep("split"))
@@ -49,8 +49,8 @@ def split_ui(fs):
             st.session_state["fold"] = int(folds) - 1
         fold = c2.number_input("Test fold", 0, int(folds) - 1, **keep("fold"), help="0-based")
     elif split == "lists":
-        if not st.session_state.get("lists") and gtzan:
-            st.session_state["lists"] = str(GTZAN_LISTS)
+        if not st.session_state.get("lists") and gtzan_lists:
+            st.session_state["lists"] = gtzan_lists
         lists = st.text_input("Lists folder", **keep("lists"),
                               help="train.txt, test.txt and optionally valid.txt, one path relative to the dataset "
                                    "folder per line (GTZAN's fault-filtered split is bundled: " + str(GTZAN_LISTS) + ")")

@@ -12,7 +12,7 @@ from conftest import until
 
 from genre.data import workspace
 from genre.data.params import FeatureParams
-from genre.jobs.experiment import Experiment, fixed_vary, launch_experiment, now, summarize, write_tables
+from genre.jobs.experiment import Experiment, ExperimentSpec, launch_experiment, now, parse_vary, summarize, write_tables
 from genre.jobs.runs import new_run_id
 from genre.learn.config import ModelConfig, TrainConfig
 from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
@@ -117,8 +117,10 @@ def test_a_tiny_experiment_runs_in_its_own_process_and_shows_its_results(home, t
     result = until(exp.result, "the experiment's result", timeout=180, log=exp.path / "log.txt")
     assert [t["settings"]["dropout"] for t in result["trials"]] == [0.0, 0.5]
     assert all(t["track_accuracy"] is not None for t in result["trials"]), result["trials"]
-    # The Features page's settings that differ from the defaults went as one-value --vary: the trials used them.
-    assert exp.spec["varies"] == [["dropout", [0.0, 0.5]], *([k, [v]] for k, v in TINY_PARAMS.items())]
+    # The Features page's settings went in the spec's base, exactly: the trials used them.
+    spec = exp.experiment_spec()
+    assert spec.varies == (("dropout", (0.0, 0.5)),) and spec.features == tiny.params
+    assert spec.fixed() == {k: v for k, v in TINY_PARAMS.items() if k != "files_per_genre"}
     assert FeatureParams.from_dict(exp.runs()[0].spec["feature_params"]) == tiny.params
     until(lambda: not exp.running, "the experiment's process to end", timeout=30, log=exp.path / "log.txt")
     at.run()
@@ -135,9 +137,9 @@ def test_a_tiny_experiment_runs_in_its_own_process_and_shows_its_results(home, t
 @pytest.fixture
 def long_experiment(home, tiny):
     """An experiment started elsewhere (the CLI, another tab) whose trials would run for a long time."""
-    fixed = fixed_vary(FeatureParams(**TINY_PARAMS)) + ["hidden_units=16"]
-    exp = launch_experiment(tiny.root, workspace.home() / "experiments" / new_run_id(), ["dropout=0,0.5", *fixed],
-                            repeats=1, split="track", folds=5, epochs=10000, backend="tensorflow", workers=1)
+    base = {"features": FeatureParams(**TINY_PARAMS), "model": ModelConfig(hidden_units=(16,))}
+    spec = ExperimentSpec.build(tiny.root, [parse_vary("dropout=0,0.5")], base=base, repeats=1, epochs=10000, workers=1)
+    exp = launch_experiment(spec, workspace.home() / "experiments" / new_run_id())
     yield exp
     exp.request_stop()
     until(lambda: not exp.running, "the stopped experiment to end", timeout=120, log=exp.path / "log.txt")

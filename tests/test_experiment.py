@@ -10,9 +10,9 @@ from conftest import SMALL_PARAMS
 
 from genre.data.params import FeatureParams
 from genre.errors import ParameterError
-from genre.jobs.experiment import VARIABLES, grid, parse_vary, plan, run_experiment, summarize
+from genre.jobs.experiment import VARIABLES, ExperimentSpec, grid, parse_vary, plan, run_experiment, summarize
 from genre.jobs.runs import Run
-from genre.learn.config import ModelConfig
+from genre.learn.config import ModelConfig, TrainConfig
 
 BASE = {"features": FeatureParams(**SMALL_PARAMS), "model": ModelConfig(hidden_units=(16,), learning_rate=1e-2)}
 
@@ -85,8 +85,8 @@ def test_a_local_experiment_runs_every_trial_as_a_run_in_worker_processes(gtzan,
     from genre.jobs.runs import list_runs
 
     seen = []
-    result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("dropout=0,0.5")], repeats=2, epochs=1, workers=2,
-                            base=BASE, on_progress=lambda done, total, row: seen.append((done, total)))
+    spec = ExperimentSpec.build(gtzan, [parse_vary("dropout=0,0.5")], repeats=2, epochs=1, workers=2, base=BASE)
+    result = run_experiment(spec, tmp_path / "exp", on_progress=lambda done, total, row: seen.append((done, total)))
     _check_contract(result, 4)
     assert seen[-1] == (4, 4)
     assert [(t["settings"], t["seed"]) for t in result["trials"]] == [
@@ -105,8 +105,8 @@ def test_kfold_trials_test_every_track_once_per_repeat_on_a_dask_cluster(gtzan, 
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        result = run_experiment(gtzan, tmp_path / "exp", [], repeats=1, split="kfold", folds=2, epochs=1, base=BASE,
-                                dask_client=client)
+        spec = ExperimentSpec.build(gtzan, [], repeats=1, split="kfold", folds=2, epochs=1, base=BASE)
+        result = run_experiment(spec, tmp_path / "exp", dask_client=client)
     _check_contract(result, 2)
     assert [t["fold"] for t in result["trials"]] == [0, 1]
     tested = []
@@ -149,7 +149,8 @@ def test_a_trial_whose_process_is_killed_runs_once_more_under_a_new_record(gtzan
 
     killer = threading.Thread(target=kill_the_first_trial, daemon=True)
     killer.start()
-    result = run_experiment(gtzan, tmp_path / "exp", [], repeats=1, epochs=400, workers=1, base=BASE)
+    result = run_experiment(ExperimentSpec.build(gtzan, [], repeats=1, epochs=400, workers=1, base=BASE),
+                            tmp_path / "exp")
     killer.join()
     assert killed, "no trial was running long enough to be killed"
     (trial,) = result["trials"]
@@ -173,8 +174,8 @@ def test_stop_ends_the_trials_in_flight_keeps_them_and_starts_no_more(gtzan, tmp
         stop.set()
 
     threading.Thread(target=stop_after_an_epoch, daemon=True).start()
-    result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("dropout=0,0.5")], repeats=1, epochs=10000,
-                            workers=1, base=BASE, stop=stop)
+    spec = ExperimentSpec.build(gtzan, [parse_vary("dropout=0,0.5")], repeats=1, epochs=10000, workers=1, base=BASE)
+    result = run_experiment(spec, tmp_path / "exp", stop=stop)
     first, second = result["trials"]
     assert first["track_accuracy"] is not None and 1 <= first["epochs_run"] < 10000  # stopped, kept, scored
     assert second["run_id"] is None and "stopped" in second["error"]
@@ -188,11 +189,8 @@ def test_an_experiment_launched_for_the_app_outlives_it_reports_progress_and_sto
 
     from genre.jobs.experiment import launch_experiment, list_experiments
 
-    # The CLI extracts with the default parameters: ask for ones that fit the tiny 3 s clips.
-    vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
-            "hidden_units=16"]
-    exp = launch_experiment(gtzan, tmp_path / "exps" / "e1", vary, repeats=1, split="track", folds=5, epochs=10000,
-                            backend="tensorflow", workers=1)
+    spec = ExperimentSpec.build(gtzan, [parse_vary("dropout=0,0.5")], base=BASE, repeats=1, epochs=10000, workers=1)
+    exp = launch_experiment(spec, tmp_path / "exps" / "e1")
     assert list_experiments(tmp_path / "exps") == [exp]
     deadline = time.monotonic() + 180
     while not any(r.epochs() for r in exp.runs()):
@@ -222,23 +220,53 @@ def _record(path, **files) -> None:
         (path / f"{name}.json").write_text(json.dumps(data))
 
 
-def test_fixed_vary_carries_only_the_settings_that_differ_from_the_defaults():
-    from genre.jobs.experiment import fixed_vary
-    from genre.learn.config import TrainConfig
-
+def test_the_spec_names_only_the_unvaried_settings_that_differ_from_the_defaults(gtzan):
     fp = FeatureParams(sample_rate=8000, duration=4.0, n_mfcc=20, files_per_genre=3, exclude=("x",))
-    assert fixed_vary(fp) == ["sample_rate=8000", "duration=4", "n_mfcc=20"]  # not the experiment's own settings
-    assert fixed_vary(fp, skip={"n_mfcc"}) == ["sample_rate=8000", "duration=4"]
-    assert fixed_vary(ModelConfig(hidden_units=(64, 32), learning_rate=1e-3)) == ["hidden_units=64-32",
-                                                                                  "learning_rate=0.001"]
-    assert fixed_vary(TrainConfig(patience=5, seed=3)) == ["patience=5"]
-    for text in fixed_vary(fp) + fixed_vary(ModelConfig(hidden_units=(64, 32))):
-        parse_vary(text)  # what the runner will be given parses back
-    assert fixed_vary(FeatureParams()) == []
+    mc = ModelConfig(hidden_units=(64, 32), learning_rate=1e-3)
+    spec = ExperimentSpec.build(gtzan, [parse_vary("n_mfcc=13,40")], base={"features": fp, "model": mc}, epochs=7)
+    assert spec.fixed() == {"sample_rate": 8000, "duration": 4.0, "hidden_units": (64, 32), "learning_rate": 1e-3}
+    assert spec.varied() == ["n_mfcc"] and ExperimentSpec.build(gtzan).fixed() == {}
+
+
+def test_a_spec_survives_its_file_exactly_floats_and_layers_included(gtzan, tmp_path):
+    """No text in between: 6 significant digits once turned 0.1234567 into 0.123457 on its way to the runner."""
+    varies = [("learning_rate", [0.1234567891234, 3e-05]), ("hidden_units", [(512, 256, 64), (7,)])]
+    base = {"features": FeatureParams(**SMALL_PARAMS), "model": ModelConfig(dropout=0.333333333333),
+            "train": TrainConfig(noise_snr=17.123456789, augment_copies=1)}
+    spec = ExperimentSpec.build(gtzan, varies, base=base, repeats=2, split="kfold", folds=3, epochs=5,
+                                backend="jax", workers=2)
+    spec.write(tmp_path)
+    back = ExperimentSpec.read(tmp_path)
+    assert back == spec
+    assert back.configs() == spec.configs() and len(back.configs()) == 2 * 2 * 2 * 3
+    assert back.configs()[0][1].learning_rate == 0.1234567891234 and back.configs()[0][1].hidden_units == (512, 256, 64)
+
+
+def test_a_record_written_before_the_spec_still_reads(gtzan, tmp_path):
+    old = {"dataset": str(gtzan), "varies": [["dropout", [0.0, 0.5]], ["n_mfcc", [20]]], "repeats": 2,
+           "split": "kfold", "folds": 3, "lists": None, "backend": "tensorflow", "created": "2026-11-01 10:00:00",
+           "trials": 12, "base": {"features": FeatureParams().to_dict(), "model": ModelConfig().to_dict(),
+                                  "train": {"epochs": 5}}}
+    (tmp_path / "experiment.json").write_text(json.dumps(old))
+    spec = ExperimentSpec.read(tmp_path)
+    assert spec.train.split == "kfold" and spec.train.folds == 3 and spec.train.epochs == 5
+    assert len(spec.trials()) == 12 and spec.fixed() == {"n_mfcc": 20} and spec.varied() == ["dropout"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"repeats": 0}, "repeats must be"), ({"backend": "torch"}, "backend must be"), ({"workers": 0}, "workers"),
+    ({"varies": (("dropout", (2.0,)),)}, "dropout must be in"),
+    ({"features": FeatureParams(duration=3.0, num_segments=3, hop_length=500, sample_rate=8000)}, "multiple of hop"),
+])
+def test_a_spec_that_cannot_run_is_refused_before_any_work(gtzan, changes, message):
+    import dataclasses
+
+    with pytest.raises(ParameterError, match=message):
+        dataclasses.replace(ExperimentSpec.build(gtzan, base=BASE), **changes).validate()
 
 
 def test_gaps_are_last_train_minus_last_validation_accuracy_averaged_per_point(tmp_path):
-    from genre.jobs.experiment import Experiment, gaps, seed_spread, state_of, varied
+    from genre.jobs.experiment import Experiment, gaps, seed_spread, varied
 
     trials = [{"settings": {"dropout": 0.0, "n_mfcc": 13}, "run_id": "a", "track_accuracy": 0.5, "segment_accuracy": 0.4},
               {"settings": {"dropout": 0.0, "n_mfcc": 13}, "run_id": "b", "track_accuracy": 0.7, "segment_accuracy": 0.6},
@@ -254,11 +282,11 @@ def test_gaps_are_last_train_minus_last_validation_accuracy_averaged_per_point(t
     assert row["gap_mean"] == pytest.approx((0.3 + 0.5) / 2) and row["gap_std"] == pytest.approx(0.1414, abs=1e-4)
     assert row["track_accuracy_mean"] == summary[0]["track_accuracy_mean"]
     assert varied(exp.spec) == ["dropout"]  # n_mfcc had one value: fixed, not varied
-    assert state_of(exp) == "done"
+    assert exp.state == "done"
     assert seed_spread(summary) == pytest.approx(0.1414, abs=1e-4)
     assert seed_spread([{**summary[0], "n": 1}]) is None  # one trial per point: no spread to judge by
     (tmp_path / "e" / "summary.json").unlink()
-    assert state_of(exp) == "failed" and gaps(exp) == []
+    assert exp.state == "failed" and gaps(exp) == []
 
 
 def test_the_estimate_comes_from_finished_runs_of_the_same_backend(tmp_path):
@@ -284,10 +312,8 @@ def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_pa
     from genre.jobs.experiment import launch_experiment, list_experiments
     from genre.process import ProcessId
 
-    vary = ["dropout=0,0.5", "sample_rate=8000", "duration=3", "num_segments=3", "n_fft=512", "hop_length=256",
-            "hidden_units=16"]
-    exp = launch_experiment(gtzan, tmp_path / "exps" / "e2", vary, repeats=1, split="track", folds=5, epochs=10000,
-                            backend="tensorflow", workers=1)
+    spec = ExperimentSpec.build(gtzan, [parse_vary("dropout=0,0.5")], base=BASE, repeats=1, epochs=10000, workers=1)
+    exp = launch_experiment(spec, tmp_path / "exps" / "e2")
     deadline = time.monotonic() + 180
     while not any(r.epochs() for r in exp.runs()):
         assert time.monotonic() < deadline, (exp.path / "log.txt").read_text()[-2000:]
@@ -330,8 +356,8 @@ def test_augmentation_is_made_once_before_the_trials_and_each_trial_uses_it(gtza
     from genre.learn.config import TrainConfig
 
     base = {**BASE, "train": TrainConfig(time_mask=3)}
-    result = run_experiment(gtzan, tmp_path / "exp", [parse_vary("augment_copies=0,1")], repeats=1, epochs=1,
-                            workers=1, base=base)
+    spec = ExperimentSpec.build(gtzan, [parse_vary("augment_copies=0,1")], repeats=1, epochs=1, workers=1, base=base)
+    result = run_experiment(spec, tmp_path / "exp")
     assert len(list((genre_home / "features").glob("*.aug-*.npz"))) == 1
     by_copies = {t["settings"]["augment_copies"]: t for t in result["trials"]}
     runs = {k: Run(tmp_path / "exp" / "runs" / t["run_id"]) for k, t in by_copies.items()}

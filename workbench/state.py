@@ -238,30 +238,21 @@ OPENED = "experiment_folders"  # experiment folders outside the workspace that a
 def experiments() -> list:
     """Every experiment in the workspace (any tab's, the CLI's if written there), newest first, then the
     folders opened from elsewhere (``python -m genre experiment --out DIR``)."""
-    from genre.jobs.experiment import Experiment, list_experiments
+    from genre.jobs.experiment import list_experiments
 
-    found = list_experiments(experiments_dir())
-    seen = {e.path.resolve() for e in found}
     opened = settings.last_used().get(OPENED, [])
-    for folder in opened if isinstance(opened, list) else []:
-        path = Path(str(folder))
-        if (path / "experiment.json").is_file() and path.resolve() not in seen:
-            found.append(Experiment(path))
-            seen.add(path.resolve())
-    return found
+    return list_experiments(experiments_dir(), also=[str(p) for p in opened] if isinstance(opened, list) else [])
 
 
 def open_experiment(folder: str):
     """Add an experiment folder made elsewhere to the list; the experiment, or raise GenreError saying why not."""
-    from genre.jobs.experiment import Experiment
+    from genre.jobs.experiment import open_experiment as opened_experiment
 
-    path = workspace.check_data_root(folder)  # a shared server reads only where it may
-    if not (path / "experiment.json").is_file():
-        raise GenreError(f"{folder} is not an experiment folder (it has no experiment.json)")
+    exp = opened_experiment(folder)
     opened = [p for p in settings.last_used().get(OPENED, []) if isinstance(p, str)]
-    if str(path) not in opened:
-        settings.remember_value(OPENED, opened + [str(path)])
-    return Experiment(path)
+    if str(exp.path) not in opened:
+        settings.remember_value(OPENED, opened + [str(exp.path)])
+    return exp
 
 
 def experiment():

@@ -196,6 +196,11 @@ def looks_like_gtzan(genres, files) -> bool:
                                if n.count(".") >= 2)
 
 
+def default_lists(genres, files) -> str | None:
+    """The lists folder ``split="lists"`` uses when none is given: GTZAN's fault-filtered split for GTZAN, else None."""
+    return str(GTZAN_LISTS) if looks_like_gtzan(genres, files) else None
+
+
 def split_name(metrics: dict, train_config: dict | None = None) -> str:
     """The split a run was tested on, named (with the fold of a k-fold run), from its metrics and config."""
     tc = train_config or {}
