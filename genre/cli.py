@@ -15,10 +15,10 @@ import signal
 import sys
 from pathlib import Path
 
-from genre.data.params import EXCERPTS, FeatureParams
+from genre.data.params import FeatureParams, knobs
 from genre.errors import GenreError, ParameterError, TrainingError
 from genre.jobs.runs import BACKENDS
-from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.config import AUGMENT_FIELDS, ModelConfig, TrainConfig
 from genre.learn.splits import SPLIT_MODES
 
 
@@ -60,9 +60,7 @@ def cmd_extract(a) -> int:
     from genre.data.extract import extract_to_store
     from genre.data.store import export_json
 
-    params = FeatureParams(sample_rate=a.sample_rate, duration=a.duration, num_segments=a.segments, n_mfcc=a.n_mfcc,
-                           n_fft=a.n_fft, hop_length=a.hop_length, files_per_genre=a.files_per_genre,
-                           excerpt=a.excerpt, max_segments=a.max_segments, exclude=tuple(a.exclude)).validate()
+    params = _config(FeatureParams, a, exclude=tuple(a.exclude))
     client = _dask_client(a.dask_scheduler) if a.dask_scheduler else None
     bar, update = _progress("extracting", "file")
     with bar:
@@ -90,40 +88,37 @@ def _units(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"layer sizes as 512,256,64, got {text!r}") from None
 
 
-def _model_args(s) -> None:
-    from genre.learn.model import MODEL_KINDS
+def config_args(parser, cls, names=None) -> None:
+    """A flag for each field of config class ``cls`` (those in ``names``, else all with a CLI knob), derived
+    from its declaration (:class:`genre.data.params.Knob`): ``--`` and the field's name, dashed, and any
+    older spelling; the field's type and default; its choices when it is a word."""
+    for name, (f, k) in knobs(cls).items():
+        if not k.cli or (names is not None and name not in names):
+            continue
+        kind = str(f.type)
+        kw = {"dest": name, "default": f.default, "help": k.help or None}
+        if kind == "bool":
+            kw["action"] = "store_true"
+        elif "tuple[int" in kind:
+            kw["type"] = _units
+        elif k.options and isinstance(f.default, str):
+            kw["choices"] = list(k.options)
+        else:
+            kw["type"] = {"int": int, "float": float, "str": str}[kind.split(" | ")[0]]
+        parser.add_argument("--" + name.replace("_", "-"), *k.aliases, **kw)
 
-    m = ModelConfig()
-    s.add_argument("--model", choices=list(MODEL_KINDS), default=m.kind,
-                   help="; ".join(f"{k}: {v.label}, knobs {', '.join(v.knobs)}" for k, v in MODEL_KINDS.items()))
-    s.add_argument("--units", type=_units, default=m.hidden_units, help="dense: hidden layer sizes, e.g. 512,256,64")
-    s.add_argument("--filters", type=int, default=m.filters, help="cnn: filters per Conv2D block")
-    s.add_argument("--lstm-units", type=int, default=m.lstm_units, help="lstm: units per LSTM layer")
-    s.add_argument("--dense-units", type=int, default=m.dense_units, help="cnn, lstm: units of the Dense layer")
-    s.add_argument("--dropout", type=float, default=m.dropout)
-    s.add_argument("--l1", type=float, default=m.l1, help="L1 regularisation of every hidden layer (0: off)")
-    s.add_argument("--l2", type=float, default=m.l2, help="L2 regularisation of every hidden layer (0: off)")
-    s.add_argument("--lr", type=float, default=m.learning_rate, help="Adam's learning rate")
-    s.add_argument("--standardize", action="store_true",
-                   help="scale each coefficient by the training rows' mean and std (kept in the model)")
 
-
-def _augment_args(s) -> None:
-    t = TrainConfig()
-    g = s.add_argument_group("augmentation of the training tracks (copies of test/validation tracks are never used)")
-    g.add_argument("--augment-copies", type=int, default=t.augment_copies, help="K altered copies per training track")
-    g.add_argument("--pitch-shift", type=float, default=t.pitch_shift, help="random shift within +-this many semitones")
-    g.add_argument("--time-stretch", type=float, default=t.time_stretch, help="random rate within 1 +- this")
-    g.add_argument("--noise-snr", type=float, default=t.noise_snr, help="add white noise this many dB below the signal")
-    g.add_argument("--time-mask", type=int, default=t.time_mask, help="SpecAugment: mask up to this many frames")
-    g.add_argument("--coef-mask", type=int, default=t.coef_mask, help="SpecAugment: mask up to this many coefficients")
+def _config(cls, a, **overrides):
+    """The config ``cls`` from the parsed flags (:func:`config_args`) and ``overrides``, validated."""
+    values = {name: getattr(a, name) for name, (_, k) in knobs(cls).items() if k.cli and hasattr(a, name)}
+    return cls(**{**values, **overrides}).validate()
 
 
 def cmd_train(a) -> int:
     from genre.data import workspace
     from genre.data.store import load_features
     from genre.jobs.runs import create_run, execute
-    from genre.learn.splits import SPLIT_MODES, default_lists
+    from genre.learn.splits import default_lists
     from genre.learn.training import split_rows
 
     fs = load_features(a.features)
@@ -135,14 +130,8 @@ def cmd_train(a) -> int:
                                  "valid.txt); only features of GTZAN default to its fault-filtered split")
         print(f"note: GTZAN's artist- and fault-filtered split (Kereliuk, Sturm & Larsen 2015), from {lists}",
               file=sys.stderr)
-    mc = ModelConfig(kind=a.model, hidden_units=a.units, dropout=a.dropout, filters=a.filters,
-                     lstm_units=a.lstm_units, dense_units=a.dense_units, l1=a.l1, l2=a.l2, learning_rate=a.lr,
-                     standardize=a.standardize).validate()
-    tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, test_size=a.test_size, split=a.split, seed=a.seed,
-                     patience=a.patience, folds=a.folds, fold=a.fold,
-                     lists=None if lists is None else str(Path(lists).resolve()),
-                     augment_copies=a.augment_copies, pitch_shift=a.pitch_shift, time_stretch=a.time_stretch,
-                     noise_snr=a.noise_snr, time_mask=a.time_mask, coef_mask=a.coef_mask).validate()
+    mc = _config(ModelConfig, a)
+    tc = _config(TrainConfig, a, lists=None if lists is None else str(Path(lists).resolve()))
     split = split_rows(fs, tc)  # a split that cannot work fails here, before a run record and TensorFlow
     if SPLIT_MODES[tc.split].note and tc.split != "lists":
         print(f"note: {SPLIT_MODES[tc.split].note}", file=sys.stderr)
@@ -328,7 +317,6 @@ def cmd_warmup(a) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d, t = FeatureParams(), TrainConfig()
     p = argparse.ArgumentParser(prog="python -m genre", description="Music-genre classification: MFCCs per segment -> "
                                 "dense network.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -344,17 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("extract", help="MFCCs per segment of a GTZAN-shaped folder -> .npz store")
     s.add_argument("dataset_dir", type=Path)
     s.add_argument("--out", type=Path, required=True)
-    s.add_argument("--n-mfcc", type=int, default=d.n_mfcc)
-    s.add_argument("--n-fft", type=int, default=d.n_fft)
-    s.add_argument("--hop-length", type=int, default=d.hop_length)
-    s.add_argument("--segments", type=int, default=d.num_segments)
-    s.add_argument("--sample-rate", type=int, default=d.sample_rate)
-    s.add_argument("--duration", type=float, default=d.duration)
-    s.add_argument("--files-per-genre", type=int, default=d.files_per_genre, help="-1: all files")
-    s.add_argument("--excerpt", choices=list(EXCERPTS), default=d.excerpt,
-                   help="where the segments come from: " + "; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()))
-    s.add_argument("--max-segments", type=int, default=d.max_segments, help="with --excerpt whole: at most this "
-                   "many segments per track")
+    config_args(s, FeatureParams)
     s.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
                    help="a folder that is not a genre (e.g. unlabelled); repeat for more")
     s.add_argument("--jobs", type=int, default=-1, help="worker threads (-1: one per core)")
@@ -365,22 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train a network (dense, cnn or lstm) on a feature store -> model bundle")
     s.add_argument("features", type=Path)
     s.add_argument("--out", type=Path, required=True)
-    s.add_argument("--epochs", type=int, default=t.epochs)
-    s.add_argument("--batch-size", type=int, default=t.batch_size)
-    _model_args(s)
-    s.add_argument("--split", choices=list(SPLIT_MODES), default=t.split,
-                   help="; ".join(f"{k}: {m.label}" for k, m in SPLIT_MODES.items()))
-    s.add_argument("--folds", type=int, default=t.folds, help="--split kfold: number of folds")
-    s.add_argument("--fold", type=int, default=t.fold, help="--split kfold: the fold this run tests (0-based)")
-    s.add_argument("--lists", help="--split lists: folder of train.txt, valid.txt (optional), test.txt "
-                   "(default for GTZAN: its fault-filtered split)")
-    s.add_argument("--test-size", type=float, default=t.test_size)
-    s.add_argument("--seed", type=int, default=t.seed)
-    s.add_argument("--patience", type=int, default=None, help="early stopping patience (epochs)")
+    config_args(s, ModelConfig)
+    config_args(s, TrainConfig, set(knobs(TrainConfig)) - set(AUGMENT_FIELDS))
     s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow",
                    help="Keras backend: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
     s.add_argument("--name", help="the run's name on the app's Runs page (default: the --out folder's name)")
-    _augment_args(s)
+    config_args(s.add_argument_group("augmentation of the training tracks (copies of test/validation tracks are "
+                                     "never used)"), TrainConfig, AUGMENT_FIELDS)
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("experiment", help="a grid of settings x repeated seeds (x k folds): mean +- std per point")
@@ -389,16 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2",
                    help="a setting and its values (hidden_units as 512-256-64); several --vary make a grid")
     s.add_argument("--repeats", type=int, default=3, help="seeds per grid point")
-    s.add_argument("--split", choices=list(SPLIT_MODES), default=t.split)
-    s.add_argument("--folds", type=int, default=t.folds, help="--split kfold: folds per repeat")
-    s.add_argument("--lists", help="--split lists: folder of train.txt, valid.txt, test.txt")
-    s.add_argument("--epochs", type=int, default=t.epochs)
+    config_args(s, TrainConfig, ("split", "folds", "lists", "epochs"))
     s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow")
     s.add_argument("--workers", type=int, help="trials at once on this machine (default: half the cores)")
     s.add_argument("--dask-scheduler", help="run the trials on this Dask cluster (e.g. tcp://host:8786)")
     s.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
                    help="a folder that is not a genre (e.g. unlabelled); repeat for more")
-    s.add_argument("--files-per-genre", type=int, default=d.files_per_genre, help="-1: all files")
+    config_args(s, FeatureParams, ("files_per_genre",))
     s.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     s.set_defaults(func=cmd_experiment)
 

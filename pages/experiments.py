@@ -47,17 +47,6 @@ SUGGESTED = {"n_mfcc": "13, 20, 40", "num_segments": "5, 10", "n_fft": "1024, 20
              "standardize": "false, true", "patience": "none, 5", "pitch_shift": "0, 2", "time_stretch": "0, 0.1",
              "noise_snr": "none, 20", "time_mask": "0, 8", "coef_mask": "0, 2"}
 STATE_ICONS = {"running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
-# The Train and Features pages' settings (workbench/settings.py) that a grid point's configs set.
-TO_SETTINGS = {"features": {"sr": "sample_rate", "duration": "duration", "segments": "num_segments", "n_mfcc": "n_mfcc",
-                            "n_fft": "n_fft", "hop": "hop_length", "excerpt": "excerpt", "max_segments": "max_segments",
-                            "files": "files_per_genre"},
-               "model": {"kind": "kind", "filters": "filters", "lstm_units": "lstm_units", "dense_units": "dense_units",
-                         "dropout": "dropout", "l1": "l1", "l2": "l2", "lr": "learning_rate", "standardize": "standardize"},
-               "train": {"epochs": "epochs", "batch": "batch_size", "test_size": "test_size", "split": "split",
-                         "folds": "folds", "aug_copies": "augment_copies", "pitch": "pitch_shift",
-                         "stretch": "time_stretch", "time_mask": "time_mask", "coef_mask": "coef_mask"}}
-
-
 def sticky(key: str, default) -> dict:
     """Widget arguments for a setting of this page that outlives page switches (its first value: ``default``)."""
     if key not in st.session_state:
@@ -313,15 +302,7 @@ def train_values(exp, settings_point: dict) -> tuple[dict, list[str]]:
     """The Train and Features pages' settings for one grid point, and the values they cannot take."""
     spec = exp.experiment_spec()
     point = {k: tuple(v) if isinstance(v, list) else v for k, v in settings_point.items()}
-    configs = dict(zip(CONFIGS, configs_for(point, spec.base)))
-    values = {key: getattr(configs[where], field) for where, keys in TO_SETTINGS.items() for key, field in keys.items()}
-    mc, tc = configs["model"], configs["train"]
-    values.update(layers=", ".join(map(str, mc.hidden_units)), lists=tc.lists or "", early=tc.patience is not None,
-                  backend=spec.backend, noise=tc.noise_snr is not None)
-    if tc.noise_snr is not None:
-        values["snr"] = tc.noise_snr
-    if tc.patience is not None:
-        values["patience"] = tc.patience
+    values = settings.widget_values(dict(zip(CONFIGS, configs_for(point, spec.base))), spec.backend)
     ok, refused = {}, []
     for key, value in values.items():
         default = settings.SETTINGS[key].default

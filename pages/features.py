@@ -23,40 +23,38 @@ strip = ui.status_strip()
 def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | None]:
     settings.seed(settings.FEATURE_KEYS)
     c1, c2, c3 = st.columns(3)
-    n_mfcc = c1.slider("n_mfcc (coefficients)", 1, 40, **settings.keep("n_mfcc"))
+    c1.slider("n_mfcc (coefficients)", *settings.span("n_mfcc"), **settings.keep("n_mfcc"))
     n_fft = c2.select_slider("n_fft (window, samples)", settings.N_FFTS, **settings.keep("n_fft"))
     hops = [h for h in settings.HOPS if h <= n_fft]  # hop_length above n_fft would skip samples
     if st.session_state.get("hop", 0) > n_fft:
         st.session_state["hop"] = hops[-1]
-    hop = c3.select_slider("hop_length (samples)", hops, **settings.keep("hop"), help="At most n_fft.")
+    c3.select_slider("hop_length (samples)", hops, **settings.keep("hop"), help="At most n_fft.")
     c8, c9 = st.columns([3, 1])
     where = c8.radio("Where the segments come from", list(EXCERPTS), horizontal=True, **settings.keep("excerpt"),
                      help="; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()).replace("`", ""))
-    most = c9.number_input("At most, per track", 1, 200, disabled=where != "whole", **settings.keep("max_segments"),
+    most = c9.number_input("At most, per track", *settings.span("max_segments"), disabled=where != "whole", **settings.keep("max_segments"),
                            help="With the whole track: segments evenly spread over it, at most this many.")
     whole = where == "whole"
     c4, c5, c6, c7 = st.columns(4)
     # With the whole track, duration and count only set the segments' length: the labels say so.
-    segments = c4.slider("Divide the duration into … (segment length)" if whole else "Segments per track", 1, 30,
+    segments = c4.slider("Divide the duration into … (segment length)" if whole else "Segments per track", *settings.span("segments"),
                          **settings.keep("segments"),
                          help="Segment length = duration ÷ this. The whole track is cut into segments of that length."
                               if whole else "The duration below is cut into this many segments: one training row each.")
-    sr = c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"))
-    duration = c6.slider("Duration (s), for the segment length only" if whole else "Duration used (s)", 1,
-                         settings.MAX_DURATION, **settings.keep("duration"),
+    c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"))
+    duration = c6.slider("Duration (s), for the segment length only" if whole else "Duration used (s)",
+                         *settings.span("duration"), **settings.keep("duration"),
                          help="With the whole track only the segment length comes from it; every part of the track "
                               "is used." if whole else
                               "Seconds cut into the segments. GTZAN's clips are 30 s; songs are minutes long.")
-    files = c7.number_input("Files per genre (-1 = all)", min_value=-1, step=1, **settings.keep("files"))
+    c7.number_input("Files per genre (-1 = all)", *settings.span("files"), step=1, **settings.keep("files"))
     if whole:
         st.caption(f"Whole track: segments of {duration / segments:.2f} s ({duration} s ÷ {segments}), as many as fit "
                    f"in each track, at most {int(most)}, spread evenly over it.")
     st.button("Reset to the notebook's defaults", on_click=settings.reset, args=(settings.FEATURE_KEYS,), icon="↩️")
     settings.remember(settings.FEATURE_KEYS)
     try:
-        params = FeatureParams(sample_rate=sr, duration=float(duration), num_segments=segments, n_mfcc=n_mfcc,
-                               n_fft=n_fft, hop_length=hop, files_per_genre=int(files), excerpt=where,
-                               max_segments=int(most), exclude=exclude).validate()
+        params = settings.params_of({k: st.session_state[k] for k in settings.FEATURE_KEYS}, exclude)
     except GenreError as exc:
         return None, str(exc)
     problems = params.problems()

@@ -44,7 +44,7 @@ def split_ui(fs):
     folds, fold, lists = settings.SETTINGS["folds"].default, 0, None
     if split == "kfold":
         c1, c2 = st.columns(2)
-        folds = c1.number_input("Folds", 2, 20, **keep("folds"))
+        folds = c1.number_input("Folds", *settings.span("folds"), **keep("folds"))
         if st.session_state.get("fold", 0) > folds - 1:  # fewer folds than before: the last one
             st.session_state["fold"] = int(folds) - 1
         fold = c2.number_input("Test fold", 0, int(folds) - 1, **keep("fold"), help="0-based")
@@ -64,14 +64,14 @@ def controls_ui(fs):
     with st.container(border=True):
         kind = lab.model_ui()
         c5, c6, c7, c8 = st.columns(4)
-        c5.number_input("Epochs", 1, 1000, **keep("epochs"))
+        c5.number_input("Epochs", *settings.span("epochs"), **keep("epochs"))
         c6.select_slider("Batch size", settings.BATCH_SIZES, **keep("batch"))
-        c7.slider("Test size", 0.1, 0.5, step=0.05, **keep("test_size"))
-        c8.number_input("Seed", 0, 10**6, **keep("seed"))
+        c7.slider("Test size", *settings.span("test_size"), step=0.05, **keep("test_size"))
+        c8.number_input("Seed", *settings.span("seed"), **keep("seed"))
         split, *_ = split_ui(fs)
         c9, c10, c11 = st.columns([1, 1, 2], vertical_alignment="bottom")
         early = c9.checkbox("Early stopping", **keep("early"))
-        c10.number_input("Patience (epochs)", 1, 100, disabled=not early, **keep("patience"))
+        c10.number_input("Patience (epochs)", *settings.span("patience"), disabled=not early, **keep("patience"))
         backend = c11.radio("Backend", list(BACKENDS), horizontal=True, **keep("backend"),
                             help="Keras runs on either; the run and its saved model record which.")
         augmentation_problem = lab.augmentation_ui()  # in the words on screen: said before the config's own

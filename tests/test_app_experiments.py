@@ -12,7 +12,15 @@ from conftest import until
 
 from genre.data import workspace
 from genre.data.params import FeatureParams
-from genre.jobs.experiment import Experiment, ExperimentSpec, launch_experiment, now, parse_vary, summarize, write_tables
+from genre.jobs.experiment import (
+    Experiment,
+    ExperimentSpec,
+    launch_experiment,
+    now,
+    parse_vary,
+    summarize,
+    write_tables,
+)
 from genre.jobs.runs import new_run_id
 from genre.learn.config import ModelConfig, TrainConfig
 from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts

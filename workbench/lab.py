@@ -24,7 +24,7 @@ KNOBS = {  # a ModelConfig knob -> its widget (drawn for the kinds of genre.lear
     "filters": lambda c: c.select_slider("Filters per Conv2D block", settings.WIDTHS, **settings.keep("filters")),
     "lstm_units": lambda c: c.select_slider("Units per LSTM layer", settings.WIDTHS, **settings.keep("lstm_units")),
     "dense_units": lambda c: c.select_slider("Dense units", settings.WIDTHS, **settings.keep("dense_units")),
-    "dropout": lambda c: c.slider("Dropout", 0.0, 0.8, step=0.05, **settings.keep("dropout")),
+    "dropout": lambda c: c.slider("Dropout", *settings.span("dropout"), step=0.05, **settings.keep("dropout")),
 }
 
 
@@ -71,20 +71,20 @@ def augmentation_ui() -> str | None:
                      # Open when a session starts with augmentation on; then left to the user (an
                      # `expanded` that changed with the copies would snap it shut as they reach 0).
                      expanded=st.session_state.setdefault("_aug_open", bool(st.session_state.get("aug_copies")))):
-        copies = st.slider("Copies per training track", 0, 10, on_change=_start_augmenting, **keep("aug_copies"),
+        copies = st.slider("Copies per training track", *settings.span("aug_copies"), on_change=_start_augmenting, **keep("aug_copies"),
                            help="0: off. Each copy gets the transforms below, drawn at random per copy; turned on, "
                                 "it starts from pitch ±2, stretch ±0.1, noise at 30 dB and small masks.")
         off = copies == 0
         c1, c2, c3 = st.columns(3, vertical_alignment="bottom")
-        c1.slider(AUG_LABELS["pitch"], 0.0, 6.0, step=0.5, disabled=off, **keep("pitch"))
-        c2.slider(AUG_LABELS["stretch"], 0.0, 0.3, step=0.05, disabled=off, **keep("stretch"))
+        c1.slider(AUG_LABELS["pitch"], *settings.span("pitch"), step=0.5, disabled=off, **keep("pitch"))
+        c2.slider(AUG_LABELS["stretch"], *settings.span("stretch"), step=0.05, disabled=off, **keep("stretch"))
         noise = c3.checkbox(AUG_LABELS["noise"], disabled=off, **keep("noise"))
         c4, c5, c6 = st.columns(3)
-        c4.slider("Noise SNR (dB)", 0, 60, disabled=off or not noise, **keep("snr"),
+        c4.slider("Noise SNR (dB)", *settings.span("snr"), disabled=off or not noise, **keep("snr"),
                   help="How far below the music the white noise sits: lower is noisier.")
-        c5.slider(AUG_LABELS["time_mask"], 0, 40, disabled=off, **keep("time_mask"),
+        c5.slider(AUG_LABELS["time_mask"], *settings.span("time_mask"), disabled=off, **keep("time_mask"),
                   help="SpecAugment: one band of frames of every copy's rows takes the row's mean.")
-        c6.slider(AUG_LABELS["coef_mask"], 0, 8, disabled=off, **keep("coef_mask"),
+        c6.slider(AUG_LABELS["coef_mask"], *settings.span("coef_mask"), disabled=off, **keep("coef_mask"),
                   help="SpecAugment: one band of MFCC coefficients likewise.")
         st.caption("Copies are made once per setting for every track and cached next to the features; a run uses "
                    "only the copies of its training rows — never of a test or validation track.")

@@ -17,22 +17,14 @@ import streamlit as st
 
 from genre.atomic import read_json, update_json
 from genre.data import workspace
-from genre.data.params import EXCERPTS, FeatureParams
+from genre.data.params import FeatureParams, knobs
 from genre.jobs.runs import BACKENDS
 from genre.learn.config import ModelConfig, TrainConfig
 from genre.learn.model import MODEL_KINDS
 from genre.learn.splits import SPLIT_MODES
 
 F, M, T = FeatureParams(), ModelConfig(), TrainConfig()
-N_FFTS = [256, 512, 1024, 2048, 4096, 8192]
-HOPS = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192]
-SAMPLE_RATES = [8000, 11025, 16000, 22050, 32000, 44100]
-LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-L2S = [0.0, 1e-4, 1e-3, 1e-2]
-L1S = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
-WIDTHS = [8, 16, 32, 64, 128, 256]  # filters and units of the CNN and LSTM
-BATCH_SIZES = [8, 16, 32, 64, 128, 256]
-MAX_DURATION = 300  # s: real songs are 3-5 minutes
+CONFIG_CLASSES = {"features": FeatureParams, "model": ModelConfig, "train": TrainConfig}
 
 
 @dataclass(frozen=True)
@@ -55,49 +47,46 @@ class Setting:
         return True
 
 
-SETTINGS: dict[str, Setting] = {
-    # Features page
-    "n_mfcc": Setting(F.n_mfcc, low=1, high=40),
-    "n_fft": Setting(F.n_fft, tuple(N_FFTS)),
-    "hop": Setting(F.hop_length, tuple(HOPS)),
-    "segments": Setting(F.num_segments, low=1, high=30),
-    "sr": Setting(F.sample_rate, tuple(SAMPLE_RATES)),
-    "duration": Setting(int(F.duration), low=1, high=MAX_DURATION),
-    "files": Setting(F.files_per_genre, low=-1, high=10**6),
-    "excerpt": Setting(F.excerpt, tuple(EXCERPTS)),
-    "max_segments": Setting(F.max_segments, low=1, high=200),
-    # Train page
-    "kind": Setting(M.kind, tuple(MODEL_KINDS)),
-    "layers": Setting(", ".join(map(str, M.hidden_units))),
-    "filters": Setting(M.filters, tuple(WIDTHS)),
-    "lstm_units": Setting(M.lstm_units, tuple(WIDTHS)),
-    "dense_units": Setting(M.dense_units, tuple(WIDTHS)),
-    "dropout": Setting(M.dropout, low=0.0, high=0.8),
-    "l1": Setting(M.l1, tuple(L1S)),
-    "l2": Setting(M.l2, tuple(L2S)),
-    "standardize": Setting(M.standardize),
-    "aug_copies": Setting(T.augment_copies, low=0, high=10),
-    "pitch": Setting(T.pitch_shift, low=0.0, high=6.0),
-    "stretch": Setting(T.time_stretch, low=0.0, high=0.3),
-    "noise": Setting(False),
-    "snr": Setting(20, low=0, high=60),
-    "time_mask": Setting(T.time_mask, low=0, high=40),
-    "coef_mask": Setting(T.coef_mask, low=0, high=8),
-    "lr": Setting(M.learning_rate, tuple(LEARNING_RATES)),
-    "epochs": Setting(T.epochs, low=1, high=1000),
-    "batch": Setting(T.batch_size, tuple(BATCH_SIZES)),
-    "test_size": Setting(T.test_size, low=0.1, high=0.5),
-    "seed": Setting(T.seed, low=0, high=10**6),
-    "split": Setting(T.split, tuple(SPLIT_MODES)),
-    "folds": Setting(T.folds, low=2, high=20),
-    "fold": Setting(T.fold, low=0, high=19),
-    "lists": Setting(""),
-    "early": Setting(False),
-    "patience": Setting(5, low=1, high=100),
-    "backend": Setting("tensorflow", tuple(BACKENDS)),
+# Fields whose widgets do not hold the field's value: a toggle and a number, text, or whole seconds.
+_T_PATIENCE, _T_SNR = 5, 20  # the number a toggle starts from
+COMPOSITE: dict[str, dict[str, Setting]] = {
+    "hidden_units": {"layers": Setting(", ".join(map(str, M.hidden_units)))},
+    "patience": {"early": Setting(False), "patience": Setting(_T_PATIENCE, low=1, high=100)},
+    "noise_snr": {"noise": Setting(False), "snr": Setting(_T_SNR, low=0, high=60)},
+    "lists": {"lists": Setting("")},
+    "duration": {"duration": Setting(int(F.duration), low=1, high=300)},
 }
-FEATURE_KEYS = ("n_mfcc", "n_fft", "hop", "segments", "sr", "duration", "files", "excerpt", "max_segments")
+
+
+def keys_of(cls) -> dict[str, str]:
+    """The widget keys of ``cls``'s fields that a widget holds as they are: key -> field name."""
+    return {k.key or name: name for name, (_, k) in knobs(cls).items() if k.app and name not in COMPOSITE}
+
+
+def _settings(cls) -> dict[str, Setting]:
+    out: dict[str, Setting] = {}
+    for name, (f, k) in knobs(cls).items():
+        if k.app:
+            out.update(COMPOSITE.get(name) or {k.key or name: Setting(f.default, k.options, k.low, k.high)})
+    return out
+
+
+# Every setting of the Features and Train pages, derived from the configs' declarations (genre.data.params.Knob).
+SETTINGS: dict[str, Setting] = {**_settings(FeatureParams), **_settings(ModelConfig), **_settings(TrainConfig),
+                                "backend": Setting("tensorflow", tuple(BACKENDS))}
+FEATURE_KEYS = tuple(_settings(FeatureParams))
 TRAIN_KEYS = tuple(k for k in SETTINGS if k not in FEATURE_KEYS)
+N_FFTS, HOPS, SAMPLE_RATES = (list(SETTINGS[k].options) for k in ("n_fft", "hop", "sr"))
+LEARNING_RATES, L1S, L2S, BATCH_SIZES = (list(SETTINGS[k].options) for k in ("lr", "l1", "l2", "batch"))
+WIDTHS = list(SETTINGS["filters"].options)  # filters and units of the CNN and LSTM
+MAX_DURATION = SETTINGS["duration"].high  # s: real songs are 3-5 minutes
+
+
+def span(key: str) -> tuple:
+    """A setting's range, ``(low, high)``, as its declaration gives it (for a slider or number input)."""
+    return SETTINGS[key].low, SETTINGS[key].high
+
+
 _SAVED = "_settings_saved"  # what this session last wrote to settings.json
 _OWN = "_settings_own"  # on a shared server: this session's settings, kept here instead of settings.json
 
@@ -201,11 +190,24 @@ def feature_params(exclude: tuple[str, ...] = ()) -> FeatureParams:
         When the settings do not make valid parameters (e.g. hop_length above n_fft).
     """
     seed(FEATURE_KEYS)
-    v = {k: st.session_state.get(k, st.query_params.get(k, SETTINGS[k].default)) for k in FEATURE_KEYS}
-    return FeatureParams(sample_rate=int(v["sr"]), duration=float(v["duration"]), num_segments=int(v["segments"]),
-                         n_mfcc=int(v["n_mfcc"]), n_fft=int(v["n_fft"]), hop_length=int(v["hop"]),
-                         files_per_genre=int(v["files"]), excerpt=str(v["excerpt"]),
-                         max_segments=int(v["max_segments"]), exclude=tuple(exclude)).validate()
+    return params_of({k: st.session_state.get(k, st.query_params.get(k, SETTINGS[k].default)) for k in FEATURE_KEYS},
+                     exclude)
+
+
+def params_of(v: dict, exclude: tuple[str, ...] = ()) -> FeatureParams:
+    """The Features page's widget values ``v`` as validated parameters."""
+    return FeatureParams(**_fields(FeatureParams, v), exclude=tuple(exclude)).validate()
+
+
+def _fields(cls, v: dict) -> dict:
+    """The fields of ``cls`` that widgets hold as they are, from the widget values ``v``, as the fields' types."""
+    cast = {"int": int, "float": float, "str": str, "bool": bool}
+    found = {name: (f, v[key]) for key, name in keys_of(cls).items() if key in v
+             for f in [knobs(cls)[name][0]]}
+    out = {name: cast[str(f.type).split(" | ")[0]](value) for name, (f, value) in found.items()}
+    if cls is FeatureParams and "duration" in v:
+        out["duration"] = float(v["duration"])
+    return out
 
 
 def train_values() -> dict:
@@ -225,17 +227,27 @@ def configs(v: dict) -> tuple[ModelConfig, TrainConfig]:
         Hidden layers that are not whole numbers.
     """
     units = tuple(int(u) for u in str(v["layers"]).replace(" ", "").split(",") if u)
-    mc = ModelConfig(kind=v["kind"], hidden_units=units, filters=int(v["filters"]), lstm_units=int(v["lstm_units"]),
-                     dense_units=int(v["dense_units"]), dropout=float(v["dropout"]), l1=float(v["l1"]),
-                     l2=float(v["l2"]), learning_rate=float(v["lr"]), standardize=bool(v["standardize"])).validate()
+    mc = ModelConfig(**_fields(ModelConfig, v), hidden_units=units).validate()
     folds = int(v["folds"])
-    tc = TrainConfig(epochs=int(v["epochs"]), batch_size=int(v["batch"]), test_size=float(v["test_size"]),
-                     split=v["split"], seed=int(v["seed"]), patience=int(v["patience"]) if v["early"] else None,
-                     folds=folds, fold=min(int(v["fold"]), folds - 1), lists=(str(v["lists"] or "").strip() or None) if v["split"] == "lists" else None,
-                     augment_copies=int(v["aug_copies"]), pitch_shift=float(v["pitch"]),
-                     time_stretch=float(v["stretch"]), noise_snr=float(v["snr"]) if v["noise"] else None,
-                     time_mask=int(v["time_mask"]), coef_mask=int(v["coef_mask"])).validate()
+    lists = (str(v["lists"] or "").strip() or None) if v["split"] == "lists" else None
+    tc = TrainConfig(**{**_fields(TrainConfig, v), "fold": min(int(v["fold"]), folds - 1)}, lists=lists,
+                     patience=int(v["patience"]) if v["early"] else None,
+                     noise_snr=float(v["snr"]) if v["noise"] else None).validate()
     return mc, tc
+
+
+def widget_values(configs: dict, backend: str) -> dict:
+    """The Features and Train pages' widget values for ``configs`` (``{"features", "model", "train"}``)."""
+    values = {key: getattr(configs[where], name) for where, cls in CONFIG_CLASSES.items()
+              for key, name in keys_of(cls).items()}
+    mc, tc = configs["model"], configs["train"]
+    values.update(layers=", ".join(map(str, mc.hidden_units)), lists=tc.lists or "", early=tc.patience is not None,
+                  backend=backend, noise=tc.noise_snr is not None, duration=configs["features"].duration)
+    if tc.noise_snr is not None:
+        values["snr"] = tc.noise_snr
+    if tc.patience is not None:
+        values["patience"] = tc.patience
+    return values
 
 
 def reset(keys) -> None:

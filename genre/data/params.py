@@ -43,6 +43,37 @@ class _Config:
         return dataclasses.replace(self, **changes).validate()  # type: ignore[type-var]
 
 
+@dataclass(frozen=True)
+class Knob:
+    """How a config field is set from outside, declared once beside the field.
+
+    The CLI's flag (``--`` and the field's name, dashed; older spellings in ``aliases``), the app's widget
+    and URL key (``key``, else the field's name), its label, help and allowed values, and whether an
+    experiment may vary it: the CLI, the app's settings and ``--vary`` all derive from this.
+    """
+
+    label: str = ""
+    help: str = ""
+    key: str | None = None  # the app's widget and URL key (None: the field's name; a short one in older links)
+    options: tuple | None = None  # the app's choices (the config itself may take more)
+    low: float | None = None  # the app's range
+    high: float | None = None
+    aliases: tuple[str, ...] = ()  # older CLI flags that still work
+    vary: bool = True  # an experiment may vary it (not: what an experiment sets per trial, or keeps for all)
+    cli: bool = True  # a flag of the commands that take this config
+    app: bool = True  # a widget of the Features or Train page
+
+
+def knob(default, **declared) -> Any:
+    """A config field with its :class:`Knob` (``dataclasses.field`` with the knob in its metadata)."""
+    return dataclasses.field(default=default, metadata={"knob": Knob(**declared)})
+
+
+def knobs(cls) -> dict[str, tuple[dataclasses.Field, Knob]]:
+    """Each field of config class ``cls`` with its knob (a field declared without one: a default knob)."""
+    return {f.name: (f, f.metadata.get("knob", Knob())) for f in dataclasses.fields(cls)}
+
+
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise ParameterError(message)
@@ -67,16 +98,25 @@ EXCERPTS = {  # where a track's segments come from -> what the app and the CLI's
 class FeatureParams(_Config):
     """How MFCCs are extracted: the notebook's constants, made parameters."""
 
-    sample_rate: int = 22050  # Hz; every clip is resampled to this
-    duration: float = 30.0  # seconds of each track that are cut into segments
-    num_segments: int = 5  # segments per `duration`; each becomes one training row
-    n_mfcc: int = 13  # coefficients per frame
-    n_fft: int = 2048  # FFT window, samples
-    hop_length: int = 512  # hop between frames, samples
-    files_per_genre: int = -1  # -1 means all files
-    excerpt: str = "start"  # one of EXCERPTS
-    max_segments: int = 30  # with excerpt="whole": at most this many segments per track
-    exclude: tuple[str, ...] = ()  # genre folders left out (e.g. "unlabelled")
+    sample_rate: int = knob(22050, label="Sample rate (Hz)", key="sr", options=(8000, 11025, 16000, 22050, 32000, 44100),
+                            help="every clip is resampled to this")
+    duration: float = knob(30.0, label="Duration (s)", low=1, high=300,
+                           help="seconds of each track that are cut into segments")
+    num_segments: int = knob(5, label="Segments per track", key="segments", low=1, high=30, aliases=("--segments",),
+                             help="segments per duration; each becomes one training row")
+    n_mfcc: int = knob(13, label="MFCC coefficients", low=1, high=40, help="coefficients per frame")
+    n_fft: int = knob(2048, label="FFT window (n_fft)", options=(256, 512, 1024, 2048, 4096, 8192),
+                      help="FFT window, samples")
+    hop_length: int = knob(512, label="Hop length", key="hop",
+                           options=(64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 4096, 8192),
+                           help="hop between frames, samples")
+    files_per_genre: int = knob(-1, label="Files per genre", key="files", low=-1, high=10**6, vary=False,
+                                help="-1: all files")
+    excerpt: str = knob("start", label="Excerpt", options=tuple(EXCERPTS),
+                        help="; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()))
+    max_segments: int = knob(30, label="Segments per track, at most", low=1, high=200,
+                             help="with excerpt whole: at most this many segments per track, spread over it")
+    exclude: tuple[str, ...] = knob((), vary=False, cli=False, app=False)  # genre folders left out (e.g. "unlabelled")
 
     def validate(self) -> "FeatureParams":
         _require(_is_int(self.sample_rate) and 1000 <= self.sample_rate <= 192000,
@@ -166,4 +206,4 @@ class FeatureParams(_Config):
         return d
 
 
-__all__ = ["EXCERPTS", "FeatureParams"]
+__all__ = ["EXCERPTS", "FeatureParams", "Knob", "knob", "knobs"]

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from genre.data.params import _Config, _is_int, _is_number, _require
+from genre.data.params import _Config, _is_int, _is_number, _require, knob
 from genre.learn.model import MODEL_KINDS
 from genre.learn.splits import SPLIT_MODES
+
+WIDTHS = (8, 16, 32, 64, 128, 256)  # the app's choices of filters and units (CNN, LSTM)
 
 
 @dataclass(frozen=True)
@@ -23,16 +25,24 @@ class ModelConfig(_Config):
     regularisation, the learning rate and standardisation apply to every kind.
     """
 
-    kind: str = "dense"  # dense (the notebook's), cnn, lstm: see genre.learn.model.MODEL_KINDS
-    hidden_units: tuple[int, ...] = (512, 256, 64)  # dense: one Dense+ReLU layer each
-    filters: int = 32  # cnn: filters of each of the three Conv2D blocks
-    lstm_units: int = 64  # lstm: units of each of the two LSTM layers
-    dense_units: int = 64  # cnn, lstm: the Dense+ReLU layer before the output
-    dropout: float = 0.3  # after every hidden Dense layer
-    l1: float = 0.0  # L1 kernel regularisation of every hidden layer (0: off)
-    l2: float = 0.001  # L2 kernel regularisation of every hidden layer (0: off)
-    learning_rate: float = 1e-4  # Adam
-    standardize: bool = False  # scale each coefficient by the training rows' mean and std (stored in the model)
+    kind: str = knob("dense", label="Network", options=tuple(MODEL_KINDS), aliases=("--model",),
+                     help="; ".join(f"{k}: {v.label}, knobs {', '.join(v.knobs)}" for k, v in MODEL_KINDS.items()))
+    hidden_units: tuple[int, ...] = knob((512, 256, 64), label="Hidden layers", key="layers", aliases=("--units",),
+                                         help="dense: one Dense+ReLU layer each, e.g. 512,256,64")
+    filters: int = knob(32, label="Filters per block", options=WIDTHS, help="cnn: filters of each of the three "
+                        "Conv2D blocks")
+    lstm_units: int = knob(64, label="LSTM units", options=WIDTHS, help="lstm: units of each of the two LSTM layers")
+    dense_units: int = knob(64, label="Dense units", options=WIDTHS, help="cnn, lstm: the Dense+ReLU layer before "
+                            "the output")
+    dropout: float = knob(0.3, label="Dropout", low=0.0, high=0.8, help="after every hidden Dense layer")
+    l1: float = knob(0.0, label="L1", options=(0.0, 1e-5, 1e-4, 1e-3, 1e-2),
+                     help="L1 kernel regularisation of every hidden layer (0: off)")
+    l2: float = knob(0.001, label="L2", options=(0.0, 1e-4, 1e-3, 1e-2),
+                     help="L2 kernel regularisation of every hidden layer (0: off)")
+    learning_rate: float = knob(1e-4, label="Learning rate", key="lr", aliases=("--lr",),
+                                options=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2), help="Adam's learning rate")
+    standardize: bool = knob(False, label="Standardize inputs",
+                             help="scale each coefficient by the training rows' mean and std (kept in the model)")
 
     def validate(self) -> "ModelConfig":
         _require(self.kind in MODEL_KINDS, f"kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}")
@@ -65,23 +75,33 @@ AUGMENT_FIELDS = ("augment_copies", "pitch_shift", "time_stretch", "noise_snr", 
 class TrainConfig(_Config):
     """How the network is trained and evaluated."""
 
-    epochs: int = 50
-    batch_size: int = 32
-    test_size: float = 0.3  # fraction held out for testing (of tracks, or of segments)
-    split: str = "track"  # a mode of genre.learn.splits.SPLIT_MODES: track (default), segment (the notebook's), kfold, lists
-    seed: int = 0
-    patience: int | None = None  # early stopping on validation loss; None: off
-    val_size: float = 0.15  # with early stopping only: fraction of training tracks held out to stop on
-    folds: int = 5  # split="kfold": how many folds
-    fold: int = 0  # split="kfold": the fold this run tests (0 .. folds-1)
-    lists: str | None = None  # split="lists": folder of train.txt, valid.txt (optional), test.txt
+    epochs: int = knob(50, label="Epochs", low=1, high=1000)
+    batch_size: int = knob(32, label="Batch size", key="batch", options=(8, 16, 32, 64, 128, 256))
+    test_size: float = knob(0.3, label="Test fraction", low=0.1, high=0.5,
+                            help="fraction held out for testing (of tracks, or of segments)")
+    split: str = knob("track", label="Split", options=tuple(SPLIT_MODES), vary=False,
+                      help="; ".join(f"{k}: {v.label}" for k, v in SPLIT_MODES.items()))
+    seed: int = knob(0, label="Seed", low=0, high=10**6, vary=False)
+    patience: int | None = knob(None, label="Patience (epochs)", low=1, high=100,
+                                help="early stopping on validation loss; none: off")
+    val_size: float = knob(0.15, cli=False, app=False)  # with early stopping only: training tracks held out to stop on
+    folds: int = knob(5, label="Folds", low=2, high=20, vary=False, help="--split kfold: number of folds")
+    fold: int = knob(0, label="Test fold", low=0, high=19, vary=False, help="--split kfold: the fold tested (0-based)")
+    lists: str | None = knob(None, label="Lists folder", vary=False,
+                             help="--split lists: folder of train.txt, valid.txt (optional), test.txt")
     # Audio augmentation of the training tracks only (genre.learn.augment): K altered copies of each.
-    augment_copies: int = 0  # K; 0: off (the transforms below then change nothing)
-    pitch_shift: float = 0.0  # each copy shifted by a random amount in [-this, +this] semitones
-    time_stretch: float = 0.0  # ... and stretched at a random rate in [1-this, 1+this]
-    noise_snr: float | None = None  # ... with white noise this many dB below the signal; None: no noise
-    time_mask: int = 0  # SpecAugment: one band of up to this many frames masked in each copy's rows
-    coef_mask: int = 0  # ... and one band of up to this many coefficients
+    augment_copies: int = knob(0, label="Augmented copies per track", key="aug_copies", low=0, high=10,
+                               help="K altered copies per training track; 0: off")
+    pitch_shift: float = knob(0.0, label="Pitch shift (± semitones)", key="pitch", low=0.0, high=6.0,
+                              help="each copy shifted by a random amount within +-this many semitones")
+    time_stretch: float = knob(0.0, label="Time stretch (± rate)", key="stretch", low=0.0, high=0.3,
+                               help="each copy stretched at a random rate within 1 +- this")
+    noise_snr: float | None = knob(None, label="Noise SNR (dB)", low=0, high=60,
+                                   help="white noise this many dB below the signal; none: no noise")
+    time_mask: int = knob(0, label="Time mask (frames)", low=0, high=40,
+                          help="SpecAugment: one band of up to this many frames masked in each copy's rows")
+    coef_mask: int = knob(0, label="Coefficient mask", low=0, high=8,
+                          help="SpecAugment: one band of up to this many coefficients")
 
     def validate(self) -> "TrainConfig":
         _require(_is_int(self.epochs) and 1 <= self.epochs <= 10000,

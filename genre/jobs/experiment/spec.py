@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from genre.atomic import read_json, write_text
-from genre.data.params import FeatureParams
+from genre.data.params import FeatureParams, knobs
 from genre.errors import GenreError, ParameterError
 from genre.learn.config import ModelConfig, TrainConfig
 
 EXPERIMENT_FILE = "experiment.json"
 CONFIGS = {"features": FeatureParams, "model": ModelConfig, "train": TrainConfig}
-# Settings an experiment sets itself (or that would make the trials not comparable).
-NOT_VARIED = {"seed", "fold", "folds", "split", "lists", "files_per_genre", "exclude"}
+# Settings an experiment sets itself (or that would make the trials not comparable): declared with vary=False.
+NOT_VARIED = {name for cls in CONFIGS.values() for name, (_, k) in knobs(cls).items() if not k.vary}
 
 
 @dataclass(frozen=True)
