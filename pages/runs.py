@@ -1,78 +1,20 @@
-"""Runs: every training run in the workspace (any tab's, the CLI's) and every saved model, side by side."""
-
-from pathlib import Path
+"""Runs: every training run in the workspace (any tab's, the CLI's, an experiment's trials on request) and every
+saved model, side by side. The rows come from :mod:`genre.jobs.listing`."""
 
 import pandas as pd
 import streamlit as st
 
 from genre import plots
 from genre.data import workspace
-from genre.data.params import FeatureParams
 from genre.errors import GenreError
-from genre.jobs.runs import Run
-from genre.learn.augment import describe as describe_augmentation
+from genre.jobs import listing
 from genre.learn.bundle import delete_bundle, list_bundles
-from genre.learn.config import ModelConfig, TrainConfig
-from genre.learn.model import describe as describe_network
 from workbench import exports, runtime, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
 
 st.title("📊 Runs")
 ui.status_strip()
-
-# Settings first, then what they gave. "dataset" .. "backend" are compared across selected runs.
-SETTINGS = ["dataset", "genres", "input", "network", "backend", "dropout", "l1", "l2", "standardise", "augmentation", "lr",
-            "batch", "epochs asked", "split", "test size", "seed", "backend"]
-
-
-def settings_row(mc: ModelConfig, tc: TrainConfig, backend: str) -> dict:
-    """The model and training settings columns (the network's own knobs only)."""
-    return {"network": describe_network(mc), "backend": backend, "dropout": mc.dropout, "l1": mc.l1, "l2": mc.l2,
-            "standardise": "yes" if mc.standardize else "no", "augmentation": describe_augmentation(tc.augmentation()),
-            "lr": mc.learning_rate, "batch": tc.batch_size, "epochs asked": tc.epochs, "split": tc.split,
-            "test size": tc.test_size, "seed": tc.seed}
-
-
-def run_row(run: Run) -> dict:
-    spec, status, result = run.spec, run.status(), run.result() or {}
-    m = result.get("metrics", {})
-    shape = spec.get("input_shape") or ["?", "?"]
-    try:
-        fp, mc, tc = run.configs()
-    except GenreError:  # a record written by a newer or broken version: shown, without its settings
-        fp, mc, tc = FeatureParams(), ModelConfig(), TrainConfig()
-    return {
-        "key": f"run:{run.id}", "run": run.name, "status": status.get("state"),
-        "dataset": (spec.get("dataset") or "").rstrip("/").rsplit("/", 1)[-1],
-        "genres": len(spec.get("genres", [])), "input": f"{shape[0]}×{shape[1]}",
-        **settings_row(mc, tc, spec.get("backend", "tensorflow")),
-        "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"),
-        "epochs": m.get("epochs_run", len(run.epochs()) or None), "time (s)": _round(result.get("seconds")),
-        "segments": fp.num_segments, "source": spec.get("source", "app"), "id": run.id,
-    }
-
-
-def bundle_row(b) -> dict:
-    """A saved model with no run record (copied in, imported, or from before runs were recorded)."""
-    fp, m = b.params, b.metrics
-    frames, n = fp.input_shape
-    return {
-        "key": f"bundle:{b.path}", "run": b.label, "status": "saved model", "dataset": "", "genres": len(b.genres),
-        "input": f"{frames}×{n}", **settings_row(b.model_config, b.train_config, b.info.get("backend", "tensorflow")),
-        "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"), "epochs": m.get("epochs_run"),
-        "time (s)": _round(b.info.get("seconds")), "segments": fp.num_segments,
-        "source": "imported" if b.info.get("imported") else "saved model", "id": b.path.name,
-    }
-
-
-def _round(x):
-    return None if x is None else round(float(x), 1)
-
-
-def differing(table: pd.DataFrame) -> list[str]:
-    """The settings columns whose values are not all the same."""
-    return [c for c in SETTINGS if table[c].astype(str).nunique() > 1]
 
 
 def delete(key: str) -> None:
@@ -81,15 +23,14 @@ def delete(key: str) -> None:
     The confirmation is for one delete: it is unticked again.
     """
     st.session_state["confirm_delete"] = False
-    kind, _, ident = key.partition(":")
+    kind, target = listing.open_row(key)
     try:
         if kind == "run":
-            run = Run(workspace.runs_dir() / ident)
-            gone = run.bundle_path
-            run.delete()
+            gone = target.bundle_path
+            target.delete()
         else:
-            gone = ident
-            delete_bundle(ident)
+            gone = target
+            delete_bundle(target)
     except (GenreError, OSError) as exc:
         st.session_state["delete_error"] = f"Could not delete: {exc}"
         return
@@ -98,25 +39,26 @@ def delete(key: str) -> None:
 
 
 def export_ui(key: str) -> None:
-    kind, _, ident = key.partition(":")
+    kind, target = listing.open_row(key)
     if kind == "run":
-        exports.run_downloads_ui(Run(workspace.runs_dir() / ident))
+        exports.run_downloads_ui(target)
     else:
-        exports.bundle_download_button(ident, key=f"export-zip-{Path(ident).name}")
+        exports.bundle_download_button(str(target), key=f"export-zip-{target.name}")
 
 
-runs = state.runs()
-bundles = list_bundles(workspace.models_dir())
-rows, histories = [run_row(r) for r in runs], {}
-for r in runs:
-    result = r.result()
-    histories[f"run:{r.id}"] = result["history"] if result else r.history()
-# A bundle is shown as a run's when it is that run's own folder; an imported copy of it is a model of its own.
-recorded = {str(r.bundle_path.resolve()) for r in runs if r.bundle_path is not None}
-for b in bundles:
-    if str(b.path.resolve()) not in recorded:
-        rows.append(bundle_row(b))
-        histories[f"bundle:{b.path}"] = b.history
+def shown_ui(experiments: list) -> list:
+    """Which experiments' trials to list beside the runs (none by default: a sweep has many)."""
+    if not experiments:
+        return []
+    labels = {e.id: f"{listing.overview(e)['title']} · {e.id}" for e in experiments}
+    chosen = st.multiselect("Also list the trials of", list(labels), format_func=labels.get, key="runs_trials_of",
+                            help="Each trial of an experiment is a run: listed here it can be compared, exported "
+                                 "or deleted like any run. Its experiment names it in the 'experiment' column.")
+    return [e for e in experiments if e.id in chosen]
+
+
+experiments = state.experiments()
+rows, histories = listing.workspace_rows(state.runs(), list_bundles(workspace.models_dir()), shown_ui(experiments))
 
 if not rows:
     st.info("No runs yet: train a model on the Train page.")
@@ -126,7 +68,8 @@ if not rows:
 table = pd.DataFrame(rows)
 ACCURACIES = ("segment acc", "track acc")
 # Shown in percent with one decimal everywhere (Streamlit's "percent" preset drops or keeps decimals per value).
-st.dataframe(table.drop(columns=["key"]).assign(**{c: table[c] * 100 for c in ACCURACIES}), hide_index=True,
+hidden = ["key"] + ([] if table["experiment"].astype(bool).any() else ["experiment"])  # only when trials are listed
+st.dataframe(table.drop(columns=hidden).assign(**{c: table[c] * 100 for c in ACCURACIES}), hide_index=True,
              column_config={c: st.column_config.ProgressColumn(format=ui.PERCENT_COLUMN, min_value=0, max_value=100)
                             for c in ACCURACIES})
 st.caption("Accuracies are on each run's held-out test split; 'track acc' is the segments' mean-probability vote. "
@@ -138,7 +81,7 @@ chosen = st.multiselect("Runs", list(labels), default=[k for k in labels if hist
                         help="Their curves overlaid, and the settings in which they differ.")
 picked = table[table["key"].isin(chosen)]
 if len(picked) > 1:
-    diff = differing(picked)
+    diff = listing.differing(picked.to_dict("records"))
     if diff:
         st.caption("Settings in which these runs differ (highlighted):")
         shown = picked[["run", "status", *diff, "segment acc", "track acc", "epochs", "time (s)"]]

@@ -87,7 +87,7 @@ def test_runs_page_offers_the_bundle_zip_and_the_report_of_a_finished_run(home, 
     run = _run(tiny, "exported")
     at = open_page("runs").run()
     assert not at.exception and not at.error
-    assert by_label(at.selectbox, "Run or saved model to export").value == f"run:{run.id}"
+    assert by_label(at.selectbox, "Run or saved model to export").value == f"run:{run.path}"
     assert downloads(at) == ["Model bundle (.zip)", "Report (.html)"]
     name, mime, data = made_on_click(registered, at.get("download_button")[0])
     assert (name, mime) == (f"{run.bundle_path.name}.zip", "application/zip")

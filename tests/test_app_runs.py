@@ -51,11 +51,11 @@ def test_compare_overlays_curves_and_highlights_differing_settings(home, tiny):
     a, b = _run(tiny, "a"), _run(tiny, "b", dropout=0.5)
     at = open_page("runs").run()
     compare = by_label(at.multiselect, "Runs")
-    assert compare.value == [f"run:{b.id}", f"run:{a.id}"]
+    assert compare.value == [f"run:{b.path}", f"run:{a.path}"]
     assert len(at.image) == 1  # the overlaid curves
     diff = at.dataframe[1].value
     assert list(diff.columns) == ["run", "status", "dropout", "segment acc", "track acc", "epochs", "time (s)"]
-    compare.set_value([f"run:{a.id}"]).run()
+    compare.set_value([f"run:{a.path}"]).run()
     assert not at.exception and len(at.dataframe) == 1 and len(at.image) == 1
     compare.set_value([]).run()
     assert not at.exception and not at.image
@@ -70,7 +70,7 @@ def test_compare_sees_the_network_kind_l1_standardisation_and_augmentation(home,
                      train_config=TrainConfig(**TINY_TRAIN, augment_copies=2, pitch_shift=2.0, time_mask=4),
                      name="lab", models_dir=workspace.models_dir())
     at = open_page("runs").run()
-    by_label(at.multiselect, "Runs").set_value([f"run:{lab.id}", f"run:{plain.id}"]).run()
+    by_label(at.multiselect, "Runs").set_value([f"run:{lab.path}", f"run:{plain.path}"]).run()
     assert not at.exception
     diff = at.dataframe[1].value
     assert {"network", "l1", "standardise", "augmentation"} <= set(diff.columns)
@@ -94,7 +94,7 @@ def test_delete_needs_the_confirmation_removes_record_and_bundle_and_resets_it(h
     keep, doomed = _run(tiny, "keep"), _run(tiny, "doomed")
     doomed_bundle = doomed.bundle_path
     at = open_page("runs", bundle_path=str(doomed_bundle)).run()
-    by_label(at.selectbox, "Run or saved model").set_value(f"run:{doomed.id}")
+    by_label(at.selectbox, "Run or saved model").set_value(f"run:{doomed.path}")
     assert button(at, "Delete").disabled
     by_label(at.checkbox, "Yes, delete it and its saved model").check().run()
     button(at, "Delete").click().run()
@@ -123,3 +123,29 @@ def test_accuracies_are_shown_in_percent_with_one_decimal(home, tiny):
     track = run.result()["metrics"]["track_accuracy"]
     assert list(table["track acc"]) == [pytest.approx(100 * track)]
     assert "%.1f%%" in config  # the column's format: one decimal for every run
+
+
+def test_an_experiments_trials_are_listed_on_request_and_can_be_compared_and_deleted(home, tiny):
+    """A trial is a run: listed under its experiment, compared, deleted like any run."""
+    from genre.jobs.runs import create_run, execute
+    from tests.test_app_experiments import fake_experiment
+
+    exp = fake_experiment(tiny.root, {0.0: 0.6, 0.5: 0.7})
+    trial = execute(create_run(exp.path / "runs", features_path=tiny.store, features=tiny.features,
+                               model_config=ModelConfig(**TINY_MODEL), train_config=TrainConfig(**TINY_TRAIN),
+                               name="dropout=0 seed=0", models_dir=exp.path / "models", source="experiment"))
+    own = _run(tiny, "own")
+    at = open_page("runs").run()
+    listed = at.dataframe[0].value
+    assert list(listed["run"]) == ["own"] and "experiment" not in listed.columns  # trials only on request
+    by_label(at.multiselect, "Also list the trials of").set_value([exp.id]).run()
+    assert not at.exception
+    listed = at.dataframe[0].value
+    assert list(listed["run"]) == ["own", "dropout=0 seed=0"]
+    assert list(listed["experiment"]) == ["", f"dropout · {exp.id}"]
+    by_label(at.multiselect, "Runs").set_value([f"run:{own.path}", f"run:{trial.path}"]).run()
+    assert not at.exception and len(at.image) == 1
+    by_label(at.selectbox, "Run or saved model").set_value(f"run:{trial.path}")
+    at.checkbox(key="confirm_delete").check().run()
+    button(at, "Delete").click().run()
+    assert not at.exception and not trial.path.exists() and own.path.exists()

@@ -264,6 +264,18 @@ def test_two_runs_of_one_name_save_two_bundles(new_run, models_dir, features):
     assert [b.name for b in list_bundles(models_dir)] == ["twin", "twin"]
 
 
+def test_a_finished_run_keeps_a_brief_without_the_per_track_rows_and_an_older_record_gets_one(new_run):
+    """Lists read the brief: the per-track rows of the error analysis are most of a result."""
+    run = execute(new_run(epochs=1))
+    result, brief = run.result(), json.loads((run.path / "brief.json").read_text())
+    assert result["tracks"] and "tracks" not in brief and brief == {k: v for k, v in result.items() if k != "tracks"}
+    assert run.brief() == brief and len(json.dumps(brief)) < len(json.dumps(result))
+    (run.path / "brief.json").unlink()  # a record written before briefs
+    assert run.brief() == brief and (run.path / "brief.json").is_file()
+    assert execute(new_run(epochs=1, name="x")).brief()["metrics"]["epochs_run"] == 1
+    assert new_run(epochs=1).brief() is None  # not finished: nothing to brief
+
+
 @pytest.mark.parametrize("case, message", [
     ("one genre", "at least two genres"),
     ("store re-extracted", "re-extracted since this run was started"),

@@ -47,6 +47,7 @@ from genre.process import ProcessId, kill_recorded, recorded_alive
 
 RUN_FILE, STATUS_FILE, EPOCHS_FILE = "run.json", "status.json", "epochs.jsonl"
 RESULT_FILE, STOP_FILE, LOG_FILE = "result.json", "stop", "log.txt"
+BRIEF_FILE = "brief.json"  # result.json without the per-track rows of the error analysis: what lists read
 OFFER_FILE = "model-offered"
 
 FINAL_STATES = ("done", "stopped", "failed")
@@ -108,8 +109,9 @@ class Run(Record):
     def name(self) -> str:
         return self.spec.get("name") or self.id
 
-    def configs(self) -> tuple[FeatureParams, ModelConfig, TrainConfig]:
-        s = self.spec
+    def configs(self, spec: dict | None = None) -> tuple[FeatureParams, ModelConfig, TrainConfig]:
+        """The run's configs, from its spec (``spec``: one already read)."""
+        s = self.spec if spec is None else spec
         return (FeatureParams.from_dict(s.get("feature_params", {})), ModelConfig.from_dict(s.get("model_config", {})),
                 TrainConfig.from_dict(s.get("train_config", {})))
 
@@ -181,6 +183,22 @@ class Run(Record):
     def result(self) -> dict | None:
         """``result.json``: metrics, history, seconds, stopped, summary (None until the run ends well)."""
         return read_json(self.path / RESULT_FILE)
+
+    def brief(self) -> dict | None:
+        """The result without its per-track rows (``tracks``, 97 % of a result): what a list of runs reads.
+
+        ``brief.json``, written with the result; a record from before it is made from ``result.json`` once.
+        """
+        found = read_json(self.path / BRIEF_FILE)
+        if found is not None:
+            return found
+        result = self.result()
+        if result is None:
+            return None
+        found = brief_of(result)
+        with contextlib.suppress(OSError):  # a read-only or just-deleted record: the brief is made each time
+            write_text(self.path / BRIEF_FILE, json.dumps(found), parents=False)
+        return found
 
     @property
     def bundle_path(self) -> Path | None:
@@ -301,6 +319,11 @@ def create_run(runs_dir: str | Path, *, features_path: str | Path, features, mod
     return run
 
 
+def brief_of(result: dict) -> dict:
+    """A result without its per-track rows."""
+    return {k: v for k, v in result.items() if k != "tracks"}
+
+
 def list_runs(runs_dir: str | Path) -> list[Run]:
     """Every run record under ``runs_dir``, newest first."""
     runs_dir = Path(runs_dir)
@@ -390,13 +413,18 @@ def _execute(run: Run, *, on_epoch=None) -> Run:
         outcome = {"metrics": result.metrics, "history": result.history, "seconds": result.seconds,
                    "stopped": result.stopped, "summary": model_summary(result.model), "bundle": str(bundle),
                    **result.info}
-        write_text(run.path / RESULT_FILE, json.dumps(outcome))
+        write_text(run.path / BRIEF_FILE, json.dumps(brief_of(outcome)), parents=False)
+        write_text(run.path / RESULT_FILE, json.dumps(outcome), parents=False)
         run._update_status(state="stopped" if result.stopped else "done", finished=time.time(),
                            bundle=str(bundle), message="")
     except Cancelled:
         run._update_status(state="stopped", finished=time.time(), message="stopped before training began: no model")
     except GenreError as exc:
         run._update_status(state="failed", finished=time.time(), message=str(exc))
+    except FileNotFoundError as exc:  # the record deleted while it trained: nothing is written anew
+        if not run.path.exists():
+            raise RecordGone(f"the record of run {run.id} was deleted") from None
+        run._update_status(state="failed", finished=time.time(), message=f"{exc.__class__.__name__}: {exc}")
     except KeyboardInterrupt:
         run._update_status(state="failed", finished=time.time(), message="interrupted (Ctrl-C)")
         raise

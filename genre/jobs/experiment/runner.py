@@ -93,7 +93,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, dask_client=None, o
 
 
 def _row(trial: Trial, run) -> dict:
-    result = run.result() or {}
+    result = run.brief() or {}
     m = result.get("metrics", {})
     return {"settings": trial.settings, "seed": trial.seed, "fold": trial.fold,
             "segment_accuracy": m.get("segment_accuracy"), "track_accuracy": m.get("track_accuracy"),

@@ -78,7 +78,7 @@ def gaps(exp) -> list[dict]:
     for trial in result.get("trials", []):
         if not trial.get("run_id"):
             continue
-        history = (Run(exp.path / "runs" / trial["run_id"]).result() or {}).get("history", {})
+        history = (Run(exp.path / "runs" / trial["run_id"]).brief() or {}).get("history", {})
         train, val = _last(history.get("accuracy")), _last(history.get("val_accuracy"))
         if train is not None and val is not None:
             per_point.setdefault(_key(trial["settings"]), []).append(train - val)
@@ -132,7 +132,7 @@ def estimate_seconds(runs, *, backend: str, epochs: list[int], workers: int) -> 
     """
     per_epoch, startup = [], []
     for run in runs:
-        result = run.result()
+        result = run.brief()
         if not result or run.spec.get("backend", "tensorflow") != backend:
             continue
         done = int(result.get("metrics", {}).get("epochs_run") or 0)
