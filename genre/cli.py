@@ -17,7 +17,7 @@ from pathlib import Path
 
 from genre.data.params import FeatureParams, knobs
 from genre.errors import GenreError, ParameterError, TrainingError
-from genre.jobs.runs import BACKENDS
+from genre.jobs.runs import BACKENDS, DEFAULT_BACKEND
 from genre.learn.config import AUGMENT_FIELDS, ModelConfig, TrainConfig
 from genre.learn.splits import SPLIT_MODES
 
@@ -170,7 +170,7 @@ def cmd_train(a) -> int:
         print(f"trained on {m['n_train_segments']:,} rows + {m['n_augmented_rows']:,} augmented copies", file=sys.stderr)
     print(f"split by {tc.split}; test: segment accuracy {m['segment_accuracy']:.3f} ({m['n_segments']} segments), "
           f"track accuracy {m['track_accuracy']:.3f} ({m['n_tracks']} tracks, mean-probability vote); "
-          f"{m['epochs_run']} epochs in {result['seconds']:.1f} s on {a.backend} -> {a.out} (run {run.id})",
+          f"{m['epochs_run']} epochs in {result['seconds']:.1f} s on {run.spec['backend']} -> {a.out} (run {run.id})",
           file=sys.stderr)
     return 0
 
@@ -316,6 +316,14 @@ def cmd_warmup(a) -> int:
     return 0
 
 
+def _default_backend() -> str:
+    """``--backend``'s default: ``$GENRE_BACKEND`` when it names one, else auto (each network's faster)."""
+    import os
+
+    chosen = os.environ.get("GENRE_BACKEND", "").strip()
+    return chosen if chosen in BACKENDS else DEFAULT_BACKEND
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m genre", description="Music-genre classification: MFCCs per segment -> "
                                 "dense network.")
@@ -345,8 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True)
     config_args(s, ModelConfig)
     config_args(s, TrainConfig, set(knobs(TrainConfig)) - set(AUGMENT_FIELDS))
-    s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow",
-                   help="Keras backend: " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
+    s.add_argument("--backend", choices=list(BACKENDS), default=_default_backend(),
+                   help="Keras backend ($GENRE_BACKEND, else auto): " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
     s.add_argument("--name", help="the run's name on the app's Runs page (default: the --out folder's name)")
     config_args(s.add_argument_group("augmentation of the training tracks (copies of test/validation tracks are "
                                      "never used)"), TrainConfig, AUGMENT_FIELDS)
@@ -359,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a setting and its values (hidden_units as 512-256-64); several --vary make a grid")
     s.add_argument("--repeats", type=int, default=3, help="seeds per grid point")
     config_args(s, TrainConfig, ("split", "folds", "lists", "epochs"))
-    s.add_argument("--backend", choices=list(BACKENDS), default="tensorflow")
+    s.add_argument("--backend", choices=list(BACKENDS), default=_default_backend(),
+                   help="($GENRE_BACKEND, else auto) " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
     s.add_argument("--workers", type=int, help="trials at once on this machine (default: half the cores)")
     s.add_argument("--dask-scheduler", help="run the trials on this Dask cluster (e.g. tcp://host:8786)")
     s.add_argument("--exclude", action="append", default=[], metavar="FOLDER",

@@ -27,7 +27,7 @@ from genre.jobs.experiment import (
     trial_title,
     varied,
 )
-from genre.jobs.runs import BACKENDS, new_run_id
+from genre.jobs.runs import BACKEND_HELP, BACKENDS, new_run_id
 from genre.learn.config import TrainConfig
 from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists
 from workbench import runtime, settings, state, ui
@@ -102,7 +102,7 @@ def how_ui(dataset) -> dict:
     how["workers"] = int(c3.number_input("Workers", 1, 64, **sticky("exp_workers", default_workers()),
                                          help="Trials at once; each fit already uses every core."))
     how["backend"] = c4.radio("Backend", list(BACKENDS), format_func=lambda b: BACKENDS[b].split(" (")[0],
-                              **sticky("exp_backend", train_setting("backend")))
+                              **sticky("exp_backend", train_setting("backend")), help=BACKEND_HELP)
     how["split"] = st.radio("Split", list(SPLIT_MODES), horizontal=True, format_func=lambda m: SPLIT_MODES[m].label,
                             **sticky("exp_split", train_setting("split")))
     how["folds"], how["lists"] = int(settings.SETTINGS["folds"].default), None
@@ -126,21 +126,19 @@ def spec_of(dataset_root: str, base: dict, varies: list, how: dict) -> Experimen
                                 workers=how["workers"])
 
 
-def estimate_ui(spec: ExperimentSpec) -> None:
-    configs, how = spec.configs(), {"backend": spec.backend, "workers": spec.workers, "repeats": spec.repeats,
-                                    "split": spec.train.split, "folds": spec.train.folds}
+def estimate_ui(spec: ExperimentSpec, n_tracks: int) -> None:
+    configs = spec.configs()
     past = state.runs() + [r for e in state.experiments() for r in e.runs()]
-    seconds = estimate_seconds(past, backend=how["backend"], epochs=[c[2].epochs for c in configs],
-                               workers=how["workers"])
+    seconds, basis = estimate_seconds(past, spec.work(n_tracks), workers=spec.workers or default_workers())
     c1, c2 = st.columns(2)
     points = len({repr(c[:2]) + repr(c[2].replace(seed=0, fold=0)) for c in configs})
-    folds = f" × {how['folds']} folds" if how["split"] == "kfold" else ""
-    c1.metric("Trials", len(configs), help=f"{ui.count(points, 'grid point')} × {ui.count(how['repeats'], 'repeat')}"
+    folds = f" × {spec.train.folds} folds" if spec.train.split == "kfold" else ""
+    c1.metric("Trials", len(configs), help=f"{ui.count(points, 'grid point')} × {ui.count(spec.repeats, 'repeat')}"
                                            f"{folds}")
     c2.metric("Estimated time", "no estimate yet" if seconds is None else f"≈ {ui.fmt_seconds(seconds)}",
-              help="From the finished runs in the workspace on the same backend (median time per epoch and "
-                   "start-up), scaled by the trials' epochs and divided by the workers. Feature extraction is "
-                   "not counted." if seconds is not None else "No run on this backend has finished yet.")
+              help=f"Nothing to go on: {basis}." if seconds is None else
+              f"Estimated {basis}: their time per epoch for the size of each trial (training rows × frames × "
+              "coefficients) and their start-up, divided by the workers. Feature extraction is not counted.")
 
 
 def new_experiment_ui() -> None:
@@ -162,7 +160,7 @@ def new_experiment_ui() -> None:
         except GenreError as exc:
             problem = str(exc)
         else:
-            estimate_ui(spec)
+            estimate_ui(spec, dataset.n_files if dataset is not None else 0)
     if problem:
         st.error(problem)
     if st.button("Start experiment", type="primary", icon="▶️", disabled=bool(problem or unreadable)):

@@ -13,7 +13,7 @@ import streamlit as st
 from genre import plots
 from genre.data import workspace
 from genre.errors import GenreError
-from genre.jobs.runs import BACKENDS, create_run, launch
+from genre.jobs.runs import BACKEND_HELP, BACKENDS, create_run, launch, resolve_backend
 from genre.learn.config import run_name
 from genre.learn.model import MODEL_KINDS
 from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, split_name
@@ -72,8 +72,7 @@ def controls_ui(fs):
         c9, c10, c11 = st.columns([1, 1, 2], vertical_alignment="bottom")
         early = c9.checkbox("Early stopping", **keep("early"))
         c10.number_input("Patience (epochs)", *settings.span("patience"), disabled=not early, **keep("patience"))
-        backend = c11.radio("Backend", list(BACKENDS), horizontal=True, **keep("backend"),
-                            help="Keras runs on either; the run and its saved model record which.")
+        backend = c11.radio("Backend", list(BACKENDS), horizontal=True, **keep("backend"), help=BACKEND_HELP)
         augmentation_problem = lab.augmentation_ui()  # in the words on screen: said before the config's own
         try:
             mc, tc = settings.configs(settings.train_values())
@@ -82,7 +81,7 @@ def controls_ui(fs):
             mc, tc, problem = None, None, str(exc)
         except ValueError:  # int() of something that is not a number
             mc, tc, problem = None, None, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
-        name = st.text_input("Run name", run_name(mc, tc, backend) if mc is not None else f"{kind}-{split}",
+        name = st.text_input("Run name", run_name(mc, tc, resolve_backend(backend, mc.kind)) if mc is not None else f"{kind}-{split}",
                              help="Says what sets the run apart: its network, split and backend, then each setting "
                                   "that differs from the defaults. A label only: every run gets a unique id, and "
                                   "its model carries this name.")

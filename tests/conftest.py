@@ -7,6 +7,7 @@ those are session-scoped so the network is trained once.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from genre.learn.config import ModelConfig, TrainConfig
 # The app tests' fixtures, defined here once: imported by each test module instead, a session fixture would be
 # a fixture of that module and built again for every one (the tiny dataset 9 times, its model 4 times).
 from tests.app_fixtures import dataset_copy, home, saved_bundle, tiny, tiny_bundle  # noqa: F401
+
+# The CLI's default backend (auto: JAX for the dense network) cannot run in this process once a test has imported
+# Keras on TensorFlow: the CLI in-process, and in the subprocesses the tests start, trains on TensorFlow unless a
+# test asks otherwise (tests/test_cli.py runs auto in a process of its own).
+os.environ.setdefault("GENRE_BACKEND", "tensorflow")
 
 SR = 8000  # Hz, the tiny dataset's rate
 SECONDS = 3.0

@@ -24,6 +24,7 @@ from genre.jobs.experiment import (
 from genre.jobs.runs import new_run_id
 from genre.learn.config import ModelConfig, TrainConfig
 from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
+from workbench import ui
 
 # The Features page's settings that give the tiny dataset's features (settings keys, not FeatureParams names).
 TINY_SETTINGS = {"sr": 8000, "duration": 4, "segments": 2, "n_fft": 512, "hop": 256}
@@ -97,15 +98,20 @@ def test_the_trial_count_and_the_estimate_from_finished_runs(home, tiny):
     by_label(at.number_input, "Folds").set_value(3).run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Trials": str(2 * 2 * 2 * 3), "Estimated time": "no estimate yet"}
-    # One finished TensorFlow run: 5 s for 10 epochs, 10 s from creation to its first epoch's start.
+    # One finished dense run on JAX (what auto picks for it) of one trial's size: 5 s for 10 epochs, 10 s from
+    # creation to its first epoch's start. 12 tracks x 2 segments x 2/3 (3 folds) = 16 training rows.
+    frames, _ = tiny.params.input_shape
     run = workspace.runs_dir() / new_run_id()
     run.mkdir(parents=True)
-    (run / "run.json").write_text(json.dumps({"backend": "tensorflow"}))
+    (run / "run.json").write_text(json.dumps({"backend": "jax", "input_shape": [frames, 13],
+                                              "model_config": {"kind": "dense"}}))
     (run / "status.json").write_text(json.dumps({"state": "done", "created": 100.0, "started": 110.0}))
-    (run / "result.json").write_text(json.dumps({"seconds": 5.0, "metrics": {"epochs_run": 10}}))
+    (run / "result.json").write_text(json.dumps({"seconds": 5.0, "metrics": {"epochs_run": 10, "n_train_segments": 16}}))
     at.run()
-    assert {m.label: m.value for m in at.metric}["Estimated time"] == "≈ 3 min 00 s"  # 24 trials × (10 + 5) s / 2 workers
-    by_label(at.radio, "Backend").set_value("jax").run()
+    # 12 trials with 13 coefficients: 10 + 5 s; 12 with 20: 10 + 5 x 20/13 s; 2 workers
+    expected = (12 * 15 + 12 * (10 + 5 * 20 / 13)) / 2
+    assert {m.label: m.value for m in at.metric}["Estimated time"] == f"≈ {ui.fmt_seconds(expected)}"
+    by_label(at.radio, "Backend").set_value("tensorflow").run()
     assert {m.label: m.value for m in at.metric}["Estimated time"] == "no estimate yet"
 
 

@@ -75,6 +75,22 @@ def test_train_writes_a_bundle_and_reports_the_split(flow):
     assert "split by track" in steps["train"].stderr and "track accuracy" in steps["train"].stderr
 
 
+def test_train_by_default_runs_each_network_on_its_faster_backend(flow):
+    """No --backend (and no $GENRE_BACKEND): auto, JAX for the dense network; the run says what was chosen."""
+    from genre.jobs.runs import list_runs
+
+    work, home, _ = flow
+    env = {k: v for k, v in os.environ.items() if k != "GENRE_BACKEND"} | {"GENRE_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-m", "genre", "train", "features.npz", "--out", "auto-model", "--epochs",
+                           "1", "--batch-size", "8", "--name", "auto"], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=300)
+    _ok(proc)
+    assert "on jax" in proc.stderr
+    (run,) = [r for r in list_runs(home / "runs") if r.name == "auto"]
+    assert (run.spec["backend"], run.spec["backend_chosen"]) == ("jax", "auto")
+    assert any((home / "cache" / "jax").iterdir())  # compiled once, kept for the next run
+
+
 def _clips(work: Path) -> list[str]:
     return [f"data/{g}/{g}.00000.wav" for g in GENRES]
 

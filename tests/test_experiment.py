@@ -289,21 +289,38 @@ def test_gaps_are_last_train_minus_last_validation_accuracy_averaged_per_point(t
     assert exp.state == "failed" and gaps(exp) == []
 
 
-def test_the_estimate_comes_from_finished_runs_of_the_same_backend(tmp_path):
-    from genre.jobs.experiment import estimate_seconds
+def test_the_estimate_comes_from_finished_runs_of_the_same_network_on_the_same_backend_scaled_by_size(tmp_path):
+    """A CNN epoch is ~10x a dense one: a CNN sweep is not estimated from dense runs, and size scales the time."""
+    from genre.jobs.experiment import Work, estimate_seconds
     from genre.jobs.runs import Run
 
-    def run(name, backend, seconds, epochs, created=100.0, started=110.0):
-        _record(tmp_path / name, run={"backend": backend}, status={"state": "done", "created": created, "started": started},
-                result={"seconds": seconds, "metrics": {"epochs_run": epochs}})
+    def run(name, backend, kind, seconds, epochs, rows=100, shape=(10, 10), created=100.0, started=110.0):
+        _record(tmp_path / name, run={"backend": backend, "input_shape": list(shape), "model_config": {"kind": kind}},
+                status={"state": "done", "created": created, "started": started},
+                result={"seconds": seconds, "metrics": {"epochs_run": epochs, "n_train_segments": rows}})
         return Run(tmp_path / name)
 
-    runs = [run("a", "tensorflow", 10.0, 10), run("b", "tensorflow", 40.0, 10), run("c", "jax", 1.0, 10),
-            run("d", "tensorflow", 30.0, 10)]
-    # median 3 s per epoch + median 10 s start-up; 4 trials of 20 epochs, 2 at a time
-    assert estimate_seconds(runs, backend="tensorflow", epochs=[20] * 4, workers=2) == pytest.approx(4 * 70 / 2)
-    assert estimate_seconds(runs, backend="jax", epochs=[5], workers=2) == pytest.approx(10 + 0.5)
-    assert estimate_seconds(runs[:2], backend="jax", epochs=[5], workers=2) is None
+    runs = [run("a", "tensorflow", "dense", 10.0, 10), run("b", "tensorflow", "dense", 40.0, 10),
+            run("c", "jax", "dense", 1.0, 10), run("d", "tensorflow", "dense", 30.0, 10),
+            run("e", "tensorflow", "cnn", 100.0, 5, rows=50)]
+    # dense on TF: median 3 s per epoch for 100 rows of 10x10 (3e-4 s per unit), start-up 10 s
+    dense = Work("tensorflow", "dense", 20, 100 * 10 * 10)
+    seconds, basis = estimate_seconds(runs, [dense] * 4, workers=2)
+    assert seconds == pytest.approx(4 * (10 + 3 * 20) / 2) and basis == "from 3 dense runs on tensorflow"
+    assert estimate_seconds(runs, [Work("tensorflow", "dense", 20, 2 * 100 * 10 * 10)], workers=1)[0] == \
+        pytest.approx(10 + 6 * 20)  # twice the rows: twice the time per epoch
+    cnn, _ = estimate_seconds(runs, [Work("tensorflow", "cnn", 10, 100 * 10 * 10)], workers=1)
+    assert cnn == pytest.approx(10 + 40 * 10)  # 20 s per epoch for 50 rows: 40 for 100
+    assert estimate_seconds(runs, [Work("jax", "lstm", 5, 1.0)], workers=1) == (
+        None, "no lstm run on jax has finished in this workspace yet")
+
+
+def test_an_auto_experiment_runs_each_network_on_its_faster_backend(gtzan):
+    spec = ExperimentSpec.build(gtzan, [parse_vary("kind=dense,cnn")], base=BASE, repeats=1)
+    assert spec.backend == "auto" and [(w.kind, w.backend) for w in spec.work(12)] == [("dense", "jax"),
+                                                                                       ("cnn", "tensorflow")]
+    dense, cnn = spec.work(12)
+    assert dense.size == pytest.approx(12 * SMALL_PARAMS["num_segments"] * 0.7 * 13 * FeatureParams(**SMALL_PARAMS).input_shape[0])
 
 
 def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_path, genre_home):

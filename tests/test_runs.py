@@ -443,7 +443,7 @@ def test_open_run_finds_a_run_by_its_id(new_run, runs_dir):
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"backend": "torch"}, "backend must be one of tensorflow, jax"),
+    ({"backend": "torch"}, "backend must be one of auto, tensorflow, jax"),
     ({"train_config": TrainConfig(epochs=0)}, "epochs"),
     ({"model_config": ModelConfig(dropout=2.0)}, "dropout"),
 ])

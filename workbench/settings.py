@@ -18,7 +18,7 @@ import streamlit as st
 from genre.atomic import read_json, update_json
 from genre.data import workspace
 from genre.data.params import FeatureParams, knobs
-from genre.jobs.runs import BACKENDS
+from genre.jobs.runs import BACKENDS, DEFAULT_BACKEND
 from genre.learn.config import ModelConfig, TrainConfig
 from genre.learn.model import MODEL_KINDS
 from genre.learn.splits import SPLIT_MODES
@@ -73,7 +73,7 @@ def _settings(cls) -> dict[str, Setting]:
 
 # Every setting of the Features and Train pages, derived from the configs' declarations (genre.data.params.Knob).
 SETTINGS: dict[str, Setting] = {**_settings(FeatureParams), **_settings(ModelConfig), **_settings(TrainConfig),
-                                "backend": Setting("tensorflow", tuple(BACKENDS))}
+                                "backend": Setting(DEFAULT_BACKEND, tuple(BACKENDS))}
 FEATURE_KEYS = tuple(_settings(FeatureParams))
 TRAIN_KEYS = tuple(k for k in SETTINGS if k not in FEATURE_KEYS)
 N_FFTS, HOPS, SAMPLE_RATES = (list(SETTINGS[k].options) for k in ("n_fft", "hop", "sr"))
@@ -141,7 +141,8 @@ def keep(key: str) -> dict:
     return {"key": key, "bind": "query-params", "persist_state": "session"}
 
 
-OLD_LABELS = {"JAX (often 2-3x faster per epoch on a CPU)": "jax"}  # labels since reworded, in older links
+OLD_LABELS = {"JAX (often 2-3x faster per epoch on a CPU)": "jax", "TensorFlow (the project's default)": "tensorflow",
+              "JAX (faster on a CPU for the dense network and the LSTM; slower for the CNN)": "jax"}  # labels since reworded, in older links
 
 
 def _from_url(key: str):

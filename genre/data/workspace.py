@@ -59,6 +59,12 @@ def runs_dir() -> Path:
     return home() / "runs"
 
 
+def jax_cache_dir() -> Path:
+    """JAX's persistent compilation cache: compiled steps a later run of the same shapes reuses. Trusted code, so
+    it lives in the workspace, which only this app writes."""
+    return home() / "cache" / "jax"
+
+
 def demo_dir() -> Path:
     return home() / DEMO_NAME
 

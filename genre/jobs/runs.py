@@ -53,9 +53,25 @@ OFFER_FILE = "model-offered"
 FINAL_STATES = ("done", "stopped", "failed")
 STATES = ("pending", "running", *FINAL_STATES)
 BACKENDS = {  # name -> what the Train page and the CLI's help say about it
-    "tensorflow": "TensorFlow (the project's default)",
-    "jax": "JAX (faster on a CPU for the dense network and the LSTM; slower for the CNN)",
+    "auto": "Auto (the faster for the network)",
+    "tensorflow": "TensorFlow",
+    "jax": "JAX",
 }
+BACKEND_HELP = ("Keras runs on either; the run and its saved model record which. Auto picks the faster on a CPU for "
+                "the network (README, seconds per epoch): JAX for the dense network and the LSTM (~3x and 1.4x), "
+                "TensorFlow for the CNN (1.2x).")
+DEFAULT_BACKEND = "auto"
+
+
+def resolve_backend(backend: str, kind: str) -> str:
+    """The Keras backend a run of network ``kind`` uses when ``backend`` is chosen ("auto": the kind's faster)."""
+    from genre.learn.model import MODEL_KINDS
+
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    return MODEL_KINDS[kind].backend if backend == "auto" and kind in MODEL_KINDS else backend
+
+
 START_GRACE_S = 120.0  # a pending run with no live process after this long never started
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
@@ -290,8 +306,7 @@ def create_run(runs_dir: str | Path, *, features_path: str | Path, features, mod
     """
     from genre.data.demo import is_synthetic
 
-    if backend not in BACKENDS:
-        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    chosen, backend = backend, resolve_backend(backend, model_config.kind)
     model_config, train_config = model_config.validate(), train_config.validate()
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -305,6 +320,7 @@ def create_run(runs_dir: str | Path, *, features_path: str | Path, features, mod
     run = Run(runs_dir / run_id)
     spec = {
         "id": run_id, "name": name or run_id, "created": time.time(), "source": source, "backend": backend,
+        "backend_chosen": chosen,
         "features": str(Path(features_path).resolve()), "features_key": getattr(features, "key", ""),
         "dataset": getattr(features, "root", ""), "synthetic": is_synthetic(getattr(features, "root", "")),
         "genres": list(features.genres),
@@ -493,6 +509,8 @@ def launch(run: Run) -> subprocess.Popen:
 
 
 def child_env(run: Run) -> dict:
+    """The environment of a run's processes: its Keras backend, set before Keras is imported (JAX's compilation
+    cache too: :func:`genre.learn.model.import_keras`)."""
     env = dict(os.environ)
     env["KERAS_BACKEND"] = run.spec.get("backend", "tensorflow")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -152,6 +152,16 @@ def plan(points: list[dict], *, repeats: int, split: str, folds: int) -> list[Tr
     return [Trial(p, seed, fold) for p in points for seed in range(repeats) for fold in fold_ids]
 
 
+@dataclass(frozen=True)
+class Work:
+    """What one trial trains: the time of an epoch grows with ``size`` (training rows × frames × coefficients)."""
+
+    backend: str  # the Keras backend it runs on ("auto" resolved)
+    kind: str  # the network
+    epochs: int
+    size: float
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -170,14 +180,14 @@ class ExperimentSpec:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     repeats: int = 3
-    backend: str = "tensorflow"
+    backend: str = "auto"  # genre.jobs.runs.BACKENDS; "auto": each trial's network's faster backend
     workers: int | None = None  # trials at once on this machine; None: half the cores
     created: str = ""
 
     @classmethod
     def build(cls, dataset: str | Path, varies=(), *, base: dict[str, Any] | None = None, repeats: int = 3,
               split: str | None = None, folds: int | None = None, lists: str | None = None,
-              epochs: int | None = None, backend: str = "tensorflow", workers: int | None = None) -> ExperimentSpec:
+              epochs: int | None = None, backend: str = "auto", workers: int | None = None) -> ExperimentSpec:
         """A validated spec from the base configs and the experiment's own settings (None: the base's).
 
         With ``split="lists"`` and no lists, GTZAN's fault-filtered split when the dataset is GTZAN.
@@ -224,6 +234,19 @@ class ExperimentSpec:
         for trial in self.trials():
             fp, mc, tc = configs_for(trial.settings, self.base)
             out.append((fp, mc, tc.replace(seed=trial.seed, fold=trial.fold or 0)))
+        return out
+
+    def work(self, n_tracks: int) -> list:
+        """What each trial trains on a dataset of ``n_tracks`` tracks (:class:`Work`, for an estimate)."""
+        from genre.jobs.runs import resolve_backend
+
+        out = []
+        for fp, mc, tc in self.configs():
+            held = 1 / tc.folds if tc.split == "kfold" else tc.test_size
+            segments = fp.max_segments if fp.excerpt == "whole" else fp.num_segments
+            rows = n_tracks * segments * (1 - held) * (1 + tc.augment_copies)
+            frames, coefficients = fp.input_shape
+            out.append(Work(resolve_backend(self.backend, mc.kind), mc.kind, tc.epochs, rows * frames * coefficients))
         return out
 
     def varied(self) -> list[str]:

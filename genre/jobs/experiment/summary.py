@@ -14,7 +14,7 @@ from io import StringIO
 from pathlib import Path
 
 from genre.atomic import write_text
-from genre.jobs.experiment.spec import cell
+from genre.jobs.experiment.spec import Work, cell
 
 
 def _key(settings: dict) -> str:
@@ -123,25 +123,44 @@ def overview(exp) -> dict:
             "created": spec.get("created"), "id": exp.id}
 
 
-def estimate_seconds(runs, *, backend: str, epochs: list[int], workers: int) -> float | None:
-    """Roughly how long trials of ``epochs`` (one entry per trial) take, ``workers`` at a time.
-
-    From finished runs on ``backend``: the median seconds per epoch (build, fit and test, over the
-    epochs run) and the median start-up (the process importing Keras and loading the features).
-    None when no such run has finished. Feature extraction is not counted.
-    """
-    per_epoch, startup = [], []
-    for run in runs:
-        result = run.brief()
-        if not result or run.spec.get("backend", "tensorflow") != backend:
-            continue
-        done = int(result.get("metrics", {}).get("epochs_run") or 0)
-        if done > 0 and result.get("seconds"):
-            per_epoch.append(float(result["seconds"]) / done)
-            status = run.raw_status()
-            if status.get("started") and status.get("created"):
-                startup.append(max(0.0, float(status["started"]) - float(status["created"])))
-    if not per_epoch or not epochs:
+def _past_work(run, brief: dict) -> tuple[tuple[str, str], float, float] | None:
+    """``((backend, kind), seconds per epoch per unit of size, start-up seconds)`` of a finished run, or None."""
+    spec, m = run.spec, brief.get("metrics", {})
+    done, shape = int(m.get("epochs_run") or 0), spec.get("input_shape") or ()
+    rows = int(m.get("n_train_segments") or 0) + int(m.get("n_augmented_rows") or 0)
+    if done <= 0 or not brief.get("seconds") or len(shape) != 2 or rows <= 0:
         return None
-    each, start = statistics.median(per_epoch), statistics.median(startup) if startup else 0.0
-    return sum(start + each * e for e in epochs) / max(1, min(workers, len(epochs)))
+    status = run.raw_status()
+    startup = max(0.0, float(status["started"]) - float(status["created"])) \
+        if status.get("started") and status.get("created") else 0.0
+    kind = spec.get("model_config", {}).get("kind", "dense")
+    return (spec.get("backend", "tensorflow"), kind), float(brief["seconds"]) / done / (rows * shape[0] * shape[1]), \
+        startup
+
+
+def estimate_seconds(runs, work: list[Work], *, workers: int) -> tuple[float | None, str]:
+    """Roughly how long trials of ``work`` take, ``workers`` at a time, and what the estimate is based on.
+
+    From finished runs of the same network on the same backend: their median seconds per epoch per unit of size
+    (rows × frames × coefficients) times each trial's size and epochs, plus their median start-up. A CNN epoch is
+    ~10× a dense one, so runs of another network say nothing. ``(None, why)`` when some trial has nothing to go
+    on. Feature extraction is not counted.
+    """
+    seen: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for run in runs:
+        brief = run.brief()
+        found = _past_work(run, brief) if brief else None
+        if found is not None:
+            seen.setdefault(found[0], []).append(found[1:])
+    if not work:
+        return None, "no trials"
+    total = 0.0
+    for w in work:
+        past = seen.get((w.backend, w.kind))
+        if not past:
+            return None, f"no {w.kind} run on {w.backend} has finished in this workspace yet"
+        per_unit = statistics.median(p for p, _ in past)
+        total += statistics.median(s for _, s in past) + per_unit * w.size * w.epochs
+    basis = ", ".join(f"{len(v)} {kind} run{'s' if len(v) > 1 else ''} on {backend}"
+                      for (backend, kind), v in seen.items() if any((w.backend, w.kind) == (backend, kind) for w in work))
+    return total / max(1, min(workers, len(work))), f"from {basis}"
