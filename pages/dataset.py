@@ -9,8 +9,7 @@ from genre import plots
 from genre.data import workspace
 from genre.data.audio import find_unreadable, load_audio
 from genre.data.dataset import MIN_TRACKS
-from genre.data.params import FeatureParams
-from genre.data.store import cache_key
+from genre.data.features import clip_mfccs
 from genre.errors import GenreError
 from workbench import runtime, state, ui
 
@@ -37,6 +36,7 @@ def use_demo() -> None:
     # A callback: it runs before the text input is drawn, the only time its value may be set.
     root = str(workspace.demo_dir())
     st.session_state["dataset_input"] = root
+    st.session_state["_build_demo"] = True  # asked for: built now if it is not there yet
     state.set_dataset_root(root)
 
 
@@ -48,6 +48,10 @@ def folder_ui() -> str:
     right.button("Use the demo dataset", on_click=use_demo,
                  help="The bundled synthetic dataset (created on first use).")
     if Path(root).expanduser() == workspace.demo_dir() and not workspace.demo_ready():
+        if not st.session_state.pop("_build_demo", False):  # built when asked, never before a user can type a folder
+            st.info("No dataset yet: type your dataset's folder above, or **Use the demo dataset** (synthesised on "
+                    "first use: about 15 s and 90 MB).", icon="📁")
+            st.stop()
         ui.ensure_demo()
     return root.strip()
 
@@ -101,9 +105,7 @@ def clip_ui(dataset) -> None:
         with st.spinner("Computing the mel spectrogram..."):
             st.pyplot(plots.melspectrogram_figure(y, sample_rate=PREVIEW_SR, title=path.name))
     with mfcc:
-        import librosa
-
-        m = librosa.feature.mfcc(y=y, sr=PREVIEW_SR, n_mfcc=13).T
+        m = clip_mfccs(y, sample_rate=PREVIEW_SR)
         st.pyplot(plots.mfcc_figure(m, sample_rate=PREVIEW_SR, hop_length=512, title=f"{path.name}: 13 MFCCs"))
 
 
@@ -115,9 +117,8 @@ if error:
 state.set_dataset_root(str(dataset.root))
 ui.status_strip(strip)
 overview_ui(dataset)
-stamp = cache_key(FeatureParams(), [p for f in dataset.files for p in f], dataset.root)  # names, sizes, mtimes
 with st.spinner("Checking every file can be read..."):
-    bad = unreadable(str(dataset.root), dataset, stamp)
+    bad = unreadable(str(dataset.root), dataset, dataset.stamp())  # names, sizes, mtimes
 if bad:
     st.warning(f"{len(bad)} file(s) cannot be read and will be skipped when extracting features:")
     st.dataframe(pd.DataFrame(bad, columns=["file", "reason"]), hide_index=True)

@@ -89,6 +89,17 @@ def test_demo_button_selects_and_creates_the_demo_dataset(home, tmp_path, monkey
     assert not at.error and list(at.dataframe[0].value["clips"]) == [2] * 6
 
 
+def test_a_fresh_workspace_builds_no_demo_until_asked(home, monkeypatch):
+    """Opened first on a fresh workspace, Dataset lets the user type a folder: the demo (14 s, 92 MB) waits."""
+    monkeypatch.setitem(workspace.DEMO_ARGS, "clips_per_genre", 2)
+    monkeypatch.setitem(workspace.DEMO_ARGS, "duration", 2.0)
+    at = open_page("dataset").run()
+    assert not at.exception and not workspace.demo_ready()
+    assert "No dataset yet" in at.info[0].value and not at.error
+    button(at, "Use the demo dataset").click().run()
+    assert not at.exception and workspace.demo_ready() and list(at.dataframe[0].value["clips"]) == [2] * 6
+
+
 def test_a_folder_that_is_not_a_genre_can_be_left_out_everywhere(home, dataset_copy):
     (dataset_copy / "unlabelled").mkdir()
     (dataset_copy / "unlabelled" / "x.wav").write_bytes((dataset_copy / "rock" / "rock.00000.wav").read_bytes())

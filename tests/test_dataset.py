@@ -152,3 +152,22 @@ def test_scanning_the_tiny_fixture_dataset(gtzan):
     assert ds.genres == ("blues", "metal", "rock")
     assert ds.counts() == {"blues": 4, "metal": 4, "rock": 4}
     assert ds.root == gtzan
+
+
+def test_a_datasets_stamp_changes_with_any_file_and_the_folder_stamp_with_the_folders(tmp_path):
+    import os
+
+    from genre.data.dataset import folder_stamp
+
+    for g in ("a", "b"):
+        (tmp_path / g).mkdir()
+        for i in range(2):
+            (tmp_path / g / f"{g}{i}.wav").write_bytes(b"x" * (i + 1))
+    first = scan_dataset(tmp_path)
+    stamp, folders = first.stamp(), folder_stamp(tmp_path)
+    assert scan_dataset(tmp_path).stamp() == stamp
+    path = tmp_path / "a" / "a0.wav"
+    os.utime(path, ns=(0, path.stat().st_mtime_ns + 10**9))  # touched: the same names, another mtime
+    assert scan_dataset(tmp_path).stamp() != stamp and folder_stamp(tmp_path) == folders
+    (tmp_path / "b" / "b2.wav").write_bytes(b"y")  # a new clip: the genre folder's mtime changes
+    assert folder_stamp(tmp_path) != folders

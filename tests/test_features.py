@@ -199,3 +199,13 @@ def test_a_short_track_gives_the_segments_it_has():
                            excerpt="middle")
     part, kept = excerpt(_ramp(13), params)  # shorter than duration: all of it, 2 whole segments
     assert len(part) == 13_000 and kept == [0, 1]
+
+
+def test_a_clips_mfccs_are_librosas():
+    import librosa
+
+    from genre.data.features import clip_mfccs
+
+    y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
+    expected = librosa.feature.mfcc(y=y, sr=22050, n_mfcc=13).T
+    np.testing.assert_allclose(clip_mfccs(y, sample_rate=22050), expected, rtol=1e-5, atol=1e-4)

@@ -276,6 +276,15 @@ def test_a_finished_run_keeps_a_brief_without_the_per_track_rows_and_an_older_re
     assert new_run(epochs=1).brief() is None  # not finished: nothing to brief
 
 
+def test_the_epoch_log_and_the_result_keep_one_clock(new_run):
+    """epochs.jsonl's seconds once started before the network was built, result.json's at the build (67 vs 64 s)."""
+    run = execute(new_run(epochs=3))
+    epochs, result = run.epochs(), run.result()
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert 0 < epochs[0]["seconds"] < epochs[-1]["seconds"] <= result["seconds"]
+    assert result["seconds"] - epochs[-1]["seconds"] < 2.0  # after the last epoch: only the test rows' predictions
+
+
 @pytest.mark.parametrize("case, message", [
     ("one genre", "at least two genres"),
     ("store re-extracted", "re-extracted since this run was started"),

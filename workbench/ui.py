@@ -29,14 +29,14 @@ def try_scan(root: str, files_per_genre: int = -1, exclude: tuple = ()):
     Cached per folder; the folder's and its genre folders' mtimes key the cache, so adding or
     removing clips is seen at once.
     """
-    from genre.data.dataset import scan_dataset
+    from genre.data.dataset import folder_stamp, scan_dataset
 
     try:
         workspace.check_data_root(root)
         path = Path(root).expanduser()
         if not path.is_dir():
             scan_dataset(path)  # raises the DatasetError that says what is wrong
-        stamp = tuple(p.stat().st_mtime_ns for p in [path, *sorted(path.iterdir())] if p.is_dir())
+        stamp = folder_stamp(path)
         return _scan(str(path), files_per_genre, tuple(exclude), stamp), None
     except GenreError as exc:
         return None, str(exc)

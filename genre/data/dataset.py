@@ -57,6 +57,26 @@ class Dataset:
         """Genres with fewer than ``minimum`` selected files: too few to learn or to test honestly."""
         return {g: n for g, n in self.counts().items() if n < minimum}
 
+    def stamp(self) -> str:
+        """A digest of the selected files' names, sizes and mtimes: it changes when any file does."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for path, _ in self.items():
+            try:
+                st = path.stat()
+                size, mtime = st.st_size, st.st_mtime_ns
+            except OSError:
+                size = mtime = -1
+            h.update(f"{path.relative_to(self.root).as_posix()}\0{size}\0{mtime}\n".encode())
+        return h.hexdigest()[:24]
+
+
+def folder_stamp(root: str | Path) -> tuple[int, ...]:
+    """The mtimes of ``root`` and its sub-folders: they change when a clip or a genre folder is added or removed."""
+    path = Path(root).expanduser()
+    return tuple(p.stat().st_mtime_ns for p in [path, *sorted(path.iterdir())] if p.is_dir())
+
 
 def subfolders(root: str | Path) -> list[str]:
     """The visible sub-folders of ``root`` (its candidate genres), sorted; none when it cannot be read."""

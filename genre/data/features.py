@@ -80,6 +80,14 @@ def _hann(n_fft: int) -> np.ndarray:
     return window
 
 
+def clip_mfccs(y: np.ndarray, *, sample_rate: int, n_mfcc: int = 13, n_fft: int = 2048,
+               hop_length: int = 512) -> np.ndarray:
+    """MFCCs of a whole clip, as librosa computes them [shape=(frames, n_mfcc)]: what the Dataset page shows."""
+    import librosa
+
+    return librosa.feature.mfcc(y=y, sr=sample_rate, n_mfcc=n_mfcc, n_fft=n_fft, hop_length=hop_length).T
+
+
 def kept_segments(n_samples: int, params: FeatureParams) -> list[int]:
     """Indices of the segments the notebook keeps for a signal of ``n_samples`` samples.
 

@@ -176,7 +176,8 @@ class Run(Record):
     # --- epochs, result -------------------------------------------------------------------------
 
     def epochs(self) -> list[dict]:
-        """One dict per finished epoch (``epoch``, ``seconds`` since the fit began, Keras' logs).
+        """One dict per finished epoch (``epoch``, ``seconds`` since the network's build began: the clock of the
+        result's ``seconds``; Keras' logs).
 
         Safe while the run writes: a last line still being written is not returned.
         """
@@ -418,11 +419,11 @@ def _execute(run: Run, *, on_epoch=None) -> Run:
         run._update_status(state="running", started=started, message="")
 
         def hook(epoch: int, logs: dict) -> None:
-            entry = {"epoch": epoch, "seconds": round(time.time() - started, 4), **logs}
+            entry = {"epoch": epoch, **logs}  # seconds: since the network's build, as the result's
             log.write(json.dumps(entry) + "\n")  # one write of a whole line: readers never see half of one
             log.flush()
             if on_epoch is not None:
-                on_epoch(epoch, logs)
+                on_epoch(epoch, {k: v for k, v in logs.items() if k != "seconds"})
 
         result = train(fs, mc, tc, augmented=augmented, on_epoch=hook, stop=stop)
         bundle = _save(run, spec, fs, mc, tc, result)

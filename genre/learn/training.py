@@ -106,11 +106,12 @@ class TrainResult:
     info: dict = field(default_factory=dict)
 
 
-def _callbacks(keras, on_epoch: EpochFn | None, stop: threading.Event | None, patience: int | None):
+def _callbacks(keras, on_epoch: EpochFn | None, stop: threading.Event | None, patience: int | None, start: float):
     class Hooks(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             if on_epoch is not None:
-                on_epoch(epoch + 1, {k: float(v) for k, v in (logs or {}).items()})
+                on_epoch(epoch + 1, {**{k: float(v) for k, v in (logs or {}).items()},
+                                     "seconds": round(time.perf_counter() - start, 4)})
             if stop is not None and stop.is_set():
                 self.model.stop_training = True
 
@@ -135,7 +136,8 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
         Augmented copies of ``fs``'s tracks (:func:`genre.learn.augment.load_or_augment`); only the copies
         of the training rows are added to them (:func:`genre.learn.augment.training_copies`).
     on_epoch : callable(epoch, logs), optional
-        Called after every epoch (1-based) with the epoch's loss/accuracy and validation values.
+        Called after every epoch (1-based) with the epoch's loss/accuracy and validation values, and
+        ``seconds``: since the network's build began, the clock of the result's ``seconds`` (one clock).
     stop : threading.Event, optional
         When set, training ends after the current batch, keeping what was learned so far.
     """
@@ -159,7 +161,7 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
     val = split.val if split.val is not None else split.test
     fit = model.fit(X_train, y_train, validation_data=(fs.X[val], fs.y[val]),
                     epochs=config.epochs, batch_size=config.batch_size, verbose=0, shuffle=True,
-                    callbacks=_callbacks(keras, on_epoch, stop, config.patience))
+                    callbacks=_callbacks(keras, on_epoch, stop, config.patience, start))
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
     probabilities = model.predict(fs.X[split.test], batch_size=1024, verbose=0)
     track = fs.track[split.test] if config.split == "track" or fs.has_tracks else split.test
