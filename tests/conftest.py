@@ -207,3 +207,22 @@ def umask():
     os.umask(old)
     yield os.umask
     os.umask(old)
+
+
+# --- the slow tests -------------------------------------------------------------------------------------------
+# `pytest -m "not slow and not browser"` is the quick loop (the library's logic, no network trained, no process
+# started, no page run): a test is slow when it trains a network (these fixtures, or Keras itself), starts the
+# app's processes, runs a page (AppTest) or the CLI in a process of its own. Marked here, from what a test
+# uses, so that no test has to remember it.
+SLOW_FIXTURES = {"trained", "bundle_dir", "bundle", "tiny_bundle", "saved_bundle", "new_run", "start", "flow"}
+SLOW_MODULES = {"test_app_", "test_runs", "test_experiment", "test_cli", "test_predictor", "test_training",
+                "test_model", "test_export", "test_audio_fuzz", "test_atomic", "test_augment", "test_report",
+                "test_setup", "test_memory_policy", "test_process"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if (SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or any(module.startswith(prefix) for prefix in SLOW_MODULES)) and "browser" not in item.keywords:
+            item.add_marker(pytest.mark.slow)
