@@ -1,6 +1,6 @@
 """Benchmark: one 12-trial sweep on the demo data, three ways, side by side in one run.
 
-1. sequential, in one process: every trial trained by ``genre.jobs.runs.execute`` one after the other
+1. sequential, in one process: every trial trained by ``genre.jobs.execution.execute`` one after the other
    (TensorFlow imported once; the baseline);
 2. ``python -m genre experiment ... --workers 2``: each trial a supervisor and a training process,
    two trials at a time;
@@ -38,7 +38,8 @@ from genre.data.params import FeatureParams
 from genre.learn.config import ModelConfig, TrainConfig
 from genre.jobs.experiment import configs_for, grid, parse_vary, plan
 from genre.data.extract import extract_to_store
-from genre.jobs.runs import create_run, execute
+from genre.jobs.runs import create_run
+from genre.jobs.execution import execute
 
 dataset, out, epochs, backend = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 varies = [parse_vary(v) for v in {vary!r}]

@@ -45,11 +45,18 @@ BASELINE = "914e242"  # main before issue 14's work
 AFTER_CLOSE_S, SAMPLE_S = 90, 5
 
 PREPARE = """
-from genre.data import workspace
-from genre.data.params import FeatureParams
-from genre.learn.config import ModelConfig, TrainConfig
-from genre.data.extract import extract_to_store
-from genre.jobs.runs import create_run, execute
+try:  # this checkout's layout
+    from genre.data import workspace
+    from genre.data.params import FeatureParams
+    from genre.learn.config import ModelConfig, TrainConfig
+    from genre.data.extract import extract_to_store
+    from genre.jobs.runs import create_run
+    from genre.jobs.execution import execute
+except ImportError:  # the baseline's (before genre's layers)
+    from genre import workspace
+    from genre.config import FeatureParams, ModelConfig, TrainConfig
+    from genre.extract import extract_to_store
+    from genre.runs import create_run, execute
 
 root = workspace.ensure_demo_dataset()
 params = FeatureParams(duration=6.0, num_segments=3, files_per_genre=4)

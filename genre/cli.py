@@ -117,7 +117,8 @@ def _config(cls, a, **overrides):
 def cmd_train(a) -> int:
     from genre.data import workspace
     from genre.data.store import load_features
-    from genre.jobs.runs import create_run, execute
+    from genre.jobs.execution import execute
+    from genre.jobs.runs import create_run
     from genre.learn.splits import default_lists
     from genre.learn.training import split_rows
 
@@ -193,8 +194,8 @@ def _ctrl_c_stops(run):
 
 
 def cmd_experiment(a) -> int:
+    from genre.jobs.execution import StopFlag
     from genre.jobs.experiment import ExperimentSpec, parse_vary, run_experiment
-    from genre.jobs.runs import StopFlag
 
     varies = [parse_vary(v) for v in a.vary]  # every --vary checked before any work
     if a.workers is not None and a.dask_scheduler:

@@ -13,7 +13,8 @@ import streamlit as st
 from genre import plots
 from genre.data import workspace
 from genre.errors import GenreError
-from genre.jobs.runs import BACKEND_HELP, BACKENDS, create_run, launch, resolve_backend
+from genre.jobs.execution import launch
+from genre.jobs.runs import BACKEND_HELP, BACKENDS, create_run, resolve_backend
 from genre.learn.config import run_name
 from genre.learn.model import MODEL_KINDS
 from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, split_name

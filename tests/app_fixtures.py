@@ -96,7 +96,8 @@ def tiny(tmp_path_factory) -> Tiny:
 def tiny_bundle(tiny, tmp_path_factory) -> Path:
     """A bundle trained once (2 epochs, one layer of 16) through a run record, as the app does (in-process)."""
     from genre.data import workspace
-    from genre.jobs.runs import create_run, execute
+    from genre.jobs.execution import execute
+    from genre.jobs.runs import create_run
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENRE_HOME", str(tmp_path_factory.mktemp("app-bundle-home")))

@@ -75,7 +75,8 @@ def test_classify_refuses_a_bad_zip_with_a_message(home, saved_bundle):
 
 
 def _run(tiny, name):
-    from genre.jobs.runs import create_run, execute
+    from genre.jobs.execution import execute
+    from genre.jobs.runs import create_run
 
     run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                      model_config=ModelConfig(**TINY_MODEL), train_config=TrainConfig(**TINY_TRAIN), name=name,

@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from genre.data import workspace
-from genre.jobs.runs import create_run, execute
+from genre.jobs.execution import execute
+from genre.jobs.runs import create_run
 from genre.learn.config import ModelConfig, TrainConfig
 from tests.app_fixtures import TINY_PARAMS, button, by_label, open_page, texts
 

@@ -25,7 +25,8 @@ def test_a_saved_model_without_a_run_record_is_listed(home, saved_bundle):
 
 
 def _run(tiny, name, *, execute_it=True, **model):
-    from genre.jobs.runs import create_run, execute
+    from genre.jobs.execution import execute
+    from genre.jobs.runs import create_run
 
     run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                      model_config=ModelConfig(**{**TINY_MODEL, **model}), train_config=TrainConfig(**TINY_TRAIN),
@@ -127,7 +128,8 @@ def test_accuracies_are_shown_in_percent_with_one_decimal(home, tiny):
 
 def test_an_experiments_trials_are_listed_on_request_and_can_be_compared_and_deleted(home, tiny):
     """A trial is a run: listed under its experiment, compared, deleted like any run."""
-    from genre.jobs.runs import create_run, execute
+    from genre.jobs.execution import execute
+    from genre.jobs.runs import create_run
     from tests.test_app_experiments import fake_experiment
 
     exp = fake_experiment(tiny.root, {0.0: 0.6, 0.5: 0.7})

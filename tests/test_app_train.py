@@ -26,7 +26,8 @@ def at(home, tiny):
 @pytest.fixture
 def running_run(home, tiny):
     """A run in processes of its own, long enough to still be going while the test looks at it."""
-    from genre.jobs.runs import create_run, launch
+    from genre.jobs.execution import launch
+    from genre.jobs.runs import create_run
 
     run = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                      model_config=ModelConfig(hidden_units=(16,)), train_config=TrainConfig(epochs=10000),
@@ -133,7 +134,7 @@ def test_a_running_run_is_shown_live_to_any_session_and_any_session_can_stop_it(
 
 
 def test_the_url_chooses_the_run_to_show(home, tiny, running_run):
-    from genre.jobs.runs import execute
+    from genre.jobs.execution import execute
 
     done = create_run(workspace.runs_dir(), features_path=tiny.store, features=tiny.features,
                       model_config=ModelConfig(hidden_units=(8,)), train_config=TrainConfig(epochs=1), name="short",

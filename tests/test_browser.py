@@ -60,7 +60,8 @@ from genre.data import workspace
 from genre.data.params import FeatureParams
 from genre.learn.config import ModelConfig, TrainConfig
 from genre.data.extract import extract_to_store
-from genre.jobs.runs import create_run, execute
+from genre.jobs.runs import create_run
+from genre.jobs.execution import execute
 
 root = workspace.ensure_demo_dataset()
 params = FeatureParams(duration=6.0, num_segments=3, files_per_genre=4)

@@ -25,7 +25,8 @@ from conftest import TINY_MODEL, until
 from genre.data.store import save_features
 from genre.errors import ParameterError
 from genre.jobs import runs
-from genre.jobs.runs import create_run, execute, launch, list_runs, open_run, wait
+from genre.jobs.execution import execute, launch
+from genre.jobs.runs import create_run, list_runs, open_run, wait
 from genre.learn.bundle import list_bundles, load_bundle, reserve_bundle_path
 from genre.learn.config import ModelConfig, TrainConfig
 
@@ -402,7 +403,7 @@ def test_a_record_whose_pid_now_belongs_to_another_process_reads_failed_and_dele
 def test_deleting_a_pending_run_leaves_nothing_behind_even_when_its_supervisor_starts_later(new_run, runs_dir,
                                                                                            models_dir):
     """Delete while the run is pending (its supervisor not up yet): the supervisor finds no record and writes none."""
-    from genre.jobs.runs import supervise
+    from genre.jobs.execution import supervise
 
     run = new_run()
     run.delete()

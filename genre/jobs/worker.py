@@ -1,10 +1,10 @@
 """The processes behind runs and experiments: ``python -m genre.jobs.worker supervise|train RUN_DIR`` and
 ``python -m genre.jobs.worker experiment EXP_DIR``.
 
-Started by :func:`genre.jobs.runs.launch` and :func:`genre.jobs.experiment.launch_experiment`, not by hand.
-``experiment`` runs the spec in its folder (its trials are runs, each with these processes). ``supervise`` imports no TensorFlow: it starts
-``train`` (with the run's ``KERAS_BACKEND`` in its environment, set before Keras is imported),
-waits for it and records how it ended. ``train`` turns SIGTERM into a stop after the current batch.
+Started by :func:`genre.jobs.execution.launch` and :func:`genre.jobs.experiment.launch_experiment`, not by hand.
+``supervise`` imports no TensorFlow: it starts ``train`` (with the run's ``KERAS_BACKEND`` in its environment,
+set before Keras is imported), waits for it and records how it ended. ``train`` turns SIGTERM into a stop after
+the current batch. ``experiment`` runs the spec in its folder (its trials are runs, each with these processes).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2 or argv[0] not in ("supervise", "train", "experiment"):
         print("usage: python -m genre.jobs.worker supervise|train RUN_DIR | experiment EXP_DIR", file=sys.stderr)
         return 2
+    from genre.jobs.execution import execute, supervise
+    from genre.jobs.runs import STOP_FILE, Run
+
     if argv[0] == "experiment":
         from genre.errors import GenreError
         from genre.jobs.experiment import execute_experiment
@@ -29,7 +32,6 @@ def main(argv: list[str] | None = None) -> int:
         except GenreError as exc:  # one line in the log, as the CLI says it
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    from genre.jobs.runs import STOP_FILE, Run, execute, supervise
 
     run = Run(Path(argv[1]))
     if argv[0] == "supervise":

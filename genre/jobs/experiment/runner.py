@@ -33,7 +33,8 @@ def _run_in_process(run_dir: str) -> str:
     import subprocess
     import sys
 
-    from genre.jobs.runs import Run, child_env
+    from genre.jobs.execution import child_env
+    from genre.jobs.runs import Run
 
     run = Run(Path(run_dir))
     subprocess.run([sys.executable, "-m", "genre.jobs.worker", "supervise", run_dir], env=child_env(run),
@@ -149,7 +150,8 @@ def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]
 
 def _tick(trials, queue, flying, retried, workers: int, stop, finished) -> None:
     """One turn of the local scheduler: start trials while workers are free, collect the ended ones."""
-    from genre.jobs.runs import FINAL_STATES, launch
+    from genre.jobs.execution import launch
+    from genre.jobs.runs import FINAL_STATES
 
     while queue and len(flying) < workers and not stop.is_set():
         i = queue.pop(0)
@@ -196,7 +198,7 @@ def execute_experiment(out: str | Path) -> int:
     """The worker entry of a launched experiment: run the spec in ``out``; Ctrl-C or the stop file end it."""
     import sys
 
-    from genre.jobs.runs import StopFlag
+    from genre.jobs.execution import StopFlag
 
     out = Path(out)
     spec = ExperimentSpec.read(out)
