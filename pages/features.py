@@ -8,8 +8,8 @@ import streamlit as st
 from genre import plots
 from genre.data import workspace
 from genre.data.audio import load_audio
-from genre.data.extract import extract_to_store
-from genre.data.features import excerpt, kept_segments, segment_mfccs
+from genre.data.extract import default_jobs, expected_rows, extract_to_store
+from genre.data.features import excerpt, segment_mfccs
 from genre.data.params import EXCERPTS, FeatureParams
 from genre.errors import Cancelled, GenreError
 from workbench import exports, insight, runtime, settings, state, ui
@@ -72,16 +72,12 @@ def preview_ui(dataset, params: FeatureParams) -> None:
     chosen = st.session_state.get("preview_clip")
     default = next((i for i, p in enumerate(clips) if str(p) == chosen), 0)
     path = st.selectbox("Clip", clips, index=default, format_func=lambda p: f"{p.parent.name}/{p.name}")
-    per_track = (len(kept_segments(params.samples_per_track, params)) if params.excerpt != "whole"
-                 else params.max_segments)
     frames, n = params.input_shape
     m1, m2, m3 = st.columns(3)
     m1.metric("Input shape (frames × coefficients)", f"{frames} × {n}")
     m2.metric("Segment length", f"{params.segment_samples / params.sample_rate:.2f} s")
-    fpg = params.files_per_genre
-    n_files = sum(len(f) if fpg == -1 else min(len(f), fpg) for f in dataset.files)
     m3.metric("Training rows (if every clip is long enough)" if params.excerpt != "whole" else "Training rows (at most)",
-              f"{n_files * per_track:,}")
+              f"{expected_rows(dataset, params):,}")
     try:
         y = clip_at(str(path), params.sample_rate)
     except GenreError as exc:
@@ -107,7 +103,7 @@ def extract_ui(dataset, params: FeatureParams) -> None:
         return
     out = workspace.features_path(dataset.root, params)
     bar = st.progress(0.0, text="Starting workers...")
-    jobs = 2 if dataset.n_files >= 16 else 1
+    jobs = default_jobs(dataset.n_files)
 
     def progress(done: int, total: int) -> None:
         bar.progress(done / total, text=f"Extracting: file {done} of {total}")

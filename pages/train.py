@@ -16,9 +16,8 @@ from genre.errors import GenreError
 from genre.jobs.execution import launch
 from genre.jobs.runs import BACKEND_HELP, BACKENDS, create_run, resolve_backend
 from genre.learn.config import run_name
-from genre.learn.model import MODEL_KINDS
-from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, split_name
-from genre.learn.training import split_rows
+from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, describe_split
+from genre.learn.training import describe_training, split_rows
 from workbench import exports, insight, lab, runtime, settings, state, ui
 
 runtime.through_navigation()  # a page opened by URL on a fresh server runs through the entry script
@@ -178,32 +177,6 @@ def live_ui(run, drawn_state: str) -> None:
     st.caption(validation_note(spec["train_config"]))
 
 
-def split_label(m: dict, tc: dict) -> str:
-    """The split a run was tested on, named, with what was held out."""
-    mode, name = m.get("split", tc.get("split", "track")), split_name(m, tc)
-    if mode == "kfold":
-        return name
-    if mode == "lists":
-        return f"{name} ({tc.get('lists')})"
-    return f"{name}, {tc.get('test_size', 0.3):.0%} held out" + (" (overstates accuracy)" if mode == "segment" else "")
-
-
-def trained_on(spec: dict, m: dict, result: dict) -> str:
-    """What the network was and what it was trained on, in one line."""
-    mc, tc = spec.get("model_config", {}), spec.get("train_config", {})
-    kind = mc.get("kind", "dense")
-    parts = [f"{MODEL_KINDS[kind].label if kind in MODEL_KINDS else kind} network",
-             f"dropout {mc.get('dropout', 0.3):g}, L1 {mc.get('l1', 0):g}, L2 {mc.get('l2', 0.001):g}"]
-    if mc.get("standardize"):
-        parts.append("inputs standardised by the training rows' mean and std")
-    rows = f"trained on {m.get('n_train_segments', 0):,} rows"
-    if m.get("n_augmented_rows"):
-        rows += (f" + {m['n_augmented_rows']:,} augmented copies (up to {tc.get('augment_copies')} per training row: "
-                 "a copy stretched faster may lose its last segment)" if tc.get("time_stretch") else
-                 f" + {m['n_augmented_rows']:,} augmented copies ({tc.get('augment_copies')} per training row)")
-    return "; ".join([*parts, rows]) + "."
-
-
 def per_genre_table(per_genre: dict) -> pd.DataFrame:
     """Precision, recall and F1 as text, "–" where undefined (no test tracks, or never predicted)."""
     table = pd.DataFrame(per_genre).T
@@ -228,7 +201,7 @@ def results_ui(run) -> None:
         ui.status_strip(strip)  # the model this tab just trained is now the one Classify uses
     if result.get("stopped"):
         st.info(f"Stopped on request after {m['epochs_run']} epoch(s); the model learned so far was kept.")
-    split = split_label(m, spec["train_config"])
+    split = describe_split(m, spec["train_config"])
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Segment accuracy (test)", ui.percent(m['segment_accuracy']), help=f"{m['n_segments']} test segments")
     c2.metric("Track accuracy (test, vote)", ui.percent(m['track_accuracy']),
@@ -239,7 +212,7 @@ def results_ui(run) -> None:
     st.caption(f"Test split: {split}"
                f"{'' if m['stratified'] else '; stratified by genre except ' + ', '.join(m.get('untested_genres') or ['some genres']) + ' (too few tracks to test)'}; "
                f"validation curve: {m['validation']}. Backend: {spec.get('backend')}.")
-    st.caption(trained_on(spec, m, result))
+    st.caption(describe_training(spec, m))
     curves(result["history"])
     st.caption("Per genre (test tracks)")
     st.dataframe(per_genre_table(m["per_genre"]), column_config={

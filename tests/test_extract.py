@@ -373,3 +373,19 @@ def test_load_cached_gives_a_stores_features_only_while_they_are_current(gtzan_c
     os.utime(gtzan_copy / "rock" / "rock.00000.wav", ns=(0, 0))  # a file changed since
     assert load_cached(gtzan_copy, params, out) is None
     assert load_cached(tmp_path / "gone", params, out) is None  # never raises
+
+
+def test_the_expected_rows_and_the_segments_per_track_follow_the_notebooks_rule(gtzan):
+    from conftest import SMALL_PARAMS
+
+    from genre.data.dataset import scan_dataset
+    from genre.data.extract import default_jobs, expected_rows
+    from genre.data.features import kept_segments, segments_per_track
+    from genre.data.params import FeatureParams
+
+    p = FeatureParams(**SMALL_PARAMS)
+    assert segments_per_track(p) == len(kept_segments(p.samples_per_track, p)) == 3
+    assert segments_per_track(p.replace(excerpt="whole", max_segments=7)) == 7
+    d = scan_dataset(gtzan)
+    assert expected_rows(d, p) == d.n_files * 3 and expected_rows(d, p.replace(files_per_genre=1)) == 3 * 3
+    assert (default_jobs(4), default_jobs(16)) == (1, 2)

@@ -133,3 +133,15 @@ def test_a_runs_split_is_named_with_its_fold(metrics, config, want):
     from genre.learn.splits import split_name
 
     assert split_name(metrics, config) == want
+
+
+@pytest.mark.parametrize("metrics, tc, expected", [
+    ({"split": "track"}, {"test_size": 0.3}, "By track (honest, default), 30% held out"),
+    ({"split": "segment"}, {"test_size": 0.25}, "Random segments (the notebook's), 25% held out (overstates accuracy)"),
+    ({"split": "kfold", "fold": 1, "folds": 5}, {}, "k-fold by track, fold 2 of 5"),
+    ({"split": "lists"}, {"lists": "/x/lists"}, "Predefined lists (e.g. GTZAN fault-filtered) (/x/lists)"),
+])
+def test_a_split_is_described_with_what_was_held_out(metrics, tc, expected):
+    from genre.learn.splits import describe_split
+
+    assert describe_split(metrics, tc) == expected

@@ -305,3 +305,13 @@ def test_result_lists_every_test_track_for_error_analysis(trained, features):
     rows = result.info["tracks"]
     assert sorted(r["track"] for r in rows) == sorted(set(features.track[result.split.test].tolist()))
     assert sum(r["correct"] for r in rows) / len(rows) == pytest.approx(result.metrics["track_accuracy"])
+
+
+def test_a_runs_training_is_described_in_one_line():
+    from genre.learn.training import describe_training
+
+    spec = {"model_config": {"kind": "cnn", "dropout": 0.5, "l1": 0.0, "l2": 0.001, "standardize": True},
+            "train_config": {"augment_copies": 2}}
+    text = describe_training(spec, {"n_train_segments": 1200, "n_augmented_rows": 2400})
+    assert text == ("CNN network; dropout 0.5, L1 0, L2 0.001; inputs standardised by the training rows' mean and "
+                    "std; trained on 1,200 rows + 2,400 augmented copies (2 per training row).")

@@ -18,7 +18,7 @@ import numpy as np
 
 from genre.data.audio import load_audio
 from genre.data.dataset import Dataset, scan_dataset
-from genre.data.features import excerpt, segment_mfccs
+from genre.data.features import excerpt, segment_mfccs, segments_per_track
 from genre.data.params import FeatureParams
 from genre.data.store import FeatureSet, cache_key, file_stamp, load_features, save_features
 from genre.errors import AudioError, Cancelled, DatasetError, FeatureStoreError, GenreError, ParameterError
@@ -74,6 +74,20 @@ def _results(paths: list[Path], params: FeatureParams, jobs: int, dask_client):
         yield from parallel(tasks)
 
 
+def default_jobs(n_files: int) -> int:
+    """Threads for extracting ``n_files`` in the app: two (this machine's cores) once there are enough files to
+    share, else one (a thread pool costs more than it saves on a handful)."""
+    return 2 if n_files >= 16 else 1
+
+
+def expected_rows(dataset: Dataset, params: FeatureParams) -> int:
+    """The training rows ``params`` make of ``dataset`` when every clip is long enough (with the whole track: at
+    most this many)."""
+    fpg = params.files_per_genre
+    n_files = sum(len(f) if fpg == -1 else min(len(f), fpg) for f in dataset.files)
+    return n_files * segments_per_track(params)
+
+
 def _check_jobs(jobs: int) -> None:
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs == 0:
         raise ParameterError(f"jobs must be a number of threads (1 or more), or -1 for one per core, got {jobs!r}")
@@ -104,7 +118,7 @@ def extract_features(dataset: Dataset, params: FeatureParams, *, jobs: int = 1,
     paths = [p for paths in dataset.files for p in paths]
     labels = np.asarray([label for label, paths in enumerate(dataset.files) for _ in paths], dtype=np.int64)
     total = len(paths)
-    per = params.max_segments if params.excerpt == "whole" else params.num_segments
+    per = segments_per_track(params)
     X = np.empty((total * per, *params.input_shape), dtype=np.float32)
     rows = np.full((total, per), -1, dtype=np.int32)  # row of a track's k-th segment, -1 when dropped
     seg_index = np.zeros((total, per), dtype=np.int32)  # which segment of the track that is

@@ -80,6 +80,14 @@ def _hann(n_fft: int) -> np.ndarray:
     return window
 
 
+def segments_per_track(params: FeatureParams) -> int:
+    """The most segments one track gives: those of ``duration`` that the notebook's rule keeps, or with
+    ``excerpt="whole"`` at most ``max_segments`` (a shorter track gives fewer)."""
+    if params.excerpt == "whole":
+        return params.max_segments
+    return len(kept_segments(params.samples_per_track, params))
+
+
 def clip_mfccs(y: np.ndarray, *, sample_rate: int, n_mfcc: int = 13, n_fft: int = 2048,
                hop_length: int = 512) -> np.ndarray:
     """MFCCs of a whole clip, as librosa computes them [shape=(frames, n_mfcc)]: what the Dataset page shows."""

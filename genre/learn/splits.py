@@ -212,3 +212,13 @@ def split_name(metrics: dict, train_config: dict | None = None) -> str:
         name += f", fold {fold + 1} of {folds}"
     return name
 
+
+def describe_split(metrics: dict, train_config: dict) -> str:
+    """The split a run was tested on, named, with what was held out."""
+    mode, name = metrics.get("split", train_config.get("split", "track")), split_name(metrics, train_config)
+    if mode == "kfold":
+        return name
+    if mode == "lists":
+        return f"{name} ({train_config.get('lists')})"
+    return (f"{name}, {train_config.get('test_size', 0.3):.0%} held out"
+            + (" (overstates accuracy)" if mode == "segment" else ""))

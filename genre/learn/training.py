@@ -18,7 +18,7 @@ from genre.data.store import FeatureSet
 from genre.errors import TrainingError
 from genre.learn.config import ModelConfig, TrainConfig
 from genre.learn.evaluate import score, track_rows
-from genre.learn.model import build_model, import_keras
+from genre.learn.model import MODEL_KINDS, build_model, import_keras
 from genre.learn.splits import SPLIT_MODES, Split, held_out, stratified_holdout
 
 EpochFn = Callable[[int, dict], None]
@@ -181,3 +181,19 @@ def train(fs: FeatureSet, model_config: ModelConfig | None = None, train_config:
     return TrainResult(model=model, history=history, metrics=metrics, split=split,
                        seconds=time.perf_counter() - start, stopped=bool(stop is not None and stop.is_set()),
                        info=info)
+
+
+def describe_training(spec: dict, m: dict) -> str:
+    """What the network of a run's ``spec`` was and what it was trained on (its ``metrics``), in one line."""
+    mc, tc = spec.get("model_config", {}), spec.get("train_config", {})
+    kind = mc.get("kind", "dense")
+    parts = [f"{MODEL_KINDS[kind].label if kind in MODEL_KINDS else kind} network",
+             f"dropout {mc.get('dropout', 0.3):g}, L1 {mc.get('l1', 0):g}, L2 {mc.get('l2', 0.001):g}"]
+    if mc.get("standardize"):
+        parts.append("inputs standardised by the training rows' mean and std")
+    rows = f"trained on {m.get('n_train_segments', 0):,} rows"
+    if m.get("n_augmented_rows"):
+        rows += (f" + {m['n_augmented_rows']:,} augmented copies (up to {tc.get('augment_copies')} per training row: "
+                 "a copy stretched faster may lose its last segment)" if tc.get("time_stretch") else
+                 f" + {m['n_augmented_rows']:,} augmented copies ({tc.get('augment_copies')} per training row)")
+    return "; ".join([*parts, rows]) + "."

@@ -238,12 +238,13 @@ class ExperimentSpec:
 
     def work(self, n_tracks: int) -> list:
         """What each trial trains on a dataset of ``n_tracks`` tracks (:class:`Work`, for an estimate)."""
+        from genre.data.features import segments_per_track
         from genre.jobs.runs import resolve_backend
 
         out = []
         for fp, mc, tc in self.configs():
             held = 1 / tc.folds if tc.split == "kfold" else tc.test_size
-            segments = fp.max_segments if fp.excerpt == "whole" else fp.num_segments
+            segments = segments_per_track(fp)
             rows = n_tracks * segments * (1 - held) * (1 + tc.augment_copies)
             frames, coefficients = fp.input_shape
             out.append(Work(resolve_backend(self.backend, mc.kind), mc.kind, tc.epochs, rows * frames * coefficients))
