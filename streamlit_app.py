@@ -21,5 +21,6 @@ pages = [
     st.Page("pages/classify.py", title="Classify", icon="🎧", url_path="classify"),
     st.Page("pages/runs.py", title="Runs", icon="📊", url_path="runs"),
     st.Page("pages/experiments.py", title="Experiments", icon="🧪", url_path="experiments"),
+    st.Page("pages/workspace.py", title="Workspace", icon="💾", url_path="workspace"),
 ]
 runtime.navigate(pages)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from genre.data.params import FeatureParams, knobs
 from genre.errors import GenreError, ParameterError, TrainingError
+from genre.jobs.experiment.spec import KEEP_MODELS
 from genre.jobs.runs import BACKENDS, DEFAULT_BACKEND
 from genre.learn.config import AUGMENT_FIELDS, ModelConfig, TrainConfig
 from genre.learn.splits import SPLIT_MODES
@@ -202,7 +203,8 @@ def cmd_experiment(a) -> int:
         raise ParameterError("--workers and --dask-scheduler exclude each other: trials run locally or on the cluster")
     base = {"features": FeatureParams(exclude=tuple(a.exclude), files_per_genre=a.files_per_genre).validate()}
     spec = ExperimentSpec.build(a.dataset_dir, varies, base=base, repeats=a.repeats, split=a.split, folds=a.folds,
-                                lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers)
+                                lists=a.lists, epochs=a.epochs, backend=a.backend, workers=a.workers,
+                                keep_models=a.keep_models)
     client = _dask_client(a.dask_scheduler) if a.dask_scheduler else None
     from tqdm import tqdm
 
@@ -371,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=list(BACKENDS), default=_default_backend(),
                    help="($GENRE_BACKEND, else auto) " + "; ".join(f"{k}: {v}" for k, v in BACKENDS.items()))
     s.add_argument("--workers", type=int, help="trials at once on this machine (default: half the cores)")
+    s.add_argument("--keep-models", choices=list(KEEP_MODELS), default="all",
+                   help="what to keep of the trials' models (~20 MB each): " + "; ".join(
+                       f"{k}: {v}" for k, v in KEEP_MODELS.items()))
     s.add_argument("--dask-scheduler", help="run the trials on this Dask cluster (e.g. tcp://host:8786)")
     s.add_argument("--exclude", action="append", default=[], metavar="FOLDER",
                    help="a folder that is not a genre (e.g. unlabelled); repeat for more")

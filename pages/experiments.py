@@ -14,6 +14,7 @@ from genre import plots
 from genre.errors import GenreError
 from genre.jobs.experiment import (
     CONFIGS,
+    KEEP_MODELS,
     VARIABLES,
     ExperimentSpec,
     configs_for,
@@ -105,6 +106,10 @@ def how_ui(dataset) -> dict:
                               **sticky("exp_backend", train_setting("backend")), help=BACKEND_HELP)
     how["split"] = st.radio("Split", list(SPLIT_MODES), horizontal=True, format_func=lambda m: SPLIT_MODES[m].label,
                             **sticky("exp_split", train_setting("split")))
+    how["keep_models"] = st.radio("Models to keep", list(KEEP_MODELS), horizontal=True, format_func=KEEP_MODELS.get,
+                                  **sticky("exp_keep_models", "all"),
+                                  help="Each trial's model is ~20 MB however short its training: a 150-trial sweep "
+                                       "keeps ~3 GB. The records keep every trial's metrics and curves either way.")
     how["folds"], how["lists"] = int(settings.SETTINGS["folds"].default), None
     if how["split"] == "segment":
         st.warning(SPLIT_MODES["segment"].note, icon="⚠️")
@@ -123,7 +128,7 @@ def spec_of(dataset_root: str, base: dict, varies: list, how: dict) -> Experimen
     """The experiment the widgets describe (GenreError with the problem when it cannot run)."""
     return ExperimentSpec.build(dataset_root, varies, base=base, repeats=how["repeats"], split=how["split"],
                                 folds=how["folds"], lists=how["lists"], epochs=how["epochs"], backend=how["backend"],
-                                workers=how["workers"])
+                                workers=how["workers"], keep_models=how["keep_models"])
 
 
 def estimate_ui(spec: ExperimentSpec, n_tracks: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ from tests.app_fixtures import dataset_copy, home, saved_bundle, tiny, tiny_bund
 # Keras on TensorFlow: the CLI in-process, and in the subprocesses the tests start, trains on TensorFlow unless a
 # test asks otherwise (tests/test_cli.py runs auto in a process of its own).
 os.environ.setdefault("GENRE_BACKEND", "tensorflow")
+# Nothing a test does lands in the repository's ./workspace (JAX's compilation cache of a test's run, say): a test
+# that needs a workspace of its own asks for genre_home or home.
+os.environ.setdefault("GENRE_HOME", tempfile.mkdtemp(prefix="genre-tests-home-"))
 
 SR = 8000  # Hz, the tiny dataset's rate
 SECONDS = 3.0

@@ -380,3 +380,20 @@ def test_augmentation_is_made_once_before_the_trials_and_each_trial_uses_it(gtza
     runs = {k: Run(tmp_path / "exp" / "runs" / t["run_id"]) for k, t in by_copies.items()}
     assert runs[0].result()["metrics"]["n_augmented_rows"] == 0
     assert runs[1].result()["metrics"]["n_augmented_rows"] == runs[1].result()["metrics"]["n_train_segments"]
+
+
+@pytest.mark.parametrize("keep, models_left", [("best", 1), ("none", 0)])
+def test_an_experiment_can_keep_only_its_best_trials_model_or_none(gtzan, tmp_path, genre_home, keep, models_left):
+    spec = ExperimentSpec.build(gtzan, [parse_vary("dropout=0,0.5")], repeats=1, epochs=1, workers=2, base=BASE,
+                                keep_models=keep)
+    result = run_experiment(spec, tmp_path / "exp")
+    models = [p for p in (tmp_path / "exp" / "models").iterdir() if not p.name.startswith(".")]
+    assert len(models) == models_left
+    runs = {t["run_id"]: Run(tmp_path / "exp" / "runs" / t["run_id"]) for t in result["trials"]}
+    kept = [r for r in runs.values() if r.bundle_path is not None]
+    assert len(kept) == models_left and all(r.brief()["metrics"]["track_accuracy"] is not None for r in runs.values())
+    if keep == "best":
+        best_point = result["summary"][0]["settings"]
+        assert kept[0].id == next(t["run_id"] for t in result["trials"] if t["settings"] == best_point)
+    assert all("not kept" in r.status()["model"] for r in runs.values() if r.bundle_path is None)
+    assert ExperimentSpec.read(tmp_path / "exp").keep_models == keep

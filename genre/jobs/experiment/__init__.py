@@ -23,6 +23,7 @@ from genre.jobs.experiment.runner import default_workers, execute_experiment, la
 from genre.jobs.experiment.spec import (
     CONFIGS,
     EXPERIMENT_FILE,
+    KEEP_MODELS,
     NOT_VARIED,
     VARIABLES,
     ExperimentSpec,
@@ -47,7 +48,7 @@ from genre.jobs.experiment.summary import (
 )
 
 __all__ = [
-    "CONFIGS", "EXPERIMENT_FILE", "LOG_FILE", "NOT_VARIED", "PID_FILE", "STOP_FILE", "VARIABLES", "Experiment",
+    "CONFIGS", "EXPERIMENT_FILE", "KEEP_MODELS", "LOG_FILE", "NOT_VARIED", "PID_FILE", "STOP_FILE", "VARIABLES", "Experiment",
     "ExperimentSpec", "Trial", "Work", "cell", "configs_for", "default_workers", "estimate_seconds", "execute_experiment",
     "gaps", "grid", "launch_experiment", "list_experiments", "noise_note", "open_experiment", "now", "overview", "parse_vary", "plan",
     "run_experiment", "seed_spread", "summarize", "trial_title", "varied", "write_tables",

@@ -16,7 +16,7 @@ from typing import Any
 
 from genre.atomic import write_text
 from genre.jobs.experiment.record import LOG_FILE, PID_FILE, STOP_FILE, Experiment
-from genre.jobs.experiment.spec import EXPERIMENT_FILE, ExperimentSpec, Trial
+from genre.jobs.experiment.spec import EXPERIMENT_FILE, KEEP_MODELS, ExperimentSpec, Trial
 from genre.jobs.experiment.summary import summarize, write_tables
 from genre.process import ProcessId
 
@@ -90,7 +90,35 @@ def run_experiment(spec: ExperimentSpec, out: str | Path, *, dask_client=None, o
     rows = _execute(runs, spec.workers or default_workers(), dask_client, on_progress, stop)
     summary = summarize([r for r in rows if r["track_accuracy"] is not None])
     write_tables(out, rows, summary)
+    prune_models(out, rows, summary, spec.keep_models)
     return {"trials": rows, "summary": summary, "missing": sorted(missing)}
+
+
+def prune_models(out: Path, rows: list[dict], summary: list[dict], keep: str) -> list[str]:
+    """Delete the trials' models that ``keep`` ("all", "best", "none") does not keep; the run ids pruned.
+
+    The best trial is the best point's (summary order) best-scoring seed. A pruned trial's record stays, with
+    its metrics and curves, and says its model was not kept.
+    """
+    from genre.jobs.runs import Run
+    from genre.learn.bundle import delete_bundle
+
+    if keep == "all":
+        return []
+    best = None
+    if keep == "best" and summary:
+        point = [r for r in rows if r["settings"] == summary[0]["settings"] and r.get("track_accuracy") is not None]
+        best = max(point, key=lambda r: r["track_accuracy"])["run_id"] if point else None
+    pruned = []
+    for row in rows:
+        if not row.get("run_id") or row["run_id"] == best:
+            continue
+        run = Run(out / "runs" / row["run_id"])
+        if run.bundle_path is not None:
+            delete_bundle(run.bundle_path)
+            run._update_status(bundle=None, model="not kept: the experiment kept " + KEEP_MODELS[keep])
+            pruned.append(run.id)
+    return pruned
 
 
 def _row(trial: Trial, run) -> dict:

@@ -23,6 +23,11 @@ from genre.errors import GenreError, ParameterError
 from genre.learn.config import ModelConfig, TrainConfig
 
 EXPERIMENT_FILE = "experiment.json"
+KEEP_MODELS = {  # what an experiment keeps of its trials' models (~20 MB each) once it ends
+    "all": "every trial's model",
+    "best": "only the best trial's model (the best point's best seed)",
+    "none": "no model: the records keep every trial's metrics and curves",
+}
 CONFIGS = {"features": FeatureParams, "model": ModelConfig, "train": TrainConfig}
 # Settings an experiment sets itself (or that would make the trials not comparable): declared with vary=False.
 NOT_VARIED = {name for cls in CONFIGS.values() for name, (_, k) in knobs(cls).items() if not k.vary}
@@ -182,12 +187,14 @@ class ExperimentSpec:
     repeats: int = 3
     backend: str = "auto"  # genre.jobs.runs.BACKENDS; "auto": each trial's network's faster backend
     workers: int | None = None  # trials at once on this machine; None: half the cores
+    keep_models: str = "all"  # one of KEEP_MODELS: the records keep every trial's metrics whatever this says
     created: str = ""
 
     @classmethod
     def build(cls, dataset: str | Path, varies=(), *, base: dict[str, Any] | None = None, repeats: int = 3,
               split: str | None = None, folds: int | None = None, lists: str | None = None,
-              epochs: int | None = None, backend: str = "auto", workers: int | None = None) -> ExperimentSpec:
+              epochs: int | None = None, backend: str = "auto", workers: int | None = None,
+              keep_models: str = "all") -> ExperimentSpec:
         """A validated spec from the base configs and the experiment's own settings (None: the base's).
 
         With ``split="lists"`` and no lists, GTZAN's fault-filtered split when the dataset is GTZAN.
@@ -203,7 +210,7 @@ class ExperimentSpec:
             train = train.replace(lists=default_lists(found.genres, [p.name for f in found.files for p in f]))
         spec = cls(dataset=str(Path(dataset).resolve()), varies=tuple((n, tuple(v)) for n, v in varies),
                    features=base["features"], model=base["model"], train=train, repeats=repeats, backend=backend,
-                   workers=workers, created=now())
+                   workers=workers, keep_models=keep_models, created=now())
         return spec.validate()
 
     @property
@@ -217,6 +224,8 @@ class ExperimentSpec:
             raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.workers is not None and not (isinstance(self.workers, int) and self.workers >= 1):
             raise ParameterError(f"workers must be at least 1, got {self.workers!r}")
+        if self.keep_models not in KEEP_MODELS:
+            raise ParameterError(f"keep_models must be one of {', '.join(KEEP_MODELS)}, got {self.keep_models!r}")
         for name, values in self.varies:
             for value in values:
                 check_value(name, value)
@@ -268,7 +277,8 @@ class ExperimentSpec:
         """``experiment.json``: the spec, plus what the record view reads (split, folds, lists, trials)."""
         return {"dataset": self.dataset, "varies": [[n, list(v)] for n, v in self.varies], "repeats": self.repeats,
                 "split": self.train.split, "folds": self.train.folds, "lists": self.train.lists,
-                "backend": self.backend, "workers": self.workers, "created": self.created,
+                "backend": self.backend, "workers": self.workers, "keep_models": self.keep_models,
+                "created": self.created,
                 "trials": len(self.trials()), "base": {k: c.to_dict() for k, c in self.base.items()}}
 
     @classmethod
@@ -284,7 +294,8 @@ class ExperimentSpec:
                                  else v for v in values)) for n, values in data.get("varies", []))
         return cls(dataset=data["dataset"], varies=varies, features=base["features"], model=base["model"],
                    train=train, repeats=int(data.get("repeats", 1)), backend=data.get("backend", "tensorflow"),
-                   workers=data.get("workers"), created=data.get("created", "")).validate()
+                   workers=data.get("workers"), keep_models=data.get("keep_models", "all"),
+                   created=data.get("created", "")).validate()
 
     def write(self, folder: str | Path) -> Path:
         """``experiment.json`` in ``folder`` (made if needed), atomically."""
