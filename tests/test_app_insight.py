@@ -203,3 +203,23 @@ def test_a_run_without_test_tracks_says_why(tiny, tmp_path, tracks, says):
     assert not at.exception
     assert says in texts(at.info)
     assert not at.dataframe
+
+
+def test_the_map_zooms_and_pans_and_fades_what_a_search_did_not_find():
+    points = [{"x": float(i), "y": 0.0, "genre": g, "track": i, "file": f"{g}/{g}.0002{i}.wav", "segments": 3}
+              for i, g in enumerate(["rock", "blues", "metal"])]
+    spec = insight.map_chart(points, "pca", [True, False, True]).to_dict()
+    params = {p["name"]: p for p in spec["params"]}
+    assert params["zoom"]["bind"] == "scales" and params["zoom"]["select"]["type"] == "interval"
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    assert [r["alpha"] for r in rows] == [0.95, 0.12, 0.95] and [r["size"] for r in rows] == [90, 30, 90]
+
+
+def test_finding_tracks_on_the_map_by_name_and_genre(features_page, tiny):
+    at, fs = features_page, tiny.features
+    at.text_input(key="explore_find").set_value(Path(fs.files[5]).name).run()
+    assert not at.exception and "1 of 12 tracks found; the others fade." in texts(at.caption)
+    at.text_input(key="explore_find").set_value("").run()
+    genre = at.multiselect(key="explore_genres").options[0]
+    at.multiselect(key="explore_genres").set_value([genre]).run()
+    assert "4 of 12 tracks found" in texts(at.caption)

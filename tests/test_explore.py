@@ -104,3 +104,37 @@ def test_importing_explore_does_not_import_sklearn_or_tensorflow():
     code = "import sys, genre.data.explore, genre.learn.evaluate; print('sklearn' in sys.modules, 'tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_search_finds_tracks_by_file_name_and_genre():
+    from genre.data.explore import matches
+
+    points = [{"file": "classical/classical.00023.wav", "genre": "classical"},
+              {"file": "pop/pop.00086.wav", "genre": "pop"}, {"file": "pop/pop.00023.wav", "genre": "pop"}]
+    assert matches(points) == [True, True, True]
+    assert matches(points, text=" 00023 ") == [True, False, True]
+    assert matches(points, text="CLASSICAL") == [True, False, False]
+    assert matches(points, genres=["pop"]) == [False, True, True]
+    assert matches(points, text="00023", genres=["pop"]) == [False, False, True]
+
+
+def test_wide_summaries_go_through_pca_before_tsne(monkeypatch):
+    import sklearn.decomposition
+
+    from genre.data import explore
+
+    calls = []
+    real = sklearn.decomposition.PCA
+
+    class Spy(real):
+        def fit_transform(self, X, y=None):
+            calls.append(X.shape)
+            return super().fit_transform(X)
+
+    monkeypatch.setattr(sklearn.decomposition, "PCA", Spy)
+    z = np.random.default_rng(0).normal(size=(80, 120))
+    assert explore.METHODS["tsne"].project(z, 0).shape == (80, 2)
+    assert calls == [(80, 120)]  # 120 columns: to 50 first
+    calls.clear()
+    explore.METHODS["tsne"].project(z[:, :20], 0)
+    assert calls == []

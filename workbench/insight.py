@@ -76,25 +76,30 @@ def play(path: Path, sample_rate: int) -> bool:
 
 # --- the feature explorer ------------------------------------------------------------------------
 
-@st.cache_data(show_spinner="Mapping the tracks...", max_entries=8, ttl=3600)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)  # the caller says what it maps
 def _embedding(key: str, method: str, _fs) -> list[dict]:
     return explore.embed(_fs, method=method)
 
 
-def map_chart(points: list[dict], method: str) -> alt.Chart:
-    """The tracks as points coloured by genre, with a point selection on the track id."""
+def map_chart(points: list[dict], method: str, found: list[bool] | None = None) -> alt.Chart:
+    """The tracks as points coloured by genre, with a point selection on the track id; the scroll wheel zooms
+    and a drag pans (a thousand tracks overlap otherwise). Points a search did not find fade and shrink."""
     label = explore.METHODS[method].label
     pick = alt.selection_point(name=TRACK_POINT, fields=["track"], on="click")
+    zoom = alt.selection_interval(bind="scales", name="zoom")
     colors, markers = plots.genre_colors({p["genre"] for p in points}), plots.genre_markers({p["genre"] for p in points})
-    return alt.Chart(pd.DataFrame(points)).mark_point(size=90, filled=True).encode(
+    found = [True] * len(points) if found is None else found
+    data = pd.DataFrame([{**p, "alpha": 0.95 if f else 0.12, "size": 90 if f else 30} for p, f in zip(points, found)])
+    return alt.Chart(data).mark_point(filled=True).encode(
         x=alt.X("x:Q", title=f"{label} 1", axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=12)),
         y=alt.Y("y:Q", title=f"{label} 2", axis=alt.Axis(labels=False, ticks=False), scale=alt.Scale(padding=12)),
         color=alt.Color("genre:N", title="Genre", scale=alt.Scale(domain=list(colors), range=list(colors.values()))),
         shape=alt.Shape("genre:N", title="Genre", scale=alt.Scale(domain=list(markers), range=list(markers.values()))),
-        opacity=alt.condition(pick, alt.value(0.95), alt.value(0.3)),
+        opacity=alt.condition(pick, alt.Opacity("alpha:Q", scale=None, legend=None), alt.value(0.3)),
+        size=alt.Size("size:Q", scale=None, legend=None),
         tooltip=[alt.Tooltip("file:N", title="File"), alt.Tooltip("genre:N", title="Genre"),
                  alt.Tooltip("segments:Q", title="Segments")],
-    ).add_params(pick).properties(height=420)
+    ).add_params(pick, zoom).properties(height=420)
 
 
 def explorer_ui(fs) -> None:
@@ -107,15 +112,24 @@ def explorer_ui(fs) -> None:
                       help="PCA: the two directions of largest spread (distances mean something). "
                            "t-SNE: keeps neighbours together (clusters mean something, distances between them not).")
     try:
-        points = _embedding(fs.key or f"unsaved-{id(fs)}", method, fs)
+        with st.spinner(f"Mapping {len(fs.files):,} tracks with {explore.METHODS[method].label}..."):
+            points = _embedding(fs.key or f"unsaved-{id(fs)}", method, fs)
     except GenreError as exc:
         st.info(f"No map: {exc}.")
         return
-    event = st.altair_chart(map_chart(points, method), on_select="rerun", key=f"explore-{fs.key}-{method}")
+    left, right = st.columns([2, 3])
+    text = left.text_input("Find tracks", key="explore_find", placeholder="part of a file name, e.g. 00023")
+    genres = right.multiselect("Highlight genres", sorted({p["genre"] for p in points}), key="explore_genres")
+    found = explore.matches(points, text=text, genres=genres)
+    if text or genres:
+        st.caption(f"{sum(found)} of {len(points)} tracks found; the others fade.")
+    event = st.altair_chart(map_chart(points, method, found), on_select="rerun", selection_mode=TRACK_POINT,
+                            key=f"explore-{fs.key}-{method}")
     track = selected_track(event)
     point = next((p for p in points if p["track"] == track), None)
     if point is None:
-        st.caption("Click a point to hear its track and see its MFCCs; double-click the map to clear.")
+        st.caption("Click a point to hear its track and see its MFCCs. Scroll to zoom, drag to pan, double-click to "
+                   "reset the view.")
         return
     track_ui(fs, point)
 

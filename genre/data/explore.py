@@ -37,10 +37,19 @@ def tsne_perplexity(n: int) -> float:
     return float(min(TSNE_PERPLEXITY, max(1.0, (n - 1) / 3)))
 
 
+TSNE_ITERATIONS = 500  # Barnes-Hut (scikit-learn's default method); its default 1000 doubles the wait for a map
+TSNE_MAX_DIMENSIONS = 50  # wider summaries (embeddings) go through PCA first, as t-SNE's authors advise
+
+
 def _tsne(z: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.manifold import TSNE
 
-    return TSNE(n_components=2, perplexity=tsne_perplexity(len(z)), init="pca", random_state=seed).fit_transform(z)
+    if z.shape[1] > TSNE_MAX_DIMENSIONS and len(z) > TSNE_MAX_DIMENSIONS:
+        from sklearn.decomposition import PCA
+
+        z = PCA(n_components=TSNE_MAX_DIMENSIONS, random_state=seed).fit_transform(z)
+    return TSNE(n_components=2, perplexity=tsne_perplexity(len(z)), init="pca", random_state=seed,
+                max_iter=TSNE_ITERATIONS).fit_transform(z)
 
 
 METHODS: dict[str, Method] = {
@@ -117,6 +126,13 @@ def embed(fs: FeatureSet, *, method: str = "pca", seed: int = 0) -> list[dict]:
     return [{"x": float(px), "y": float(py), "genre": fs.genres[int(fs.y[first[t]])], "file": fs.files[t],
              "track": int(t), "segments": int(counts[t])}
             for t, (px, py) in zip(tracks.tolist(), points)]
+
+
+def matches(points: list[dict], *, text: str = "", genres=()) -> list[bool]:
+    """Which points a search picks out: file names containing ``text`` (any case), of one of ``genres``; all
+    points when both are empty."""
+    text = text.strip().lower()
+    return [(not text or text in p["file"].lower()) and (not genres or p["genre"] in genres) for p in points]
 
 
 def track_mfccs(fs: FeatureSet, track: int) -> np.ndarray:
