@@ -13,7 +13,8 @@ import streamlit as st
 from genre import plots
 from genre.data import workspace
 from genre.errors import GenreError
-from genre.jobs.execution import launch
+from genre.jobs import queue
+from genre.jobs.execution import launch, prewarm
 from genre.jobs.runs import BACKEND_HELP, BACKENDS, create_run, resolve_backend
 from genre.learn.config import run_name
 from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, describe_split
@@ -25,7 +26,7 @@ runtime.through_navigation()  # a page opened by URL on a fresh server runs thro
 st.title("🧠 Train")
 strip = ui.status_strip()
 
-STATE_ICONS = {"pending": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
+STATE_ICONS = {"queued": "🕒", "pending": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
 
 def split_ui(fs):
@@ -114,7 +115,10 @@ def new_run_ui(fs) -> None:
         st.error(problem)
     busy = [r for r in state.runs() if r.running]
     if busy:
-        st.caption(f"{len(busy)} run(s) training now; a new one shares the CPU with them.")
+        st.caption(f"{ui.count(len(busy), 'run')} queued or training now; at most {queue.max_runs()} train at once "
+                   "(GENRE_MAX_RUNS), the others wait their turn in one queue.")
+    if mc is not None:
+        prewarm(resolve_backend(backend, mc.kind))  # a process with Keras imported waits for this Start
     if st.button("Start training", type="primary", icon="▶️", disabled=bool(problem)):
         try:
             run = create_run(workspace.runs_dir(), features_path=state.features_path(), features=fs,
@@ -158,15 +162,18 @@ def live_ui(run, drawn_state: str) -> None:
     spec, epochs = run.spec, run.epochs()
     total = spec["train_config"]["epochs"]
     st.subheader(f"Training “{run.name}”")
-    if status.get("state") == "pending":
+    if status.get("state") == "queued":
+        ahead = run.queue_position()
+        st.info(f"Queued: {ui.count(ahead or 0, 'run')} ahead of it; at most {queue.max_runs()} train at once. "
+                "Stop takes it out of the queue.", icon="🕒")
+    elif status.get("state") == "pending":
         waited = max(0.0, time.time() - float(spec.get("created", time.time())))
         doing = status.get("message", "")
         if doing.startswith("augmenting"):  # the run makes its augmented copies first (once per setting)
             st.info(f"{doing[0].upper()}{doing[1:]} · {waited:.0f} s", icon="🎚️")
         else:
-            st.info(f"Starting the training process: it imports "
-                    f"{BACKENDS[spec.get('backend', 'tensorflow')].split(' (')[0]} and loads the features "
-                    f"(a few seconds) · {waited:.0f} s", icon="⏳")
+            st.info(f"Starting: {doing or 'a process with ' + BACKENDS[spec.get('backend', 'tensorflow')] + ' takes it'}"
+                    f" · {waited:.0f} s", icon="⏳")
     else:
         elapsed = time.time() - float(status.get("started") or time.time())
         st.progress(len(epochs) / total, text=f"Epoch {len(epochs)}/{total} · elapsed {ui.fmt_seconds(elapsed)}"

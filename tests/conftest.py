@@ -30,6 +30,12 @@ os.environ.setdefault("GENRE_BACKEND", "tensorflow")
 # Nothing a test does lands in the repository's ./workspace (JAX's compilation cache of a test's run, say): a test
 # that needs a workspace of its own asks for genre_home or home.
 os.environ.setdefault("GENRE_HOME", tempfile.mkdtemp(prefix="genre-tests-home-"))
+# Runs go through the workspace's queue to warm processes (genre.jobs.queue): tests start several at once, so the
+# cap is above the machine's default of one; a spare starts only for a queued run and waits 15 s at most, so the
+# suite leaves no TensorFlow process idling (tests/test_queue.py sets these its own way).
+os.environ.setdefault("GENRE_MAX_RUNS", "4")
+os.environ.setdefault("GENRE_WARM_SPARES", "0")
+os.environ.setdefault("GENRE_SPARE_IDLE_S", "15")
 
 SR = 8000  # Hz, the tiny dataset's rate
 SECONDS = 3.0
@@ -221,7 +227,7 @@ def umask():
 SLOW_FIXTURES = {"trained", "bundle_dir", "bundle", "tiny_bundle", "saved_bundle", "new_run", "start", "flow"}
 SLOW_MODULES = {"test_app_", "test_runs", "test_experiment", "test_cli", "test_predictor", "test_training",
                 "test_model", "test_export", "test_audio_fuzz", "test_atomic", "test_augment", "test_report",
-                "test_setup", "test_memory_policy", "test_process"}
+                "test_setup", "test_memory_policy", "test_process", "test_queue"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -168,18 +168,176 @@ def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) ->
         raise
 
 
-def launch(run: Run) -> subprocess.Popen:
-    """Start ``run`` in processes of its own (a supervisor, which starts the training process).
+def launch(run: Run) -> None:
+    """Queue ``run`` for the workspace's warm processes (:mod:`genre.jobs.queue`); returns at once.
 
-    Returns at once. The processes outlive the caller's (their own session), so an app restart
-    does not end the run; the caller reaps the supervisor in a thread so it leaves no zombie.
+    A spare of the run's backend (a process that has imported Keras already, with a supervisor that imports
+    none) takes it when a slot is free: its first epoch comes without the 3-4 s of importing TensorFlow.
+    The processes outlive the caller's (their own session), so an app restart does not end the run.
     """
-    with open(run.path / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "genre.jobs.worker", "supervise", str(run.path)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                env=child_env(run))
-    threading.Thread(target=proc.wait, name=f"reap-{run.id}", daemon=True).start()
-    return proc
+    from genre.jobs import queue
+
+    backend = run.spec.get("backend", "tensorflow")
+    run._update_status(state="queued", queued=time.time(), message="")
+    queue.enqueue(run.path, run.id, backend, queue.PRIORITY.get(run.spec.get("source", "app"), 0))
+    ensure_spare(backend)
+
+
+SPARES = "spares"  # queue/spares/<backend>.<pid>.json: a spare's supervisor, while it waits for a run
+
+
+def spare_idle_s() -> float:
+    """How long a spare waits for a run before it ends (``$GENRE_SPARE_IDLE_S``, else 10 minutes): an idle
+    TensorFlow process holds ~650 MB."""
+    try:
+        return max(1.0, float(os.environ.get("GENRE_SPARE_IDLE_S", "")))
+    except ValueError:
+        return 600.0
+
+
+def warm_spares() -> bool:
+    """Whether a spare is kept waiting for the next run (``$GENRE_WARM_SPARES``, default 1; the tests set 0: a
+    spare then starts only for a queued run, cold)."""
+    return os.environ.get("GENRE_WARM_SPARES", "1").strip() not in ("0", "false", "no")
+
+
+def prewarm(backend: str) -> None:
+    """Have a spare of ``backend`` waiting (the Train page's visit: the first Start then finds it warm)."""
+    if warm_spares():
+        ensure_spare(backend)
+
+
+def ensure_spare(backend: str) -> None:
+    """Start a spare for ``backend`` unless one is waiting already (the Train page calls this on a visit, so that
+    the first Start finds one warm)."""
+    from genre.jobs import queue
+
+    spares = queue.folder() / SPARES
+    with queue.locked("spares"):
+        spares.mkdir(parents=True, exist_ok=True)
+        for entry in spares.glob(f"{backend}.*.json"):
+            ident = ProcessId.from_dict(_read(entry))
+            if ident is not None and ident.alive():
+                return
+            entry.unlink(missing_ok=True)  # a spare that died
+        env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1"}
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        with open(spares / f"{backend}.log", "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "genre.jobs.worker", "supervise-spare", backend],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=env)
+        ident = ProcessId.of(proc.pid)
+        write_text(spares / f"{backend}.{proc.pid}.json", json.dumps(ident.to_dict() if ident else {}))
+    threading.Thread(target=proc.wait, name=f"reap-spare-{proc.pid}", daemon=True).start()
+
+
+def _read(path: Path) -> dict:
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(path.read_text())
+    return {}
+
+
+def supervise_spare(backend: str) -> int:
+    """A spare's supervisor (imports no Keras): start the warm process, hand it the first queued run of
+    ``backend`` once a slot is free, then supervise that run as :func:`supervise` does. Ends after its one run,
+    or when no run came for :func:`spare_idle_s`."""
+    from genre.jobs import queue
+
+    me = queue.folder() / SPARES / f"{backend}.{os.getpid()}.json"
+    child = subprocess.Popen([sys.executable, "-m", "genre.jobs.worker", "spare", backend], stdin=subprocess.PIPE,
+                             env={**os.environ, "KERAS_BACKEND": backend})
+    run: Run | None = None
+
+    def forward(signum, _frame):  # before a run: the spare just ends; with one: a polite stop for it
+        if run is None:
+            child.kill()
+            me.unlink(missing_ok=True)
+            os._exit(0)
+        run.request_stop()
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    deadline = time.monotonic() + spare_idle_s()
+    claimed = slot = None
+    while claimed is None:
+        if child.poll() is not None or time.monotonic() > deadline:  # died while waiting, or idle too long
+            child.kill()
+            me.unlink(missing_ok=True)
+            return 0
+        slot = queue.take_slot()
+        if slot is not None:
+            claimed = queue.claim(backend)
+            if claimed is None:
+                os.close(slot)
+                slot = None
+        if claimed is None:
+            time.sleep(0.1)
+    entry, run_dir = claimed
+    run = Run(run_dir)
+    me.unlink(missing_ok=True)  # no longer a spare
+    try:
+        run._update_status(state="pending", supervisor=ProcessId.current().to_dict(), supervisor_pid=os.getpid(),
+                           process=ProcessId.of(child.pid).to_dict(), pid=child.pid, claimed=time.time(),
+                           message="loading the features")
+    except RecordGone:  # deleted while queued: nothing to run; this spare ends, another is started
+        child.kill()
+        queue.done(entry)
+        ensure_spare(backend)
+        return 1
+    if warm_spares() or queue.entries(backend):  # a warm one for the next run, or for the runs still queued
+        ensure_spare(backend)
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.write(f"{run.path}\n".encode())
+        child.stdin.close()
+    code = child.wait()
+    st = run.raw_status()
+    with contextlib.suppress(RecordGone):
+        if st.get("state") in FINAL_STATES:
+            run._update_status(exit_code=code)
+        else:
+            run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
+    queue.done(entry)
+    return code
+
+
+def spare(backend: str) -> int:
+    """The warm process: import Keras (and build and fit a tiny network, so that TensorFlow's first-use costs
+    are paid), wait for one run's folder on stdin, execute that run, end. One run per process: nothing of one
+    run (seed, Keras state, memory) reaches the next."""
+    from genre.learn.model import import_keras
+
+    keras = import_keras(backend)
+    _warm_up(keras)
+    line = sys.stdin.readline().strip()
+    if not line:
+        return 0
+    run = Run(Path(line))
+    with contextlib.suppress(OSError):  # from now on what it prints is the run's log
+        fd = os.open(run.path / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+
+    def stop(signum, _frame):
+        with contextlib.suppress(OSError):  # the record may be gone (deleted)
+            (run.path / STOP_FILE).touch()
+
+    signal.signal(signal.SIGTERM, stop)
+    execute(run)
+    return 0 if run.raw_status().get("state") in ("done", "stopped") else 1
+
+
+def _warm_up(keras) -> None:
+    """Build, fit and predict a tiny network once: what the first model of a process pays (~1 s with TensorFlow)."""
+    import numpy as np
+
+    from genre.learn.config import ModelConfig
+    from genre.learn.model import build_model
+    from genre.learn.training import train  # noqa: F401  (imported now, not when the run starts)
+
+    model = build_model((4, 3), 2, ModelConfig(hidden_units=(4,)))
+    x, y = np.zeros((8, 4, 3), np.float32), np.zeros(8, np.int64)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, validation_data=(x, y))
+    model.predict(x, verbose=0)
+    keras.backend.clear_session()
 
 
 def child_env(run: Run) -> dict:

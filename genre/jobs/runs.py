@@ -46,7 +46,7 @@ BRIEF_FILE = "brief.json"  # result.json without the per-track rows of the error
 OFFER_FILE = "model-offered"
 
 FINAL_STATES = ("done", "stopped", "failed")
-STATES = ("pending", "running", *FINAL_STATES)
+STATES = ("queued", "pending", "running", *FINAL_STATES)
 BACKENDS = {  # name -> what the Train page and the CLI's help say about it
     "auto": "Auto (the faster for the network)",
     "tensorflow": "TensorFlow",
@@ -133,9 +133,16 @@ class Run(Record):
 
     def status(self) -> dict:
         """``status.json``, with a run whose processes are gone without a final status as failed."""
+        from genre.jobs import queue
+
         st = self.raw_status()
         if st.get("state") in FINAL_STATES:
             return st
+        if st.get("state") == "queued":
+            if queue.is_queued(self.id):
+                return st
+            if queue.is_claimed(self.id):  # being handed to a warm process this instant
+                return {**st, "state": "pending"}
         if self._processes_alive(st):
             return st
         known = any(st.get(k) for k in ("process", "supervisor", "pid", "supervisor_pid"))
@@ -226,8 +233,22 @@ class Run(Record):
 
     # --- control --------------------------------------------------------------------------------
 
+    def queue_position(self) -> int | None:
+        """How many queued runs are ahead of this one (None: it is not queued)."""
+        from genre.jobs import queue
+
+        return queue.position(self.id)
+
     def request_stop(self) -> None:
-        """Ask the run to end after the current batch; what it learned is kept and saved."""
+        """Ask the run to end after the current batch; what it learned is kept and saved. A queued run is taken
+        out of the queue and ends stopped at once."""
+        from genre.jobs import queue
+
+        if queue.cancel(self.id):
+            with contextlib.suppress(RecordGone):
+                self._update_status(state="stopped", finished=time.time(),
+                                    message="stopped while queued: it never started, no model")
+            return
         with contextlib.suppress(FileNotFoundError):  # deleted: nothing left to stop
             write_text(self.path / STOP_FILE, time.strftime("%Y-%m-%d %H:%M:%S"), parents=False)
 
@@ -258,6 +279,9 @@ class Run(Record):
 
         Killed, not stopped: a stopped run would go on to save a model of a run that no longer exists.
         """
+        from genre.jobs import queue
+
+        queue.cancel(self.id)  # queued: no warm process takes it now
         # Out of the runs folder first: a process starting now finds no record to write to (and exits).
         trash = self.path.with_name(f".{self.id}.deleting")
         try:

@@ -5,6 +5,8 @@ Started by :func:`genre.jobs.execution.launch` and :func:`genre.jobs.experiment.
 ``supervise`` imports no TensorFlow: it starts ``train`` (with the run's ``KERAS_BACKEND`` in its environment,
 set before Keras is imported), waits for it and records how it ended. ``train`` turns SIGTERM into a stop after
 the current batch. ``experiment`` runs the spec in its folder (its trials are runs, each with these processes).
+``supervise-spare`` and ``spare`` are a warm pair waiting for the next queued run of a backend
+(:func:`genre.jobs.execution.launch`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2 or argv[0] not in ("supervise", "train", "experiment"):
-        print("usage: python -m genre.jobs.worker supervise|train RUN_DIR | experiment EXP_DIR", file=sys.stderr)
+    if len(argv) != 2 or argv[0] not in ("supervise", "train", "experiment", "spare", "supervise-spare"):
+        print("usage: python -m genre.jobs.worker supervise|train RUN_DIR | experiment EXP_DIR | "
+              "spare|supervise-spare BACKEND", file=sys.stderr)
         return 2
-    from genre.jobs.execution import execute, supervise
+    from genre.jobs.execution import execute, spare, supervise, supervise_spare
     from genre.jobs.runs import STOP_FILE, Run
+
+    if argv[0] == "spare":
+        return spare(argv[1])
+    if argv[0] == "supervise-spare":
+        return supervise_spare(argv[1])
 
     if argv[0] == "experiment":
         from genre.errors import GenreError

@@ -1,0 +1,119 @@
+"""The workspace's queue of runs and its warm processes (genre.jobs.queue, genre.jobs.execution.launch):
+order and priority, the cap, Stop on a queued run, a warm spare taking the run, a dying process failing only
+its run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from conftest import TINY_MODEL, until
+
+from genre.data.store import save_features
+from genre.jobs import queue
+from genre.jobs.execution import ensure_spare, launch, prewarm
+from genre.jobs.runs import create_run, wait
+from genre.learn.config import ModelConfig, TrainConfig
+from genre.process import ProcessId
+
+TIMEOUT = 120
+
+
+def test_the_queue_serves_a_users_runs_before_trials_then_first_come_first_served(genre_home, tmp_path):
+    for run_id, backend, priority in [("t1", "jax", 1), ("a1", "jax", 0), ("t2", "tensorflow", 1), ("a2", "jax", 0)]:
+        queue.enqueue(tmp_path / run_id, run_id, backend, priority)
+        time.sleep(0.001)
+    assert [p.name.split(".")[1] for p in queue.entries()] == ["a1", "a2", "t1", "t2"]
+    assert (queue.position("a2"), queue.position("t2"), queue.position("zz")) == (1, 3, None)
+    assert queue.cancel("a2") and not queue.cancel("a2") and not queue.is_queued("a2")
+    first = queue.claim("jax")
+    assert first[1] == tmp_path / "a1" and queue.is_claimed("a1") and not queue.is_queued("a1")
+    assert queue.claim("jax")[1] == tmp_path / "t1" and queue.claim("jax") is None
+    queue.done(first[0])
+    assert not queue.is_claimed("a1") and queue.claim("tensorflow")[1] == tmp_path / "t2"
+
+
+def test_the_cap_is_a_number_of_slots_held_while_a_run_trains(genre_home, monkeypatch):
+    monkeypatch.setenv("GENRE_MAX_RUNS", "2")
+    a, b = queue.take_slot(), queue.take_slot()
+    assert a is not None and b is not None and queue.take_slot() is None
+    os.close(a)  # a process that ends gives its slot back the same way
+    c = queue.take_slot()
+    assert c is not None
+    os.close(b), os.close(c)
+    monkeypatch.setenv("GENRE_MAX_RUNS", "nonsense")
+    assert queue.max_runs() == max(1, (os.cpu_count() or 1) // 2)
+
+
+@pytest.fixture
+def make_run(features, tmp_path, genre_home):
+    store = save_features(features, tmp_path / "features.npz")
+
+    def make(epochs=3, seed=0, name="queued"):
+        return create_run(genre_home / "runs", features_path=store, features=features,
+                          model_config=ModelConfig(**TINY_MODEL), name=name, models_dir=genre_home / "models",
+                          train_config=TrainConfig(epochs=epochs, batch_size=8, seed=seed))
+
+    yield make
+    for entry in (genre_home / "queue" / "spares").glob("*.json"):  # nothing left waiting
+        ident = ProcessId.from_dict(__import__("json").loads(entry.read_text() or "{}"))
+        if ident is not None and ident.alive():
+            os.killpg(ident.pid, signal.SIGKILL)
+
+
+def _kill_run(run):
+    st = run.raw_status()
+    for key in ("supervisor", "process"):
+        ident = ProcessId.from_dict(st.get(key))
+        if ident is not None and ident.alive():
+            os.kill(ident.pid, signal.SIGKILL)
+
+
+def test_beyond_the_cap_a_run_waits_its_turn_and_stop_takes_it_out_of_the_queue(make_run, monkeypatch):
+    monkeypatch.setenv("GENRE_MAX_RUNS", "1")
+    first, second, third = make_run(epochs=10000, name="first"), make_run(name="second"), make_run(name="third")
+    for run in (first, second, third):
+        launch(run)
+    until(lambda: first.epochs() or not first.running, "the first run's first epoch", timeout=TIMEOUT)
+    assert first.state == "running"
+    assert (second.state, second.queue_position(), third.queue_position()) == ("queued", 0, 1)
+    third.request_stop()  # Stop on a queued run: out of the queue, ended at once
+    assert third.status()["state"] == "stopped" and "while queued" in third.status()["message"]
+    assert second.queue_position() == 0
+    first.request_stop()
+    assert wait(first, TIMEOUT)["state"] == "stopped"
+    assert wait(second, TIMEOUT)["state"] == "done"  # its turn came: the slot was given back
+    assert third.state == "stopped" and not third.epochs() and third.bundle_path is None
+
+
+def test_a_warm_spare_takes_the_run_and_another_waits_for_the_next(make_run, monkeypatch):
+    monkeypatch.setenv("GENRE_WARM_SPARES", "1")
+    prewarm("tensorflow")
+    spares = lambda: [p for p in (queue.folder() / "spares").glob("tensorflow.*.json")]  # noqa: E731
+    (waiting,) = spares()
+    time.sleep(1.0)
+    run = make_run(epochs=2)
+    started = time.time()
+    launch(run)
+    assert wait(run, TIMEOUT)["state"] == "done"
+    process = ProcessId.from_dict(run.raw_status()["process"])
+    assert process.start < started  # it was running (warm) before the run was started
+    assert until(lambda: spares() and spares() != [waiting], "another spare for the next run", timeout=30)
+    ensure_spare("tensorflow")  # one is waiting already: none more
+    assert len(spares()) == 1
+
+
+def test_a_process_that_dies_fails_its_run_only_and_the_queue_goes_on(make_run, monkeypatch):
+    monkeypatch.setenv("GENRE_MAX_RUNS", "1")
+    doomed, next_one = make_run(epochs=10000, name="doomed"), make_run(epochs=2, name="next")
+    launch(doomed)
+    launch(next_one)
+    until(lambda: doomed.epochs() or not doomed.running, "the doomed run's first epoch", timeout=TIMEOUT)
+    os.kill(ProcessId.from_dict(doomed.raw_status()["process"]).pid, signal.SIGKILL)
+    st = wait(doomed, 30)
+    assert st["state"] == "failed" and until(lambda: doomed.raw_status().get("exit_code") == -signal.SIGKILL,
+                                             "its exit code")
+    assert wait(next_one, TIMEOUT)["state"] == "done"
+    _kill_run(doomed)
