@@ -16,7 +16,7 @@ stamp=".venv/.installed-$(basename "$req")"  # one per requirements file: run.sh
 wanted() {
   local files=("$req") inc
   while read -r inc; do files+=("$(dirname "$req")/$inc"); done < <(sed -n 's/^[[:space:]]*-r[[:space:]]*//p' "$req")
-  { cat "${files[@]}" pyproject.toml; "$py" --version; } | sha256sum | cut -d' ' -f1
+  { cat "${files[@]}" pyproject.toml requirements-nodeps.txt; "$py" --version; } | sha256sum | cut -d' ' -f1
 }
 
 up_to_date() { [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(wanted)" ]; }
@@ -37,7 +37,9 @@ log=.venv/install.log
 pip=(.venv/bin/python -m pip install --disable-pip-version-check)
 # pip and setuptools are chatty (and this machine's pip config warns about local indexes): their words go
 # to the log, shown only when the install fails.
-if ! { "${pip[@]}" --upgrade pip && "${pip[@]}" -r "$req" && "${pip[@]}" --no-deps -e .; } >"$log" 2>&1; then
+# requirements-nodeps.txt: packages used for their data only (musicnn's weights), whose pins would break the rest.
+if ! { "${pip[@]}" --upgrade pip && "${pip[@]}" -r "$req" && "${pip[@]}" --no-deps -r requirements-nodeps.txt \
+       && "${pip[@]}" --no-deps -e .; } >"$log" 2>&1; then
   tail -n 40 "$log" >&2
   echo "setup: the install failed (the whole log: $log)" >&2
   exit 1

@@ -27,7 +27,7 @@ esac
 @pytest.fixture
 def repo(tmp_path):
     """A copy of the set-up's inputs, with a stand-in Python: ``(folder, run(*args) -> exit code, pip calls)``."""
-    for name in ("requirements.txt", "requirements-dev.txt", "pyproject.toml"):
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-nodeps.txt", "pyproject.toml"):
         shutil.copy(REPO / name, tmp_path / name)
     (tmp_path / "scripts").mkdir()
     shutil.copy(REPO / "scripts" / "setup.sh", tmp_path / "scripts" / "setup.sh")
@@ -49,19 +49,19 @@ def test_a_second_set_up_installs_nothing(repo):
     assert run("--check", "requirements.txt") == 1  # nothing installed yet
     assert run("requirements.txt") == 0
     installed = len(pip_calls())
-    assert installed == 3  # pip itself, the requirements, the project
+    assert installed == 4  # pip itself, the requirements, the data-only packages (musicnn's weights), the project
     assert run("--check", "requirements.txt") == 0
     assert run("requirements.txt") == 0 and len(pip_calls()) == installed  # no pip at all the second time
 
 
-@pytest.mark.parametrize("changed", ["requirements.txt", "pyproject.toml"])
+@pytest.mark.parametrize("changed", ["requirements.txt", "pyproject.toml", "requirements-nodeps.txt"])
 def test_a_changed_requirement_or_project_file_installs_again(repo, changed):
     folder, run, pip_calls = repo
     assert run("requirements-dev.txt") == 0
     with open(folder / changed, "a") as fh:  # requirements.txt is included by requirements-dev.txt with -r
         fh.write("\n# changed\n")
     assert run("--check", "requirements-dev.txt") == 1
-    assert run("requirements-dev.txt") == 0 and len(pip_calls()) == 6
+    assert run("requirements-dev.txt") == 0 and len(pip_calls()) == 8
     assert run("--check", "requirements-dev.txt") == 0
 
 
