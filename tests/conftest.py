@@ -227,7 +227,7 @@ def umask():
 SLOW_FIXTURES = {"trained", "bundle_dir", "bundle", "tiny_bundle", "saved_bundle", "new_run", "start", "flow"}
 SLOW_MODULES = {"test_app_", "test_runs", "test_experiment", "test_cli", "test_predictor", "test_training",
                 "test_model", "test_export", "test_audio_fuzz", "test_atomic", "test_augment", "test_report",
-                "test_setup", "test_memory_policy", "test_process", "test_queue"}
+                "test_setup", "test_memory_policy", "test_process", "test_queue", "test_musicnn"}
 
 
 def pytest_collection_modifyitems(config, items):
