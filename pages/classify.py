@@ -102,6 +102,32 @@ def cached_prediction(path: str, identity: tuple, name: str, digest: str, _data:
         return str(exc)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
+def cached_hearing(name: str, digest: str, _data: bytes):
+    """What the pretrained network hears in one upload (its bytes' ``digest`` keys it), or why it cannot say."""
+    try:
+        return state.predictor().hear(_data, name=name)
+    except GenreError as exc:
+        return str(exc)
+
+
+def hears_ui(name: str, data: bytes) -> None:
+    """musicnn's own tags for the clip: what a network trained on a million songs hears, beside our model's genre."""
+    with st.spinner("Listening with the pretrained network (the first time it loads: a few seconds)..."):
+        heard = cached_hearing(name, hashlib.sha256(data).hexdigest(), data)
+    if isinstance(heard, str):
+        st.caption(f"The pretrained network could not listen: {heard}")
+        return
+    st.markdown("**A network trained on a million songs hears:** "
+                + ", ".join(f"{tag} {p:.2f}" for tag, p in heard["top"]))
+    if len(heard["over_time"]) > 1:
+        st.caption("Over time (the top tag of each 3 s): " + " · ".join(
+            f"{int(t) // 60}:{int(t) % 60:02d} {tag}" for t, tag, _ in heard["over_time"][:40])
+            + (" ..." if len(heard["over_time"]) > 40 else ""))
+    st.caption("musicnn (Pons & Serra, 2019), trained on the Million Song Dataset's 50 most common tags: its "
+               "words, not this model's genres.")
+
+
 def rows(clips, results) -> pd.DataFrame:
     """The summary table: one row per clip, its error in the note of a clip that could not be classified."""
     return pd.DataFrame([r.row() if not isinstance(r, str) else {"file": name, "genre": "–", "weak": r}
@@ -158,6 +184,7 @@ def detail_ui(bundle, name: str, data: bytes, pred) -> None:
     doubts = pred.doubts()
     if doubts:
         st.warning("A weak prediction: " + "; ".join(doubts) + ".", icon="🤔")
+    hears_ui(name, data)
     left, right = st.columns(2)
     left.pyplot(plots.probabilities_figure(pred.probabilities, title="Per-genre probability (mean of segments)"))
     right.pyplot(plots.segment_votes_figure(pred.segment_probabilities, genres=bundle.genres,

@@ -55,6 +55,8 @@ def test_an_uploaded_clip_is_classified(at, tiny):
     assert len(predicted(at)) == 1 and predicted(at)[0] in GENRES
     assert {m.label: m.value for m in at.metric}["Segments"] == "2 × 2.00 s"
     assert len(at.image) == 2  # probabilities and segment votes
+    # The tiny clips are 4 s: one 3 s patch for the pretrained network, its words beside the model's genre.
+    assert "A network trained on a million songs hears:" in texts(at.markdown)
 
 
 def test_a_recording_is_classified(at):

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile as sf
 from conftest import until
 
 from genre.errors import AudioError, BundleError, ClipTooShortError
@@ -84,3 +85,19 @@ def test_the_asking_process_never_imports_tensorflow(bundle_dir, gtzan):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() in ("blues", "metal", "rock")
+
+
+def test_the_worker_says_what_the_pretrained_network_hears(predictor, tmp_path):
+    """musicnn's tags for a clip: its top five, and the top tag of each 3 s patch."""
+    from genre.data import musicnn
+    from tests.musicnn_reference import audio
+
+    y, sr = audio(seconds=7.0)
+    path = tmp_path / "clip.wav"
+    sf.write(path, y, sr)
+    heard = predictor.hear(path.read_bytes(), name="clip.wav")
+    assert len(heard["top"]) == 5 and all(tag in musicnn.TAGS and 0 <= p <= 1 for tag, p in heard["top"])
+    assert [t for t, *_ in heard["over_time"]] == [0.0, 3.0]
+    sf.write(path, y[: sr * 2], sr)
+    with pytest.raises(ClipTooShortError, match="3 s the pretrained network listens to"):
+        predictor.hear(path.read_bytes(), name="short.wav")

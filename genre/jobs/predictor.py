@@ -67,6 +67,11 @@ class Predictor:
         """:func:`genre.learn.predict.predict_file` of the upload ``data`` by the bundle at ``bundle_path``, in the worker."""
         return self._ask("predict", str(bundle_path), bytes(data), name)
 
+    def hear(self, data: bytes, *, name: str) -> dict:
+        """What the pretrained music network (musicnn, genre.data.musicnn) hears in a clip: ``{"top": [(tag, p),
+        ...], "over_time": [(seconds, tag, p), ...]}`` (the top tag of each 3 s patch)."""
+        return self._ask("hear", data, name)
+
     def check_bundle(self, bundle_path: str | Path) -> None:
         """Load the bundle at ``bundle_path`` in the worker (Keras safe mode, shapes checked); raises BundleError."""
         self._ask("check", str(bundle_path))
@@ -122,6 +127,23 @@ def _identity(path: str) -> tuple:
     return (path, s.st_ino, s.st_size, s.st_mtime_ns)  # a bundle re-created at the same path is loaded afresh
 
 
+def hear(*, data: bytes, name: str, models: dict) -> dict:
+    """musicnn's tags for a clip: its top five over the clip, and the top tag of each 3 s patch."""
+    from genre.data import musicnn
+    from genre.data.audio import load_audio
+
+    if "musicnn" not in models:
+        models["musicnn"] = musicnn.load(musicnn.weights_cache())
+    y = load_audio(data, sample_rate=musicnn.SAMPLE_RATE, name=name)
+    tags = musicnn.embed(models["musicnn"], y, musicnn.SAMPLE_RATE, layer="tags")
+    if not len(tags):
+        raise errors.ClipTooShortError(f"{name} is shorter than the 3 s the pretrained network listens to")
+    seconds = musicnn.PATCH_FRAMES * musicnn.HOP / musicnn.SAMPLE_RATE
+    return {"top": musicnn.top_tags(tags, k=5),
+            "over_time": [(round(i * seconds, 1), musicnn.TAGS[int(t.argmax())], float(t.max()))
+                          for i, t in enumerate(tags)]}
+
+
 def serve(stdin, stdout, idle_exit_s: float) -> None:
     """The worker's loop: answer requests until stdin closes or nothing came for ``idle_exit_s`` seconds."""
     import select
@@ -130,6 +152,7 @@ def serve(stdin, stdout, idle_exit_s: float) -> None:
     from genre.learn.predict import predict_file
 
     loaded: OrderedDict = OrderedDict()
+    pretrained: dict = {}  # musicnn, loaded on its first request
 
     def bundle(path: str):
         key = _identity(path)
@@ -149,6 +172,8 @@ def serve(stdin, stdout, idle_exit_s: float) -> None:
             if request[0] == "predict":
                 _, path, data, name = request
                 answer = (True, predict_file(bundle(path), data, name=name))
+            elif request[0] == "hear":
+                answer = (True, hear(data=request[1], name=request[2], models=pretrained))
             else:
                 load_bundle(request[1])
                 answer = (True, None)
