@@ -49,14 +49,16 @@ def test_the_port_has_the_originals_parameters(compared):
 
 
 def test_the_input_is_musicnns_own_log_mel():
-    """musicnn/extractor.py's batch_data, its lines copied (librosa.load replaced by a signal already at 16 kHz)."""
+    """musicnn/extractor.py's batch_data, its lines copied (librosa.load replaced by resampling a signal to 16 kHz;
+    the padding made librosa 0.7's, which musicnn ran on)."""
     import librosa
 
     from tests.musicnn_reference import audio
 
     def original(y, sr):
         at16 = librosa.resample(y=y, orig_sr=sr, target_sr=16000)
-        audio_rep = librosa.feature.melspectrogram(y=at16, sr=16000, hop_length=256, n_fft=512, n_mels=96).T
+        audio_rep = librosa.feature.melspectrogram(y=at16, sr=16000, hop_length=256, n_fft=512, n_mels=96,
+                                                   pad_mode="reflect").T  # librosa 0.7's default, musicnn's era
         audio_rep = audio_rep.astype(np.float16)
         with np.errstate(over="ignore"):  # its overflow, shown below
             return np.log10(10000 * audio_rep + 1)

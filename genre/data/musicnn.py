@@ -58,7 +58,9 @@ def log_mel(y: np.ndarray, sample_rate: int) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     if sample_rate != SAMPLE_RATE:
         y = librosa.resample(y=y, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
-    mel = librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS).T
+    # pad_mode="reflect": librosa's default when musicnn was trained (0.7); today's default pads with zeros.
+    mel = librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS,
+                                         pad_mode="reflect").T
     # The original rounds the spectrogram to float16 (its model saw that precision) and then takes 10000·x in
     # float16, which overflows to inf above x = 6.55 — a loud bin of real music — and the inf runs through the
     # network. Kept: the rounding; not kept: the overflow (the product in float32).
