@@ -15,7 +15,7 @@ from genre.data import workspace
 from genre.errors import GenreError
 from genre.jobs import queue
 from genre.jobs.execution import launch, prewarm
-from genre.jobs.runs import BACKEND_HELP, BACKENDS, create_run, resolve_backend
+from genre.jobs.runs import BACKEND_HELP, BACKENDS, IN_FLIGHT, create_run, phase, resolve_backend
 from genre.learn.config import run_name
 from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, describe_split
 from genre.learn.training import describe_training, split_rows
@@ -26,7 +26,7 @@ runtime.through_navigation()  # a page opened by URL on a fresh server runs thro
 st.title("🧠 Train")
 strip = ui.status_strip()
 
-STATE_ICONS = {"queued": "🕒", "pending": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
+STATE_ICONS = {IN_FLIGHT: "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
 
 def split_ui(fs):
@@ -149,16 +149,17 @@ def validation_note(tc: dict) -> str:
                                     else "a held-out part of the training tracks (early stopping never sees the test split)."))
 
 
-@st.fragment(run_every=1.0)
-def live_ui(run, drawn_state: str) -> None:
-    """The run's progress, redrawn every second from its record on disk.
+@st.fragment(run_every=0.5)
+def live_ui(run, drawn_phase: str) -> None:
+    """The run's progress, redrawn every half second from its record on disk.
 
-    ``drawn_state`` is the state the rest of the page was drawn with (the run picker's icon, the strip): when the
-    run leaves it, the whole page is redrawn, so nothing outside this fragment says an old state.
+    ``drawn_phase`` is the run's phase (in flight, or how it ended) the rest of the page was drawn with (the run
+    picker's icon, the strip): when it ends, the whole page is redrawn, with its results. Queued, starting and
+    running are this fragment's to show: a whole-page redraw for each would delay the first epoch on screen.
     """
     status = run.status()
-    if status.get("state") != drawn_state:
-        st.rerun(scope="app")  # started or ended: redraw the whole page (with its results once it ended)
+    if phase(status.get("state", "pending")) != drawn_phase:
+        st.rerun(scope="app")  # it ended: redraw the whole page (with its results)
     spec, epochs = run.spec, run.epochs()
     total = spec["train_config"]["epochs"]
     st.subheader(f"Training “{run.name}”")
@@ -247,7 +248,7 @@ def pick_run_ui():
     if current is None:
         current = next((r for r in runs if r.running), None) or runs[0]
     ids = [r.id for r in runs]
-    labels = {r.id: f"{STATE_ICONS.get(r.state, '')} {r.name} · {r.id}" for r in runs}
+    labels = {r.id: f"{STATE_ICONS.get(phase(r.state), '')} {r.name} · {r.id}" for r in runs}
     chosen = st.selectbox("Show run", ids, index=ids.index(current.id) if current.id in ids else 0,
                           format_func=labels.get, help="Every run in the workspace: this tab's, other tabs', the CLI's.")
     run = next(r for r in runs if r.id == chosen)
@@ -261,6 +262,6 @@ shown = pick_run_ui()
 if shown is None:
     st.caption("No runs yet.")
 elif shown.running:
-    live_ui(shown, shown.state)
+    live_ui(shown, phase(shown.state))
 else:
     results_ui(shown)

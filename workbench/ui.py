@@ -8,6 +8,7 @@ import streamlit as st
 
 from genre.data import workspace
 from genre.errors import GenreError
+from genre.jobs.runs import phase
 
 from . import state
 
@@ -82,7 +83,7 @@ def _strip() -> None:
         # epoch beside the live progress bar.
         cols[2].caption("**Training** · " + ("running" if len(running) == 1 else f"{len(running)} running"))
     elif latest is not None:
-        cols[2].caption(f"**Training** · last run {latest.state}", help=f"{latest.name} · {latest.id}")
+        cols[2].caption(f"**Training** · last run {phase(latest.state)}", help=f"{latest.name} · {latest.id}")
     else:
         cols[2].caption("**Training** · none yet")
     cols[3].caption("**Model** · " + (state.bundle_label() or "none chosen"))

@@ -47,6 +47,13 @@ OFFER_FILE = "model-offered"
 
 FINAL_STATES = ("done", "stopped", "failed")
 STATES = ("queued", "pending", "running", *FINAL_STATES)
+IN_FLIGHT = "in flight"  # queued, pending or running, as a page drawn around a live view words it (phase())
+
+
+def phase(state: str) -> str:
+    """A state as the parts of a page outside a run's live view show it: in flight, or how it ended. The live view
+    shows queued / starting / running itself, every half second, without redrawing the page around it."""
+    return state if state in FINAL_STATES else IN_FLIGHT
 BACKENDS = {  # name -> what the Train page and the CLI's help say about it
     "auto": "Auto (the faster for the network)",
     "tensorflow": "TensorFlow",
