@@ -4,6 +4,7 @@ its run."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -58,7 +59,7 @@ def make_run(features, tmp_path, genre_home):
 
     yield make
     for entry in (genre_home / "queue" / "spares").glob("*.json"):  # nothing left waiting
-        ident = ProcessId.from_dict(__import__("json").loads(entry.read_text() or "{}"))
+        ident = ProcessId.from_dict(json.loads(entry.read_text() or "{}"))
         if ident is not None and ident.alive():
             os.killpg(ident.pid, signal.SIGKILL)
 
@@ -90,16 +91,16 @@ def test_beyond_the_cap_a_run_waits_its_turn_and_stop_takes_it_out_of_the_queue(
 
 def test_a_warm_spare_takes_the_run_and_another_waits_for_the_next(make_run, monkeypatch):
     monkeypatch.setenv("GENRE_WARM_SPARES", "1")
+    monkeypatch.setenv("GENRE_SPARE_IDLE_S", "120")  # the next spare still waits when the run has ended
     prewarm("tensorflow")
     spares = lambda: [p for p in (queue.folder() / "spares").glob("tensorflow.*.json")]  # noqa: E731
     (waiting,) = spares()
     time.sleep(1.0)
+    spare = ProcessId.from_dict(json.loads(waiting.read_text()))  # the supervisor of the spare waiting
     run = make_run(epochs=2)
-    started = time.time()
     launch(run)
     assert wait(run, TIMEOUT)["state"] == "done"
-    process = ProcessId.from_dict(run.raw_status()["process"])
-    assert process.start < started  # it was running (warm) before the run was started
+    assert ProcessId.from_dict(run.raw_status()["supervisor"]) == spare  # the waiting spare took it
     assert until(lambda: spares() and spares() != [waiting], "another spare for the next run", timeout=30)
     ensure_spare("tensorflow")  # one is waiting already: none more
     assert len(spares()) == 1

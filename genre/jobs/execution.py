@@ -256,12 +256,22 @@ def supervise_spare(backend: str) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    deadline = time.monotonic() + spare_idle_s()
+    born = time.monotonic()
+    deadline = born + spare_idle_s()
     claimed = slot = None
     while claimed is None:
         if child.poll() is not None or time.monotonic() > deadline:  # died while waiting, or idle too long
+            # Under the lock launch() checks for a spare with: a run queued meanwhile is seen here (this spare
+            # stays, or is replaced), or launch() sees no spare and starts one. No run is left without a spare.
+            with queue.locked("spares"):
+                waiting = bool(queue.entries(backend))
+                if waiting and child.poll() is None:
+                    deadline = time.monotonic() + spare_idle_s()
+                    continue
+                me.unlink(missing_ok=True)
             child.kill()
-            me.unlink(missing_ok=True)
+            if waiting and time.monotonic() - born > 10:  # died with runs waiting: another (not in a crash loop)
+                ensure_spare(backend)
             return 0
         slot = queue.take_slot()
         if slot is not None:
