@@ -177,24 +177,31 @@ def measure(label: str, checkout: Path, work: Path, files: list[Path]) -> dict:
     return {"steps_mb": steps, "peak_mb": peak, "after_close_mb": after, "tensorflow_in_server": tf}
 
 
+@contextlib.contextmanager
+def side_by_side(baseline: str, prefix: str):
+    """A work folder with the ``baseline`` commit checked out in it (a ``git worktree``): ``(work, its checkout,
+    this checkout's commit)``; both removed afterwards. The benchmarks that compare two versions in one run use it."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    base = work / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(base), baseline], cwd=REPO, check=True,
+                   capture_output=True)
+    try:
+        yield work, base, subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                         text=True).stdout.strip()
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--baseline", default=BASELINE, help=f"commit to compare with (default {BASELINE})")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
-    base = work / "baseline"
-    subprocess.run(["git", "worktree", "add", "--detach", str(base), args.baseline], cwd=REPO, check=True,
-                   capture_output=True)
-    try:
+    with side_by_side(args.baseline, "bench-memory-") as (work, base, this):
         files = uploads(work / "uploads")
         results = {"baseline": {"commit": args.baseline, **measure("baseline", base, work, files)},
-                   "this": {"commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                                      capture_output=True, text=True).stdout.strip(),
-                            **measure("this", REPO, work, files)},
+                   "this": {"commit": this, **measure("this", REPO, work, files)},
                    "load_at_start": list(psutil.getloadavg()), "cores": psutil.cpu_count()}
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, capture_output=True)
-        shutil.rmtree(work, ignore_errors=True)
     print(f"{'server RSS, MB':<28}{'baseline':>12}{'this':>12}")
     for key in results["this"]["steps_mb"]:
         print(f"{key:<28}{results['baseline']['steps_mb'][key]:>12.0f}{results['this']['steps_mb'][key]:>12.0f}")

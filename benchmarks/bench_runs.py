@@ -20,7 +20,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,9 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from bench_memory import side_by_side, start  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench_memory import start  # noqa: E402
 from tests.browser_kit import app_env, launch_browser, new_tab, stop_server  # noqa: E402
 
 BASELINE = "0f7e2f7"  # main before the runs' briefs and the listing module
@@ -109,22 +108,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", default=BASELINE)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-runs-") as tmp:
-        work = Path(tmp)
-        base = work / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", str(base), args.baseline], cwd=REPO, check=True,
-                       capture_output=True)
-        try:
-            this = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                  text=True).stdout.strip()
-            results = {"baseline": {"commit": args.baseline}, "this": {"commit": this}}
-            for label, checkout in (("baseline", base), ("this", REPO)):
-                for n in COUNTS:
-                    results[label][str(n)] = measure(label, checkout, work, n)
-                    print(f"{label}, {n} runs: Runs page drawn in {results[label][str(n)]['median_s']:.2f} s",
-                          flush=True)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, capture_output=True)
+    with side_by_side(args.baseline, "bench-runs-") as (work, base, this):
+        results = {"baseline": {"commit": args.baseline}, "this": {"commit": this}}
+        for label, checkout in (("baseline", base), ("this", REPO)):
+            for n in COUNTS:
+                results[label][str(n)] = measure(label, checkout, work, n)
+                print(f"{label}, {n} runs: Runs page drawn in {results[label][str(n)]['median_s']:.2f} s",
+                      flush=True)
     (REPO / "benchmarks" / "results_runs.json").write_text(json.dumps(results, indent=1))
     for label in ("baseline", "this"):
         a, b = results[label]["3"]["median_s"], results[label]["150"]["median_s"]

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from bench_app import App, app_run  # noqa: E402
+from bench_memory import side_by_side, start  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench_app import App, app_run  # noqa: E402
-from bench_memory import start  # noqa: E402
 from tests.browser_kit import extract, launch_browser, new_tab, set_up_demo, stop_server  # noqa: E402
 
 BASELINE = "0d0d021"  # main before the warm processes and the queue
@@ -82,20 +80,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", default=BASELINE)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-start-", ignore_cleanup_errors=True) as tmp:
-        work = Path(tmp)
-        base = work / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", str(base), args.baseline], cwd=REPO, check=True,
-                       capture_output=True)
-        try:
-            this = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                  text=True).stdout.strip()
-            results = {"baseline": {"commit": args.baseline, **measure("baseline", base, work)},
-                       "this": {"commit": this, **measure("this", REPO, work)},
-                       "rounds": ROUNDS, "epochs": EPOCHS, "wait_s": WAIT_S}
-            (REPO / "benchmarks" / "results_start.json").write_text(json.dumps(results, indent=1))
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, capture_output=True)
+    with side_by_side(args.baseline, "bench-start-") as (work, base, this):
+        results = {"baseline": {"commit": args.baseline, **measure("baseline", base, work)},
+                   "this": {"commit": this, **measure("this", REPO, work)},
+                   "rounds": ROUNDS, "epochs": EPOCHS, "wait_s": WAIT_S}
+        (REPO / "benchmarks" / "results_start.json").write_text(json.dumps(results, indent=1))
     b, t = results["baseline"]["first_epoch_s_median"], results["this"]["first_epoch_s_median"]
     print(f"Start -> first epoch shown, median of {ROUNDS}: baseline {b:.2f} s, this {t:.2f} s")
 

@@ -325,7 +325,11 @@ def spare(backend: str) -> int:
         fd = os.open(run.path / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
+    return train_here(run)
 
+
+def train_here(run: Run) -> int:
+    """The training process's part: execute ``run`` here, SIGTERM a stop after the current batch; its exit code."""
     def stop(signum, _frame):
         with contextlib.suppress(OSError):  # the record may be gone (deleted)
             (run.path / STOP_FILE).touch()

@@ -11,8 +11,6 @@ the current batch. ``experiment`` runs the spec in its folder (its trials are ru
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
 from pathlib import Path
 
@@ -23,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m genre.jobs.worker supervise|train RUN_DIR | experiment EXP_DIR | "
               "spare|supervise-spare BACKEND", file=sys.stderr)
         return 2
-    from genre.jobs.execution import execute, spare, supervise, supervise_spare
-    from genre.jobs.runs import STOP_FILE, Run
+    from genre.jobs.execution import spare, supervise, supervise_spare, train_here
+    from genre.jobs.runs import Run
 
     if argv[0] == "spare":
         return spare(argv[1])
@@ -42,16 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     run = Run(Path(argv[1]))
-    if argv[0] == "supervise":
-        return supervise(run)
-
-    def stop(signum, _frame):
-        with contextlib.suppress(OSError):  # the record may be gone (deleted)
-            (run.path / STOP_FILE).touch()
-
-    signal.signal(signal.SIGTERM, stop)
-    execute(run)
-    return 0 if run.raw_status().get("state") in ("done", "stopped") else 1
+    return supervise(run) if argv[0] == "supervise" else train_here(run)
 
 
 if __name__ == "__main__":
