@@ -10,7 +10,7 @@ from pathlib import Path
 
 from genre.data.params import FeatureParams
 from genre.errors import GenreError
-from genre.jobs.experiment import overview  # noqa: F401  (the Runs page names experiments with it)
+from genre.jobs.experiment import overview
 from genre.jobs.runs import Run
 from genre.learn.augment import describe as describe_augmentation
 from genre.learn.config import ModelConfig, TrainConfig
