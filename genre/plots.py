@@ -21,7 +21,8 @@ from genre.errors import ParameterError
 
 __all__ = [
     "GENRE_PALETTE", "genre_colors", "genre_markers",
-    "confusion_figure", "curves_overlay_figure", "heatmap_figure", "history_figure", "melspectrogram_figure",
+    "confusion_figure", "curves_overlay_figure", "embedding_figure", "heatmap_figure", "history_figure", "log_mel_figure",
+    "melspectrogram_figure",
     "mfcc_figure", "probabilities_figure", "segment_votes_figure", "sweep_figure", "waveform_figure",
 ]
 
@@ -237,6 +238,59 @@ def mfcc_figure(mfcc, *, sample_rate: float, hop_length: int, title: str | None 
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("MFCC index")
     ax.set_title(title or "MFCC")
+    return fig
+
+
+def log_mel_figure(mel, *, sample_rate: float, hop_length: int, patch_frames: int | None = None,
+                   title: str | None = None) -> Figure:
+    """A log-mel spectrogram as a network reads it, with its patches marked.
+
+    Parameters
+    ----------
+    mel : np.ndarray [shape=(frames, n_mels)]
+        Time-major (musicnn's input: ``genre.data.musicnn.log_mel``).
+    sample_rate : float > 0
+    hop_length : int > 0
+    patch_frames : int > 0, optional
+        Frames per patch the network reads: a dashed line where each ends.
+    """
+    mel = _array(mel, "mel", ndim=2)
+    _positive(sample_rate, "sample_rate")
+    _positive(hop_length, "hop_length", integer=True)
+    frames, bands = mel.shape
+    seconds = hop_length / sample_rate
+    fig, (ax,) = _figure((8, 3))
+    image = ax.imshow(mel.T, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
+                      extent=(0, frames * seconds, -0.5, bands - 0.5))
+    if patch_frames:
+        for end in range(patch_frames, frames + 1, patch_frames):
+            ax.axvline(end * seconds, color="white", linestyle="--", linewidth=1)
+    fig.colorbar(image, ax=ax, label="log10(1 + 10000·power)")
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Mel band")
+    ax.set_title(title or "Log-mel spectrogram")
+    return fig
+
+
+def embedding_figure(rows, *, segment_seconds: float, title: str | None = None) -> Figure:
+    """A track's embeddings, one column per segment.
+
+    Parameters
+    ----------
+    rows : np.ndarray [shape=(segments, size)]
+    segment_seconds : float > 0
+        Each segment's length (the x axis is time).
+    """
+    rows = _array(rows, "rows", ndim=2)
+    _positive(segment_seconds, "segment_seconds")
+    n, size = rows.shape
+    fig, (ax,) = _figure((8, 3))
+    image = ax.imshow(rows.T, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest",
+                      extent=(0, n * segment_seconds, -0.5, size - 0.5))
+    fig.colorbar(image, ax=ax, label="Value")
+    ax.set_xlabel("Time (s, one column per segment)")
+    ax.set_ylabel("Embedding value")
+    ax.set_title(title or "Embeddings")
     return fig
 
 

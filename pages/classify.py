@@ -65,8 +65,9 @@ def choose_model():
         st.stop()
     p = bundle.params
     st.caption(f"Genres: {', '.join(bundle.genres)}. Clips are resampled to {p.sample_rate} Hz and cut into "
-               f"{p.segment_samples / p.sample_rate:.2f} s segments ({p.n_mfcc} MFCCs, n_fft {p.n_fft}, "
-               f"hop {p.hop_length}); the clip's genre is the segments' mean-probability vote.")
+               f"{p.segment_samples / p.sample_rate:.2f} s segments ("
+               + (f"{p.n_mfcc} MFCCs, n_fft {p.n_fft}, hop {p.hop_length}" if p.kind.grid else
+                  f"musicnn's {p.layer} embeddings") + "); the clip's genre is the segments' mean-probability vote.")
     return bundle
 
 

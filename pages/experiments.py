@@ -39,12 +39,13 @@ st.title("🧪 Experiments")
 ui.status_strip()
 
 # Shown first among the settings to vary; any other of VARIABLES follows.
-FRIENDLY = ["kind", "augment_copies", "l1", "l2", "dropout", "standardize", "patience", "n_mfcc", "num_segments",
+FRIENDLY = ["kind", "features", "augment_copies", "l1", "l2", "dropout", "standardize", "patience", "n_mfcc", "num_segments",
             "n_fft", "hop_length", "duration", "excerpt", "hidden_units", "learning_rate", "batch_size", "epochs"]
 SUGGESTED = {"n_mfcc": "13, 20, 40", "num_segments": "5, 10", "n_fft": "1024, 2048", "hop_length": "256, 512",
              "duration": "15, 30", "excerpt": "start, middle", "hidden_units": "512-256-64, 256-64",
              "dropout": "0, 0.3, 0.5", "l2": "0, 0.001", "learning_rate": "0.0001, 0.001", "batch_size": "32, 64",
-             "epochs": "20, 50", "kind": "dense, cnn, lstm", "augment_copies": "0, 2", "l1": "0, 0.0001",
+             "epochs": "20, 50", "kind": "dense, cnn, lstm", "features": "mfcc, musicnn",
+             "layer": "penultimate, mean_pool", "augment_copies": "0, 2", "l1": "0, 0.0001",
              "standardize": "false, true", "patience": "none, 5", "pitch_shift": "0, 2", "time_stretch": "0, 0.1",
              "noise_snr": "none, 20", "time_mask": "0, 8", "coef_mask": "0, 2"}
 STATE_ICONS = {"running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}

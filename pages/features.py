@@ -1,4 +1,4 @@
-"""Features: the MFCC parameters, a live preview of one segment, and a cached extraction."""
+"""Features: MFCCs or musicnn embeddings, their parameters, a live preview of one segment, and a cached extraction."""
 
 from pathlib import Path
 
@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from genre import plots
-from genre.data import workspace
+from genre.data import musicnn, workspace
 from genre.data.audio import load_audio
 from genre.data.extract import default_jobs, expected_rows, extract_to_store
 from genre.data.features import excerpt, segment_mfccs
-from genre.data.params import EXCERPTS, FeatureParams
+from genre.data.params import EMBEDDINGS, EXCERPTS, FEATURE_KINDS, FeatureParams
 from genre.errors import Cancelled, GenreError
 from workbench import exports, insight, runtime, settings, state, ui
 
@@ -22,13 +22,23 @@ strip = ui.status_strip()
 
 def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | None]:
     settings.seed(settings.FEATURE_KEYS)
+    k1, k2 = st.columns([3, 1])
+    kind = k1.radio("Features", list(FEATURE_KINDS), horizontal=True, **settings.keep("family"),
+                    help="; ".join(f"{v.label}: {v.about}" for v in FEATURE_KINDS.values()))
+    mfcc = FEATURE_KINDS[kind].grid
+    k2.selectbox("musicnn layer", list(EMBEDDINGS), **settings.keep("layer"), disabled=mfcc,
+                 format_func=lambda v: f"{v} ({EMBEDDINGS[v]} values)",
+                 help="Which of musicnn's layers a segment's embedding comes from (the mean over its 3 s patches).")
+    if not mfcc:
+        st.caption("musicnn hears 16 kHz audio in 3 s patches and gives one vector per segment: the MFCC settings "
+                   "and the sample rate do not apply; the segments below do. Its network runs in a worker process.")
     c1, c2, c3 = st.columns(3)
-    c1.slider("n_mfcc (coefficients)", *settings.span("n_mfcc"), **settings.keep("n_mfcc"))
-    n_fft = c2.select_slider("n_fft (window, samples)", settings.N_FFTS, **settings.keep("n_fft"))
+    c1.slider("n_mfcc (coefficients)", *settings.span("n_mfcc"), **settings.keep("n_mfcc"), disabled=not mfcc)
+    n_fft = c2.select_slider("n_fft (window, samples)", settings.N_FFTS, **settings.keep("n_fft"), disabled=not mfcc)
     hops = [h for h in settings.HOPS if h <= n_fft]  # hop_length above n_fft would skip samples
     if st.session_state.get("hop", 0) > n_fft:
         st.session_state["hop"] = hops[-1]
-    c3.select_slider("hop_length (samples)", hops, **settings.keep("hop"), help="At most n_fft.")
+    c3.select_slider("hop_length (samples)", hops, **settings.keep("hop"), help="At most n_fft.", disabled=not mfcc)
     c8, c9 = st.columns([3, 1])
     where = c8.radio("Where the segments come from", list(EXCERPTS), horizontal=True, **settings.keep("excerpt"),
                      help="; ".join(f"{k}: {v}" for k, v in EXCERPTS.items()).replace("`", ""))
@@ -41,7 +51,7 @@ def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | Non
                          **settings.keep("segments"),
                          help="Segment length = duration ÷ this. The whole track is cut into segments of that length."
                               if whole else "The duration below is cut into this many segments: one training row each.")
-    c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"))
+    c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"), disabled=not mfcc)
     duration = c6.slider("Duration (s), for the segment length only" if whole else "Duration used (s)",
                          *settings.span("duration"), **settings.keep("duration"),
                          help="With the whole track only the segment length comes from it; every part of the track "
@@ -72,9 +82,9 @@ def preview_ui(dataset, params: FeatureParams) -> None:
     chosen = st.session_state.get("preview_clip")
     default = next((i for i, p in enumerate(clips) if str(p) == chosen), 0)
     path = st.selectbox("Clip", clips, index=default, format_func=lambda p: f"{p.parent.name}/{p.name}")
-    frames, n = params.input_shape
     m1, m2, m3 = st.columns(3)
-    m1.metric("Input shape (frames × coefficients)", f"{frames} × {n}")
+    m1.metric("Input shape (frames × coefficients)" if params.kind.grid else "Input shape (embedding values)",
+              " × ".join(map(str, params.input_shape)))
     m2.metric("Segment length", f"{params.segment_samples / params.sample_rate:.2f} s")
     m3.metric("Training rows (if every clip is long enough)" if params.excerpt != "whole" else "Training rows (at most)",
               f"{expected_rows(dataset, params):,}")
@@ -87,9 +97,23 @@ def preview_ui(dataset, params: FeatureParams) -> None:
     if not segments:
         st.warning(f"This clip ({len(y) / params.sample_rate:.1f} s) is shorter than one segment.")
         return
-    mfcc, _ = segment_mfccs(part, params=params, segments=segments[:1])
-    st.pyplot(plots.mfcc_figure(mfcc[0], sample_rate=params.sample_rate, hop_length=params.hop_length,
-                                title=f"{path.name}, first of its {len(segments)} segment(s): {frames} frames × {n} MFCCs"))
+    d, seg = segments[0], params.segment_samples
+    mfcc_tab, musicnn_tab = st.tabs(["MFCCs (the notebook's features)", "What musicnn hears (its log-mel input)"])
+    with mfcc_tab:
+        p = params.replace(features="mfcc")
+        mfcc, _ = segment_mfccs(part, params=p, segments=[d])
+        frames, n = p.input_shape
+        st.pyplot(plots.mfcc_figure(mfcc[0], sample_rate=p.sample_rate, hop_length=p.hop_length,
+                                    title=f"{path.name}, first of its {len(segments)} segment(s): {frames} frames × "
+                                          f"{n} MFCCs"))
+    with musicnn_tab:
+        y16 = part[d * seg:(d + 1) * seg]
+        mel = musicnn.log_mel(y16, params.sample_rate)
+        st.pyplot(plots.log_mel_figure(mel, sample_rate=musicnn.SAMPLE_RATE, hop_length=musicnn.HOP,
+                                       patch_frames=musicnn.PATCH_FRAMES,
+                                       title=f"The same segment at 16 kHz: {mel.shape[0]} frames × 96 mel bands"))
+        st.caption(f"musicnn reads this in 3 s patches ({len(musicnn.patches(mel))} whole one(s) here, dashed lines "
+                   "where each ends); with musicnn features a segment's row is the mean of its patches' embeddings.")
 
 
 def extract_ui(dataset, params: FeatureParams) -> None:
@@ -109,14 +133,19 @@ def extract_ui(dataset, params: FeatureParams) -> None:
         bar.progress(done / total, text=f"Extracting: file {done} of {total}")
 
     try:
-        fs, hit = extract_to_store(dataset.root, params, out, jobs=jobs, on_progress=progress)
+        if params.kind.network:  # in the prediction worker: the server never runs a network
+            st.button("Stop", icon="⏹️", help="Stops the extraction (the files done so far are not kept).")
+            hit = state.predictor().extract(dataset.root, params, out, on_progress=progress)
+        else:
+            _, hit = extract_to_store(dataset.root, params, out, jobs=jobs, on_progress=progress)
     except (GenreError, Cancelled) as exc:
         bar.empty()
         st.error(str(exc))
         return
     bar.empty()
     note.empty()
-    state.set_features(state.shared_store(out), out)  # the copy every session shares, not this run's own
+    fs = state.shared_store(out)  # the copy every session shares, not this run's own
+    state.set_features(fs, out)
     ui.status_strip(strip)
     if hit:
         st.success(f"Cache hit: these features were already extracted with the same settings ({len(fs):,} rows).",

@@ -16,7 +16,7 @@ from genre.errors import GenreError
 from genre.jobs import queue
 from genre.jobs.execution import launch, prewarm
 from genre.jobs.runs import BACKEND_HELP, BACKENDS, IN_FLIGHT, create_run, phase, resolve_backend
-from genre.learn.config import run_name
+from genre.learn.config import check_features, run_name
 from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, describe_split
 from genre.learn.training import describe_training, split_rows
 from workbench import exports, insight, lab, runtime, settings, state, ui
@@ -82,7 +82,13 @@ def controls_ui(fs):
             mc, tc, problem = None, None, str(exc)
         except ValueError:  # int() of something that is not a number
             mc, tc, problem = None, None, "Hidden layers must be whole numbers separated by commas, e.g. 512, 256, 64."
-        name = st.text_input("Run name", run_name(mc, tc, resolve_backend(backend, mc.kind)) if mc is not None else f"{kind}-{split}",
+        if mc is not None and fs is not None:
+            try:
+                check_features(fs.params, mc, tc)  # a CNN on embeddings, augmentation of them: said here
+            except GenreError as exc:
+                problem = str(exc)
+        on = fs.params if fs is not None else None
+        name = st.text_input("Run name", run_name(mc, tc, resolve_backend(backend, mc.kind), on) if mc is not None else f"{kind}-{split}",
                              help="Says what sets the run apart: its network, split and backend, then each setting "
                                   "that differs from the defaults. A label only: every run gets a unique id, and "
                                   "its model carries this name.")
@@ -96,7 +102,9 @@ def new_run_ui(fs) -> None:
         st.info("Extract features first to start a new run. Runs already started are listed below.")
         st.page_link("pages/features.py", label="Features", icon="🎛️")
     else:
-        st.caption(f"Features: {len(fs):,} rows of {fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs, "
+        rows = (f"{fs.X.shape[1]} frames × {fs.X.shape[2]} MFCCs" if fs.params.kind.grid else
+                f"{fs.X.shape[1]} values (musicnn {fs.params.layer} embeddings)")
+        st.caption(f"Features: {len(fs):,} rows of {rows}, "
                    f"{ui.count(len(fs.genres), 'genre')}, {ui.count(len(fs.files), 'track')}.")
     mc, tc, name, backend, problem = controls_ui(fs)
     if fs is None:

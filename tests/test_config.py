@@ -197,3 +197,65 @@ def test_runs_that_differ_only_in_backend_are_named_apart():
 
 def test_a_knob_of_another_network_is_not_in_the_name():
     assert run_name(ModelConfig(kind="dense", filters=16), TrainConfig()) == "dense-track-tf"
+
+
+# --- the feature kinds (genre.data.params.FEATURE_KINDS) ---------------------------------------------------------
+
+def test_musicnn_features_hear_16_khz_and_give_one_vector_per_segment():
+    p = FeatureParams(features="musicnn").validate()
+    assert p.sample_rate == 16000 and p.segment_samples == 16000 * 30 // 5
+    assert p.input_shape == (200,) and FeatureParams(features="musicnn", layer="mean_pool").input_shape == (753,)
+    assert FeatureParams.from_dict(p.to_dict()) == p
+    assert "musicnn penultimate embeddings" in p.describe() and "MFCC" not in p.describe()
+    assert FeatureParams().input_shape == (259, 13)  # MFCCs: frames x coefficients, as before
+
+
+def test_musicnn_keeps_whole_segments_only_and_says_when_they_are_shorter_than_its_3_s():
+    from genre.data.features import kept_segments
+
+    p = FeatureParams(features="musicnn", duration=12.0, num_segments=4).validate()  # 3 s each
+    assert p.problems() == []
+    seg = p.segment_samples
+    assert kept_segments(4 * seg, p) == [0, 1, 2, 3]
+    assert kept_segments(3 * seg + seg // 2, p) == [0, 1, 2]  # a partial last segment is not a whole one
+    short = FeatureParams(features="musicnn", duration=10.0, num_segments=5)
+    assert "shorter than the 3 s musicnn listens to" in " ".join(short.problems())
+
+
+def test_a_feature_kinds_cache_key_holds_what_it_reads_only():
+    p = FeatureParams(features="musicnn")
+    assert p.cache_key() == p.replace(n_mfcc=20, n_fft=1024, hop_length=256).cache_key()  # MFCC knobs: unused
+    assert p.cache_key() != p.replace(layer="max_pool").cache_key()
+    assert p.cache_key() != FeatureParams(sample_rate=16000).cache_key()
+    assert "features" not in FeatureParams().identity() and "layer" not in FeatureParams().identity()
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"features": "chroma"}, "features must be one of mfcc, musicnn"),
+    ({"features": "musicnn", "layer": "tags"}, "layer must be one of penultimate, mean_pool, max_pool"),
+])
+def test_bad_feature_kind_or_layer_is_a_parameter_error(changes, message):
+    with pytest.raises(ParameterError, match=message):
+        FeatureParams(**changes).validate()
+
+
+def test_networks_that_read_time_are_refused_for_embeddings_with_the_reason():
+    from genre.errors import TrainingError
+    from genre.learn.config import check_features
+    from genre.learn.model import kinds_for
+
+    embeddings = FeatureParams(features="musicnn")
+    for kind in ("cnn", "lstm"):
+        with pytest.raises(TrainingError, match="no time axis: choose the dense network or logistic regression"):
+            check_features(embeddings, ModelConfig(kind=kind))
+        check_features(FeatureParams(), ModelConfig(kind=kind))  # MFCCs: fine
+    check_features(embeddings, ModelConfig(kind="logistic"))
+    assert kinds_for(embeddings.input_shape) == ["dense", "logistic"]
+    with pytest.raises(TrainingError, match="augmentation is for MFCC features"):
+        check_features(embeddings, train=TrainConfig(augment_copies=1, time_mask=4))
+
+
+def test_a_run_on_embeddings_names_them():
+    assert run_name(ModelConfig(kind="logistic"), TrainConfig(), "jax", FeatureParams(features="musicnn")) \
+        == "logistic-musicnn-track-jax"
+    assert run_name(ModelConfig(), TrainConfig(), "jax", FeatureParams()) == "dense-track-jax"

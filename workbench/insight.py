@@ -138,10 +138,15 @@ def track_ui(fs, point: dict) -> None:
     """The track of one point of the map: player and MFCCs."""
     st.markdown(f"**{point['file']}** · {point['genre']}")
     play(Path(fs.root) / point["file"], fs.params.sample_rate)
-    st.pyplot(plots.mfcc_figure(explore.track_mfccs(fs, point["track"]), sample_rate=fs.params.sample_rate,
-                                hop_length=fs.params.hop_length,
-                                title=f"{Path(point['file']).name}: MFCCs of its {point['segments']} segment(s), "
-                                      "one after another"))
+    rows, p = explore.track_mfccs(fs, point["track"]), fs.params
+    name = Path(point["file"]).name
+    if not p.kind.grid:
+        st.pyplot(plots.embedding_figure(rows, segment_seconds=p.segment_samples / p.sample_rate,
+                                         title=f"{name}: musicnn {p.layer} embeddings of its {point['segments']} "
+                                               "segment(s)"))
+        return
+    st.pyplot(plots.mfcc_figure(rows, sample_rate=p.sample_rate, hop_length=p.hop_length,
+                                title=f"{name}: MFCCs of its {point['segments']} segment(s), one after another"))
 
 
 # --- the error analysis --------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def model_ui() -> str:
     kind = st.radio("Network", list(MODEL_KINDS), horizontal=True, **keep("kind"))
     st.caption(MODEL_KINDS[kind].about)
     knobs = MODEL_KINDS[kind].knobs
-    for knob, column in zip(knobs, st.columns(len(knobs))):
+    for knob, column in zip(knobs, st.columns(len(knobs)) if knobs else ()):  # logistic regression has none
         KNOBS[knob](column)
     c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
     c1.select_slider("L1", settings.L1S, format_func=lambda v: f"{v:g}", **keep("l1"),

@@ -17,7 +17,7 @@ import streamlit as st
 
 from genre.atomic import read_json, update_json
 from genre.data import workspace
-from genre.data.params import FeatureParams, knobs
+from genre.data.params import FEATURE_KINDS, FeatureParams, knobs
 from genre.jobs.runs import BACKENDS, DEFAULT_BACKEND
 from genre.learn.config import ModelConfig, TrainConfig
 from genre.learn.model import MODEL_KINDS
@@ -130,6 +130,7 @@ LABELS = {
     "backend": lambda v: BACKENDS[v],
     "split": lambda v: SPLIT_MODES[v].label,
     "excerpt": lambda v: EXCERPT_LABELS[v],
+    "family": lambda v: FEATURE_KINDS[v].label,
 }
 
 

@@ -73,7 +73,7 @@ def _strip() -> None:
     name = Path(root).name or root
     cols[0].caption(f"**Dataset** · {name}")
     fs = state.features()
-    cols[1].caption("**Features** · " + (f"{len(fs)} rows of {fs.X.shape[1]}×{fs.X.shape[2]}" if fs is not None
+    cols[1].caption("**Features** · " + (f"{len(fs)} rows of {'×'.join(map(str, fs.X.shape[1:]))}" if fs is not None
                                         else "not extracted"))
     runs = state.runs()
     running = [r for r in runs if r.running]

@@ -59,7 +59,8 @@ METHODS: dict[str, Method] = {
 
 
 def track_summary(fs: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each MFCC over all frames of each track's segments.
+    """Mean and standard deviation of each MFCC over all frames of each track's segments (of each embedding value
+    over the track's segments).
 
     Returns
     -------
@@ -78,6 +79,8 @@ def track_summary(fs: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
                              "does not), so tracks cannot be summarised: extract them from the audio")
     tracks, inverse = np.unique(fs.track, return_inverse=True)
     x = np.asarray(fs.X, dtype=np.float64)
+    if x.ndim == 2:  # embeddings: a segment is one frame, so a track's summary is over its segments
+        x = x[:, None, :]
     n_mfcc = x.shape[2]
     sums, squares = np.zeros((len(tracks), n_mfcc)), np.zeros((len(tracks), n_mfcc))
     np.add.at(sums, inverse, x.sum(axis=1))
@@ -136,9 +139,10 @@ def matches(points: list[dict], *, text: str = "", genres=()) -> list[bool]:
 
 
 def track_mfccs(fs: FeatureSet, track: int) -> np.ndarray:
-    """The MFCCs of all segments of ``track``, in segment order, one after another [shape=(frames, n_mfcc)]."""
+    """The MFCCs of all segments of ``track``, in segment order, one after another [shape=(frames, n_mfcc)]
+    (embeddings: one row per segment [shape=(segments, size)])."""
     rows = np.flatnonzero(fs.track == track)
     if not len(rows):
         raise ParameterError(f"no rows of track {track} in these features")
     rows = rows[np.argsort(fs.segment[rows], kind="stable")]
-    return np.concatenate(list(fs.X[rows]), axis=0)
+    return np.concatenate(list(fs.X[rows]), axis=0) if fs.X.ndim == 3 else fs.X[rows]

@@ -18,7 +18,7 @@ import numpy as np
 
 from genre.data.audio import load_audio
 from genre.data.dataset import Dataset, scan_dataset
-from genre.data.features import excerpt, segment_mfccs, segments_per_track
+from genre.data.features import excerpt, segment_rows, segments_per_track
 from genre.data.params import FeatureParams
 from genre.data.store import FeatureSet, cache_key, file_stamp, load_features, save_features
 from genre.errors import AudioError, Cancelled, DatasetError, FeatureStoreError, GenreError, ParameterError
@@ -32,7 +32,8 @@ _READ_MARGIN_S = 0.25
 
 
 def extract_file(path: str | Path, *, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
-    """MFCC rows and segment indices of one file's excerpt (see :func:`genre.data.features.excerpt`).
+    """Rows (MFCCs or embeddings: ``params.features``) and segment indices of one file's excerpt (see
+    :func:`genre.data.features.excerpt`).
 
     The notebook's ``"start"`` reads only the first ``duration`` seconds; ``"middle"`` and
     ``"whole"`` decode the whole file (up to :data:`genre.data.audio`'s cap on decoded length).
@@ -40,7 +41,7 @@ def extract_file(path: str | Path, *, params: FeatureParams) -> tuple[np.ndarray
     limit = params.duration + _READ_MARGIN_S if params.excerpt == "start" else None
     y = load_audio(path, sample_rate=params.sample_rate, max_seconds=limit)
     part, segments = excerpt(y, params)
-    return segment_mfccs(part, params=params, segments=segments)
+    return segment_rows(part, params=params, segments=segments)
 
 
 def _extract_safe(path: Path, params: FeatureParams):
@@ -63,7 +64,7 @@ def _results(paths: list[Path], params: FeatureParams, jobs: int, dask_client):
                 yield position[future.key], result
         finally:
             dask_client.cancel(futures)
-    elif jobs == 1 or len(paths) <= 1:
+    elif jobs == 1 or len(paths) <= 1 or params.kind.network:  # a network's predict uses every core already
         for i, path in enumerate(paths):
             yield i, _extract_safe(path, params)
     else:

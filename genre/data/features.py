@@ -100,15 +100,11 @@ def kept_segments(n_samples: int, params: FeatureParams) -> list[int]:
     """Indices of the segments the notebook keeps for a signal of ``n_samples`` samples.
 
     Segment ``d`` covers ``signal[d*seg : (d+1)*seg]`` (shorter at the end of a short track)
-    and is kept only when librosa gives it exactly ``ceil(seg / hop_length)`` frames.
+    and is kept only when librosa gives it exactly ``ceil(seg / hop_length)`` frames (embeddings: when it is
+    whole; :meth:`FeatureParams.keeps`).
     """
-    seg, expected = params.segment_samples, params.frames_per_segment
-    keep = []
-    for d in range(params.num_segments):
-        length = min(seg, max(0, n_samples - d * seg))
-        if length > 0 and params.frames_of(length) == expected:
-            keep.append(d)
-    return keep
+    seg = params.segment_samples
+    return [d for d in range(params.num_segments) if params.keeps(min(seg, max(0, n_samples - d * seg)))]
 
 
 def excerpt(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray, list[int]]:
@@ -133,7 +129,7 @@ def excerpt(y: np.ndarray, params: FeatureParams) -> tuple[np.ndarray, list[int]
         part = y[first:first + n]
     else:
         full = len(y) // params.segment_samples  # a partial last segment would have too few frames
-        if params.frames_of(params.segment_samples) != params.frames_per_segment or full == 0:
+        if not params.keeps(params.segment_samples) or full == 0:
             return y, []
         if full <= params.max_segments:
             return y, list(range(full))
@@ -205,6 +201,24 @@ def segment_mfccs(y: np.ndarray, *, params: FeatureParams,
     np.maximum(db, floor, out=db)
     mfcc = scipy.fft.dct(db, type=2, norm="ortho", axis=-1)[..., :params.n_mfcc]
     return np.ascontiguousarray(mfcc, dtype=np.float32), index
+
+
+def segment_rows(y: np.ndarray, *, params: FeatureParams,
+                 segments: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows of one track's segments, of the kind ``params.features`` (:data:`FEATURE_KINDS`):
+    :func:`segment_mfccs`, or musicnn's embeddings (:func:`genre.data.musicnn.segment_embeddings`).
+
+    Returns
+    -------
+    rows : np.ndarray [shape=(k, *params.input_shape), dtype=float32]
+    index : np.ndarray [shape=(k,), dtype=int32]
+    """
+    if params.kind.grid:
+        return segment_mfccs(y, params=params, segments=segments)
+    from genre.data import musicnn
+
+    index = kept_segments(len(y), params) if segments is None else segments
+    return musicnn.segment_embeddings(musicnn.shared(), y, params=params, segments=index)
 
 
 def notebook_segment_mfccs(y: np.ndarray, *, params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:

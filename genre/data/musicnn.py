@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genre.data.params import EMBEDDINGS
 from genre.errors import ParameterError
 
 SAMPLE_RATE, N_FFT, HOP, N_MELS, PATCH_FRAMES = 16000, 512, 256, 96, 187  # musicnn's configuration.py
@@ -31,7 +32,7 @@ TAGS = ("rock", "pop", "alternative", "indie", "electronic", "female vocalists",
         "ambient", "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country",
         "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb",
         "indie pop", "sad", "House", "happy")
-LAYERS = {"penultimate": 200, "mean_pool": 753, "max_pool": 753, "tags": len(TAGS)}  # an embedding's size
+LAYERS = {**EMBEDDINGS, "tags": len(TAGS)}  # an output's size per patch
 
 
 class MusicnnMissing(ParameterError):
@@ -137,6 +138,7 @@ def load(cache: Path):
     """The ported network with its weights; converted from the checkpoint into ``cache`` the first time."""
     if not cache.is_file():
         convert(cache)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     model = build(keras)
@@ -164,11 +166,43 @@ def embed(model, y: np.ndarray, sample_rate: int, *, layer: str = "penultimate")
     return np.asarray(model.predict(x, batch_size=32, verbose=0)[layer])
 
 
+_SHARED: dict = {}
+
+
+def shared():
+    """This process's ported network, loaded on first use (extraction and prediction share it)."""
+    if "model" not in _SHARED:
+        _SHARED["model"] = load(weights_cache())
+    return _SHARED["model"]
+
+
+def segment_embeddings(model, y: np.ndarray, *, params, segments) -> tuple[np.ndarray, np.ndarray]:
+    """One embedding per segment [shape=(k, LAYERS[params.layer])]: the mean of the layer ``params.layer`` over the
+    segment's 3 s patches (consecutive, none overlapping), every segment's patches in one batch.
+
+    ``y`` is at ``params.sample_rate`` (16 kHz: :class:`~genre.data.params.FeatureParams` sets it for musicnn);
+    segment ``d`` is ``y[d*seg:(d+1)*seg]``. Segments too short for one patch are left out of ``index``.
+    """
+    seg, size = params.segment_samples, LAYERS[params.layer]
+    blocks, index = [], []
+    for d in segments:
+        x = patches(log_mel(y[d * seg:(d + 1) * seg], params.sample_rate))
+        if len(x):
+            blocks.append(x)
+            index.append(d)
+    if not blocks:
+        return np.zeros((0, size), np.float32), np.zeros(0, np.int32)
+    out = np.asarray(model.predict(np.concatenate(blocks), batch_size=64, verbose=0)[params.layer], np.float32)
+    bounds = np.cumsum([0] + [len(b) for b in blocks])
+    rows = np.stack([out[a:b].mean(axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+    return rows.astype(np.float32), np.asarray(index, np.int32)
+
+
 def top_tags(tags: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
     """The ``k`` tags the network hears most, averaged over the patches: ``[(tag, likelihood), ...]``."""
     mean = np.asarray(tags).reshape(-1, len(TAGS)).mean(axis=0)
     return [(TAGS[i], float(mean[i])) for i in np.argsort(-mean)[:k]]
 
 
-__all__ = ["LAYERS", "TAGS", "build", "checkpoint", "convert", "embed", "load", "log_mel", "patches", "top_tags",
-           "weights_cache"]
+__all__ = ["LAYERS", "TAGS", "build", "checkpoint", "convert", "embed", "load", "log_mel", "patches",
+           "segment_embeddings", "shared", "top_tags", "weights_cache"]

@@ -87,6 +87,29 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+@dataclass(frozen=True)
+class FeatureKind:
+    """One family of features: what a training row is made of. One entry of :data:`FEATURE_KINDS`."""
+
+    label: str
+    about: str
+    grid: bool  # rows are frames x coefficients (a CNN or an LSTM can read them); else one vector per segment
+    sample_rate: int | None  # the rate it hears (None: the sample_rate setting)
+    reads: tuple[str, ...]  # the FeatureParams fields that change its rows beyond the segments' own
+    network: bool  # computed by a neural network: in a worker process, never in the app's server
+
+
+FEATURE_KINDS: dict[str, FeatureKind] = {
+    "mfcc": FeatureKind("MFCCs (the notebook's)", "13 or so mel-frequency cepstral coefficients per frame: the "
+                        "notebook's features, frames x coefficients per segment", True, None,
+                        ("sample_rate", "n_mfcc", "n_fft", "hop_length"), False),
+    "musicnn": FeatureKind("musicnn embeddings (pretrained)", "what musicnn, a network trained on the Million Song "
+                           "Dataset's tags, makes of the segment: one vector per segment (the mean over its 3 s "
+                           "patches), at 16 kHz", False, 16000, ("layer",), True),
+}
+EMBEDDINGS = {"penultimate": 200, "mean_pool": 753, "max_pool": 753}  # musicnn's layers -> an embedding's size
+MUSICNN_PATCH_SAMPLES = 186 * 256  # a segment musicnn hears at all: one 187-frame patch at hop 256 (2.98 s)
+
 EXCERPTS = {  # where a track's segments come from -> what the app and the CLI's help say
     "start": "the first `duration` seconds (the notebook's)",
     "middle": "`duration` seconds from the middle of the track (past intros)",
@@ -117,6 +140,18 @@ class FeatureParams(_Config):
     max_segments: int = knob(30, label="Segments per track, at most", low=1, high=200,
                              help="with excerpt whole: at most this many segments per track, spread over it")
     exclude: tuple[str, ...] = knob((), vary=False, cli=False, app=False)  # genre folders left out (e.g. "unlabelled")
+    features: str = knob("mfcc", label="Features", key="family", options=tuple(FEATURE_KINDS),
+                         help="; ".join(f"{k}: {v.about}" for k, v in FEATURE_KINDS.items()))
+    layer: str = knob("penultimate", label="musicnn layer", options=tuple(EMBEDDINGS),
+                      help="musicnn: the layer a segment's embedding comes from: penultimate (200 values), "
+                           "mean_pool or max_pool (753 each: its features pooled over time)")
+
+    def __post_init__(self):
+        # A kind that hears one rate (musicnn: 16 kHz) sets it: a segment is then sample_rate*duration//num_segments
+        # of the samples it hears, everywhere (extraction, prediction, the page's numbers).
+        rate = FEATURE_KINDS[self.features].sample_rate if self.features in FEATURE_KINDS else None
+        if rate is not None and self.sample_rate != rate:
+            object.__setattr__(self, "sample_rate", rate)
 
     def validate(self) -> "FeatureParams":
         _require(_is_int(self.sample_rate) and 1000 <= self.sample_rate <= 192000,
@@ -139,6 +174,9 @@ class FeatureParams(_Config):
                  f"max_segments must be an integer from 1 to 10000, got {self.max_segments!r}")
         _require(isinstance(self.exclude, tuple) and all(isinstance(g, str) and g for g in self.exclude),
                  f"exclude must be a tuple of genre folder names, got {self.exclude!r}")
+        _require(self.features in FEATURE_KINDS,
+                 f"features must be one of {', '.join(FEATURE_KINDS)}, got {self.features!r}")
+        _require(self.layer in EMBEDDINGS, f"layer must be one of {', '.join(EMBEDDINGS)}, got {self.layer!r}")
         _require(self.segment_samples >= 1,
                  f"a segment would have no samples: sample_rate*duration // num_segments = {self.segment_samples}")
         return self
@@ -158,9 +196,20 @@ class FeatureParams(_Config):
         return math.ceil(self.segment_samples / self.hop_length)
 
     @property
-    def input_shape(self) -> tuple[int, int]:
-        """Shape of one training row: (frames, n_mfcc)."""
-        return (self.frames_per_segment, self.n_mfcc)
+    def kind(self) -> FeatureKind:
+        return FEATURE_KINDS[self.features]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one training row: (frames, n_mfcc), or (size,) of an embedding."""
+        return (self.frames_per_segment, self.n_mfcc) if self.kind.grid else (EMBEDDINGS[self.layer],)
+
+    def keeps(self, n_samples: int) -> bool:
+        """Whether a segment of ``n_samples`` samples is kept: MFCCs by the notebook's rule (exactly
+        ``ceil(segment_samples / hop_length)`` frames); embeddings when the segment is whole."""
+        if not self.kind.grid:
+            return n_samples == self.segment_samples
+        return n_samples > 0 and self.frames_of(n_samples) == self.frames_per_segment
 
     def frames_of(self, n_samples: int) -> int:
         """Frames librosa's centred STFT gives for ``n_samples`` samples."""
@@ -168,6 +217,11 @@ class FeatureParams(_Config):
 
     def problems(self) -> list[str]:
         """Why these parameters would give no training rows (empty list: they are fine)."""
+        if not self.kind.grid:
+            if self.segment_samples < MUSICNN_PATCH_SAMPLES:
+                return [f"segments of {self.segment_samples / self.sample_rate:.2f} s are shorter than the 3 s musicnn "
+                        "listens to: use fewer segments or a longer duration."]
+            return []
         if self.frames_of(self.segment_samples) != self.frames_per_segment:
             return [
                 f"segment length {self.segment_samples} is a multiple of hop_length {self.hop_length}, so "
@@ -183,7 +237,9 @@ class FeatureParams(_Config):
                  "middle": f"{self.num_segments} segments of the middle {self.duration:g} s",
                  "whole": f"up to {self.max_segments} segments of {self.segment_samples / self.sample_rate:.2f} s "
                           "spread over the whole track"}[self.excerpt]
-        return (f"{self.n_mfcc} MFCCs, n_fft {self.n_fft}, hop {self.hop_length}, {where} at {self.sample_rate} Hz, "
+        what = (f"{self.n_mfcc} MFCCs, n_fft {self.n_fft}, hop {self.hop_length}" if self.kind.grid else
+                f"musicnn {self.layer} embeddings ({EMBEDDINGS[self.layer]} values, mean of 3 s patches)")
+        return (f"{what}, {where} at {self.sample_rate} Hz, "
                 + ("all files" if self.files_per_genre == -1 else f"{self.files_per_genre} files per genre")
                 + (f", without {', '.join(self.exclude)}" if self.exclude else ""))
 
@@ -191,6 +247,11 @@ class FeatureParams(_Config):
         """The parameters as a dict without the later ones left at their defaults, so that the cache
         keys and store names of features made before those parameters existed stay the same."""
         d = self.to_dict()
+        if self.features == "mfcc":
+            del d["features"], d["layer"]
+        else:  # what the kind does not read
+            for name in set(FEATURE_KINDS["mfcc"].reads) - set(self.kind.reads) - {"sample_rate"}:
+                del d[name]
         for name in ("excerpt", "max_segments", "exclude"):
             if d[name] == getattr(FeatureParams, name) or (name == "exclude" and not d[name]):
                 del d[name]
@@ -206,4 +267,4 @@ class FeatureParams(_Config):
         return d
 
 
-__all__ = ["EXCERPTS", "FeatureParams", "Knob", "knob", "knobs"]
+__all__ = ["EMBEDDINGS", "EXCERPTS", "FEATURE_KINDS", "FeatureKind", "FeatureParams", "Knob", "knob", "knobs"]

@@ -47,7 +47,7 @@ def run_row(run: Run, experiment: str = NO_EXPERIMENT) -> tuple[dict, dict]:
     row = {
         "key": f"run:{run.path}", "run": run.name, "experiment": experiment, "status": status.get("state"),
         "dataset": (spec.get("dataset") or "").rstrip("/").rsplit("/", 1)[-1],
-        "genres": len(spec.get("genres", [])), "input": f"{shape[0]}×{shape[1]}",
+        "genres": len(spec.get("genres", [])), "input": "×".join(map(str, shape)),
         **settings_row(mc, tc, spec.get("backend", "tensorflow")),
         "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"),
         "epochs": m.get("epochs_run", len(epochs or ()) or None), "time (s)": _round(brief.get("seconds")),
@@ -59,10 +59,9 @@ def run_row(run: Run, experiment: str = NO_EXPERIMENT) -> tuple[dict, dict]:
 def bundle_row(b) -> tuple[dict, dict]:
     """A saved model with no run record (copied in, imported, or from before runs were recorded), and its curves."""
     fp, m = b.params, b.metrics
-    frames, n = fp.input_shape
     row = {
         "key": f"bundle:{b.path}", "run": b.label, "experiment": NO_EXPERIMENT, "status": "saved model",
-        "dataset": "", "genres": len(b.genres), "input": f"{frames}×{n}",
+        "dataset": "", "genres": len(b.genres), "input": "×".join(map(str, fp.input_shape)),
         **settings_row(b.model_config, b.train_config, b.info.get("backend", "tensorflow")),
         "segment acc": m.get("segment_accuracy"), "track acc": m.get("track_accuracy"), "epochs": m.get("epochs_run"),
         "time (s)": _round(b.info.get("seconds")), "segments": fp.num_segments,

@@ -72,6 +72,13 @@ class Predictor:
         ...], "over_time": [(seconds, tag, p), ...]}`` (the top tag of each 3 s patch)."""
         return self._ask("hear", data, name)
 
+    def extract(self, root: str | Path, params, out: str | Path, *, on_progress=None) -> bool:
+        """:func:`genre.data.extract.extract_to_store` in the worker, for features a network computes (musicnn's:
+        the server never runs it). Returns whether ``out`` already held them; ``on_progress(done, total)`` is called
+        here as files are done. Anything that interrupts the wait (an exception from ``on_progress``, such as the
+        app's rerun on Stop) ends the worker, and the extraction with it."""
+        return self._ask("extract", str(root), params, str(out), on_progress=on_progress)
+
     def check_bundle(self, bundle_path: str | Path) -> None:
         """Load the bundle at ``bundle_path`` in the worker (Keras safe mode, shapes checked); raises BundleError."""
         self._ask("check", str(bundle_path))
@@ -80,14 +87,20 @@ class Predictor:
         with self._lock:
             self._stop()
 
-    def _ask(self, *request):
+    def _ask(self, *request, on_progress=None):
         with self._lock:
             for attempt in (1, 2):  # a worker that died (idle exit, killed) is replaced once
                 self._start()
                 try:
                     _send(self._proc.stdin, request)
-                    ok, value = _recv(self._proc.stdout)
-                except (EOFError, BrokenPipeError, OSError):
+                    while (reply := _recv(self._proc.stdout))[0] == "progress":
+                        if on_progress is not None:
+                            on_progress(*reply[1])
+                    ok, value = reply
+                except BaseException as exc:
+                    if not isinstance(exc, (EOFError, BrokenPipeError, OSError)):  # interrupted: the work goes too
+                        self._stop(kill=True)
+                        raise
                     self._stop()
                     if attempt == 2:
                         raise PredictorError("the prediction worker ended while working on this request "
@@ -106,9 +119,11 @@ class Predictor:
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                       env=env, cwd=Path(__file__).resolve().parents[2])
 
-    def _stop(self) -> None:
+    def _stop(self, *, kill: bool = False) -> None:
         if self._proc is None:
             return
+        if kill:
+            self._proc.kill()
         for stream in (self._proc.stdin, self._proc.stdout):
             try:
                 stream.close()
@@ -127,15 +142,13 @@ def _identity(path: str) -> tuple:
     return (path, s.st_ino, s.st_size, s.st_mtime_ns)  # a bundle re-created at the same path is loaded afresh
 
 
-def hear(*, data: bytes, name: str, models: dict) -> dict:
+def hear(*, data: bytes, name: str) -> dict:
     """musicnn's tags for a clip: its top five over the clip, and the top tag of each 3 s patch."""
     from genre.data import musicnn
     from genre.data.audio import load_audio
 
-    if "musicnn" not in models:
-        models["musicnn"] = musicnn.load(musicnn.weights_cache())
     y = load_audio(data, sample_rate=musicnn.SAMPLE_RATE, name=name)
-    tags = musicnn.embed(models["musicnn"], y, musicnn.SAMPLE_RATE, layer="tags")
+    tags = musicnn.embed(musicnn.shared(), y, musicnn.SAMPLE_RATE, layer="tags")
     if not len(tags):
         raise errors.ClipTooShortError(f"{name} is shorter than the 3 s the pretrained network listens to")
     seconds = musicnn.PATCH_FRAMES * musicnn.HOP / musicnn.SAMPLE_RATE
@@ -148,11 +161,11 @@ def serve(stdin, stdout, idle_exit_s: float) -> None:
     """The worker's loop: answer requests until stdin closes or nothing came for ``idle_exit_s`` seconds."""
     import select
 
+    from genre.data.extract import extract_to_store
     from genre.learn.bundle import load_bundle
     from genre.learn.predict import predict_file
 
     loaded: OrderedDict = OrderedDict()
-    pretrained: dict = {}  # musicnn, loaded on its first request
 
     def bundle(path: str):
         key = _identity(path)
@@ -172,8 +185,13 @@ def serve(stdin, stdout, idle_exit_s: float) -> None:
             if request[0] == "predict":
                 _, path, data, name = request
                 answer = (True, predict_file(bundle(path), data, name=name))
+            elif request[0] == "extract":
+                _, root, params, out = request
+                answer = (True, extract_to_store(root, params, out,
+                                                 on_progress=lambda done, total: _send(stdout, ("progress",
+                                                                                                (done, total))))[1])
             elif request[0] == "hear":
-                answer = (True, hear(data=request[1], name=request[2], models=pretrained))
+                answer = (True, hear(data=request[1], name=request[2]))
             else:
                 load_bundle(request[1])
                 answer = (True, None)

@@ -37,7 +37,7 @@ from typing import ClassVar
 from genre.atomic import read_json, write_text
 from genre.data.params import FeatureParams
 from genre.errors import GenreError, ParameterError, TrainingError
-from genre.learn.config import ModelConfig, TrainConfig
+from genre.learn.config import ModelConfig, TrainConfig, check_features
 from genre.process import kill_recorded, recorded_alive
 
 RUN_FILE, STATUS_FILE, EPOCHS_FILE = "run.json", "status.json", "epochs.jsonl"
@@ -335,6 +335,7 @@ def create_run(runs_dir: str | Path, *, features_path: str | Path, features, mod
 
     chosen, backend = backend, resolve_backend(backend, model_config.kind)
     model_config, train_config = model_config.validate(), train_config.validate()
+    check_features(features.params, model_config, train_config)
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     while True:  # os.mkdir is the reservation: two callers never get the same id

@@ -28,7 +28,7 @@ from genre.data.extract import _READ_MARGIN_S
 from genre.data.features import excerpt, segment_mfccs
 from genre.data.store import FeatureSet, load_features, save_features
 from genre.errors import AudioError, Cancelled, TrainingError
-from genre.learn.config import TrainConfig
+from genre.learn.config import TrainConfig, check_features
 
 log = logging.getLogger("genre")
 
@@ -217,6 +217,7 @@ def load_or_augment(fs: FeatureSet, features_path: str | Path, config: TrainConf
     settings = config.augmentation()
     if settings is None:
         return None
+    check_features(fs.params, train=config)
     path = augmented_path(features_path, fs, settings)
     if path.is_file():
         try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from genre.data.params import _Config, _is_int, _is_number, _require, knob
-from genre.learn.model import MODEL_KINDS
+from genre.data.params import FeatureParams, _Config, _is_int, _is_number, _require, knob
+from genre.errors import TrainingError
+from genre.learn.model import MODEL_KINDS, check_input
 from genre.learn.splits import SPLIT_MODES
 
 WIDTHS = (8, 16, 32, 64, 128, 256)  # the app's choices of filters and units (CNN, LSTM)
@@ -146,6 +147,16 @@ class TrainConfig(_Config):
         return d
 
 
+def check_features(params: FeatureParams, model: ModelConfig | None = None, train: TrainConfig | None = None) -> None:
+    """Raise :class:`~genre.errors.TrainingError` when the network or the training cannot work on the features
+    ``params`` make (a CNN or an LSTM on embeddings, which have no time axis; augmentation of embeddings)."""
+    if model is not None:
+        check_input(model.kind, params.input_shape)
+    if train is not None and train.augmentation() is not None and not params.kind.grid:
+        raise TrainingError("augmentation is for MFCC features (it masks frames and coefficients, and re-computes "
+                            f"MFCCs of altered audio); these are {params.kind.label}: turn augmentation off")
+
+
 BACKEND_TAGS = {"tensorflow": "tf", "jax": "jax"}  # a backend in a run's name
 _NAME_TAGS = {  # a setting in a run's name, when it differs from the default: its tag
     "hidden_units": "units", "filters": "filters", "lstm_units": "lstm", "dense_units": "dense", "dropout": "dropout",
@@ -163,15 +174,18 @@ def _tag(name: str, value: Any) -> str:
     return f"{tag}{value:g}" if isinstance(value, float) else f"{tag}{value}"
 
 
-def run_name(model_config: ModelConfig, train_config: TrainConfig, backend: str = "tensorflow") -> str:
+def run_name(model_config: ModelConfig, train_config: TrainConfig, backend: str = "tensorflow",
+             features: FeatureParams | None = None) -> str:
     """A run's default name: its network, split and backend, then each setting that differs from the defaults.
 
-    Two runs that differ in anything but the dataset's features get different names, e.g.
-    ``dense-track-tf-lr0.001`` and ``dense-track-jax-lr0.001``; a k-fold run names its fold (``kfold2of5``).
+    Two runs that differ in anything but the dataset's MFCC settings get different names, e.g.
+    ``dense-track-tf-lr0.001`` and ``dense-track-jax-lr0.001``; a k-fold run names its fold (``kfold2of5``); a run
+    on other features than MFCCs names them (``logistic-musicnn-track-jax``).
     """
     mc, tc = model_config, train_config
     split = f"kfold{tc.fold}of{tc.folds}" if tc.split == "kfold" else tc.split
-    parts = [mc.kind, split, BACKEND_TAGS.get(backend, backend)]
+    on = [features.features] if features is not None and features.features != "mfcc" else []
+    parts = [mc.kind, *on, split, BACKEND_TAGS.get(backend, backend)]
     default_mc, default_tc = ModelConfig(kind=mc.kind), TrainConfig()
     parts += [_tag(k, v) for k, v in mc.knobs().items() if k != "kind" and v != getattr(default_mc, k)]
     parts += [_tag(k, getattr(tc, k)) for k in ("epochs", "batch_size", "test_size", "seed", "patience",
@@ -180,4 +194,4 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig, backend: str 
     return "-".join(parts)
 
 
-__all__ = ["AUGMENT_FIELDS", "BACKEND_TAGS", "ModelConfig", "TrainConfig", "run_name"]
+__all__ = ["AUGMENT_FIELDS", "BACKEND_TAGS", "ModelConfig", "TrainConfig", "check_features", "run_name"]

@@ -1,4 +1,4 @@
-"""The networks: the notebook's dense one, the course's CNN and LSTM. TensorFlow is imported only when called.
+"""The networks: the notebook's dense one, the course's CNN and LSTM, logistic regression. TensorFlow is imported only when called.
 
 A kind of network is one entry of :data:`MODEL_KINDS`; the config, the bundle, prediction and the
 experiment runner are the same for every kind.
@@ -64,6 +64,7 @@ class ModelKind:
     about: str
     build: Callable  # (keras, inputs, config, regularizer) -> output tensor before the softmax layer
     backend: str  # the faster Keras backend for it on a CPU (the README's table of seconds per epoch): "auto" picks it
+    grid: bool = False  # it reads rows of frames x coefficients (MFCCs), not one vector per segment (embeddings)
 
 
 def _dense(keras, x, config: ModelConfig, reg):
@@ -96,16 +97,37 @@ def _lstm(keras, x, config: ModelConfig, reg):
     return L.Dropout(config.dropout, name="dropout_1")(x)
 
 
+def _logistic(keras, x, config: ModelConfig, reg):
+    return keras.layers.Flatten(name="flatten")(x)  # the softmax layer on the inputs: multinomial logistic regression
+
+
 MODEL_KINDS: dict[str, ModelKind] = {
     "dense": ModelKind("Dense (the notebook's)", ("hidden_units", "dropout"),
                        "Flatten -> Dense+ReLU+Dropout per hidden layer: every frame and coefficient its own input.",
                        _dense, "jax"),
     "cnn": ModelKind("CNN", ("filters", "dense_units", "dropout"),
                      "Three Conv2D -> MaxPool -> BatchNorm blocks over the (frames x MFCC) image, then Dense+Dropout: "
-                     "patterns anywhere in time and pitch.", _cnn, "tensorflow"),
+                     "patterns anywhere in time and pitch.", _cnn, "tensorflow", grid=True),
     "lstm": ModelKind("LSTM", ("lstm_units", "dense_units", "dropout"),
-                      "Two LSTM layers read the frames in order, then Dense+Dropout: patterns over time.", _lstm, "jax"),
+                      "Two LSTM layers read the frames in order, then Dense+Dropout: patterns over time.", _lstm, "jax",
+                      grid=True),
+    "logistic": ModelKind("Logistic regression", (),
+                          "No hidden layer: one softmax over the inputs, the simplest baseline (a head on pretrained "
+                          "embeddings).", _logistic, "jax"),
 }
+
+
+def check_input(kind: str, input_shape: tuple[int, ...]) -> None:
+    """Raise :class:`TrainingError` when the network ``kind`` cannot read rows of ``input_shape``."""
+    if MODEL_KINDS[kind].grid and len(input_shape) != 2:
+        raise TrainingError(f"the {MODEL_KINDS[kind].label} reads each segment as frames x coefficients over time; "
+                            "embeddings are one vector per segment, with no time axis: choose the dense network "
+                            "or logistic regression")
+
+
+def kinds_for(input_shape: tuple[int, ...]) -> list[str]:
+    """The kinds of network that can read rows of ``input_shape``."""
+    return [k for k, v in MODEL_KINDS.items() if not v.grid or len(input_shape) == 2]
 
 
 # Every (module, class) that a model of MODEL_KINDS puts in its saved config.json, its regularisers, optimizer,
@@ -150,8 +172,9 @@ def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelCon
     -------
     keras.Model, compiled with sparse categorical cross-entropy and accuracy.
     """
-    keras = import_keras()
     config = config.validate()
+    check_input(config.kind, tuple(input_shape))
+    keras = import_keras()
     kind = MODEL_KINDS[config.kind]
 
     def reg():
@@ -179,13 +202,14 @@ def build_model(input_shape: tuple[int, int], num_classes: int, config: ModelCon
 
 
 def fit_standardization(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std of each coefficient over every row and frame of ``X`` [shape=(n, frames, n_mfcc)].
+    """Mean and std of each coefficient over every row and frame of ``X`` [shape=(n, frames, n_mfcc) or (n, size)].
 
     A coefficient that never varies gets std 1 (dividing by ~0 would blow its noise up).
     """
     X = np.asarray(X, dtype=np.float64)
-    mean = X.mean(axis=(0, 1))
-    std = X.std(axis=(0, 1))
+    axes = tuple(range(X.ndim - 1))
+    mean = X.mean(axis=axes)
+    std = X.std(axis=axes)
     return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
 
 

@@ -18,8 +18,8 @@ from typing import BinaryIO
 import numpy as np
 
 from genre.data.audio import load_audio
-from genre.data.features import excerpt, segment_mfccs
-from genre.errors import ClipTooShortError, DatasetError
+from genre.data.features import excerpt, segment_rows
+from genre.errors import BundleError, ClipTooShortError, DatasetError
 from genre.learn.bundle import Bundle
 from genre.learn.evaluate import vote
 
@@ -100,13 +100,30 @@ def predict_signal(bundle: Bundle, y: np.ndarray, *, name: str = "clip") -> Pred
     if not segments:
         raise ClipTooShortError(f"{name} is {len(y) / p.sample_rate:.2f} s long; this model needs at least "
                                 f"{p.segment_samples / p.sample_rate:.2f} s (one segment)")
-    X, _ = segment_mfccs(part, params=p, segments=segments)
-    probs = bundle.model.predict(X, batch_size=256, verbose=0)
+    X, kept = segment_rows(part, params=p, segments=segments)
+    if not len(kept):
+        raise ClipTooShortError(f"{name}: none of its segments is long enough for this model's features")
+    probs = predict_rows(bundle, X, p)
     mean = vote(probs)
     return Prediction(name=name, genre=bundle.genres[int(mean.argmax())],
                       probabilities={g: float(v) for g, v in zip(bundle.genres, mean)},
                       segment_probabilities=probs, segment_seconds=p.segment_samples / p.sample_rate,
                       duration=len(y) / p.sample_rate, used=part_used(p, len(y), len(segments)))
+
+
+def predict_rows(bundle: Bundle, X: np.ndarray, params) -> np.ndarray:
+    """The bundle's probabilities for rows ``X`` made with ``params`` [shape=(n, n_genres)]; a
+    :class:`~genre.errors.BundleError` that says what each is when the rows are not what the model was trained on."""
+    want = bundle.params
+    if params.features != want.features or tuple(X.shape[1:]) != tuple(want.input_shape):
+        raise BundleError(f"this model was trained on {_kind_words(want)} ({' × '.join(map(str, want.input_shape))} "
+                          f"per segment); these rows are {_kind_words(params)} "
+                          f"({' × '.join(map(str, X.shape[1:]))}): make them with the model's own feature settings")
+    return bundle.model.predict(X, batch_size=256, verbose=0)
+
+
+def _kind_words(params) -> str:
+    return "MFCCs" if params.features == "mfcc" else f"musicnn {params.layer} embeddings"
 
 
 def part_used(params, n_samples: int, n_segments: int) -> str:
@@ -165,7 +182,7 @@ def evaluate_dataset(bundle: Bundle, root: str | Path, *, jobs: int = 1, on_prog
               "confusion": [[0] * len(bundle.genres) for _ in bundle.genres]}
     if len(fs) == 0:
         return result
-    probs = bundle.model.predict(fs.X, batch_size=1024, verbose=0)
+    probs = predict_rows(bundle, fs.X, fs.params)
     metrics = score(probs, fs.y, fs.track, bundle.genres)
     result.update(n_tracks=metrics["n_tracks"], track_accuracy=metrics["track_accuracy"],
                   segment_accuracy=metrics["segment_accuracy"], confusion=metrics["confusion"],

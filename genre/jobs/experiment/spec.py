@@ -19,8 +19,8 @@ from typing import Any
 
 from genre.atomic import read_json, write_text
 from genre.data.params import FeatureParams, knobs
-from genre.errors import GenreError, ParameterError
-from genre.learn.config import ModelConfig, TrainConfig
+from genre.errors import GenreError, ParameterError, TrainingError
+from genre.learn.config import ModelConfig, TrainConfig, check_features
 
 EXPERIMENT_FILE = "experiment.json"
 KEEP_MODELS = {  # what an experiment keeps of its trials' models (~20 MB each) once it ends
@@ -229,9 +229,13 @@ class ExperimentSpec:
         for name, values in self.varies:
             for value in values:
                 check_value(name, value)
-        for fp in {c[0] for c in self.configs()}:  # every trial's settings checked before any work
+        for fp, mc, tc in self.configs():  # every trial's settings checked before any work
             if fp.problems():
                 raise ParameterError(" ".join(fp.problems()))
+            try:
+                check_features(fp, mc, tc)
+            except TrainingError as exc:
+                raise ParameterError(f"a trial on {fp.kind.label} with the {mc.kind} network: {exc}") from None
         return self
 
     def trials(self) -> list[Trial]:
@@ -255,8 +259,7 @@ class ExperimentSpec:
             held = 1 / tc.folds if tc.split == "kfold" else tc.test_size
             segments = segments_per_track(fp)
             rows = n_tracks * segments * (1 - held) * (1 + tc.augment_copies)
-            frames, coefficients = fp.input_shape
-            out.append(Work(resolve_backend(self.backend, mc.kind), mc.kind, tc.epochs, rows * frames * coefficients))
+            out.append(Work(resolve_backend(self.backend, mc.kind), mc.kind, tc.epochs, rows * math.prod(fp.input_shape)))
         return out
 
     def varied(self) -> list[str]:

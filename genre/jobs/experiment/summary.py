@@ -128,13 +128,13 @@ def _past_work(run, brief: dict) -> tuple[tuple[str, str], float, float] | None:
     spec, m = run.spec, brief.get("metrics", {})
     done, shape = int(m.get("epochs_run") or 0), spec.get("input_shape") or ()
     rows = int(m.get("n_train_segments") or 0) + int(m.get("n_augmented_rows") or 0)
-    if done <= 0 or not brief.get("seconds") or len(shape) != 2 or rows <= 0:
+    if done <= 0 or not brief.get("seconds") or not shape or rows <= 0:
         return None
     status = run.raw_status()
     startup = max(0.0, float(status["started"]) - float(status["created"])) \
         if status.get("started") and status.get("created") else 0.0
     kind = spec.get("model_config", {}).get("kind", "dense")
-    return (spec.get("backend", "tensorflow"), kind), float(brief["seconds"]) / done / (rows * shape[0] * shape[1]), \
+    return (spec.get("backend", "tensorflow"), kind), float(brief["seconds"]) / done / (rows * math.prod(shape)), \
         startup
 
 
