@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from genre.data.params import FeatureParams, knobs
-from genre.errors import GenreError, ParameterError, TrainingError
+from genre.errors import ClipTooShortError, GenreError, ParameterError, TrainingError
 from genre.jobs.experiment.spec import KEEP_MODELS
 from genre.jobs.runs import BACKENDS, DEFAULT_BACKEND
 from genre.learn.config import AUGMENT_FIELDS, ModelConfig, TrainConfig
@@ -245,6 +245,9 @@ def cmd_predict(a) -> int:
             results.append({"path": clip, "genre": p.genre, "probabilities": p.probabilities,
                             "segments": p.n_segments})
             rows.append({**p.row(), "file": clip, "error": ""})
+            if a.hear:
+                results[-1]["musicnn_hears"] = _hears(clip)
+                rows[-1]["musicnn hears"] = ", ".join(f"{t} {v:.2f}" for t, v in results[-1]["musicnn_hears"])
         except GenreError as exc:
             failed += 1
             results.append({"path": clip, "error": str(exc)})
@@ -261,8 +264,20 @@ def cmd_predict(a) -> int:
             else:
                 top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
                 alts = ", ".join(f"{g} {v:.0%}" for g, v in top)
-                print(f"{r['path']}: {r['genre']}  ({alts}; {r['segments']} segments)")
+                print(f"{r['path']}: {r['genre']}  ({alts}; {r['segments']} segments)"
+                      + (f"; musicnn hears {', '.join(t for t, _ in r['musicnn_hears'][:3]) or '(too short)'}"
+                         if a.hear else ""))
     return 1 if failed else 0
+
+
+def _hears(clip: str) -> list:
+    """musicnn's top tags for ``clip`` (none when it is shorter than the 3 s it listens to)."""
+    from genre.jobs.predictor import hear
+
+    try:
+        return hear(data=clip)["top"]
+    except ClipTooShortError:
+        return []
 
 
 PREDICTION_COLUMNS = ("file", "genre", "probability", "runner-up", "runner-up probability", "segments",
@@ -388,6 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("clips", nargs="+")
     s.add_argument("--json", action="store_true")
     s.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per clip to this CSV file")
+    s.add_argument("--hear", action="store_true", help="also say what musicnn, a network pretrained on a million "
+                   "songs, hears in each clip (its top tags)")
     s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("evaluate", help="score a model bundle on a labelled GTZAN-shaped folder")

@@ -114,8 +114,7 @@ def cached_hearing(name: str, digest: str, _data: bytes):
 
 def hears_ui(name: str, data: bytes) -> None:
     """musicnn's own tags for the clip: what a network trained on a million songs hears, beside our model's genre."""
-    with st.spinner("Listening with the pretrained network (the first time it loads: a few seconds)..."):
-        heard = cached_hearing(name, hashlib.sha256(data).hexdigest(), data)
+    heard = cached_hearing(name, hashlib.sha256(data).hexdigest(), data)  # predict_all heard it already
     if isinstance(heard, str):
         st.caption(f"The pretrained network could not listen: {heard}")
         return
@@ -129,10 +128,15 @@ def hears_ui(name: str, data: bytes) -> None:
                "words, not this model's genres.")
 
 
-def rows(clips, results) -> pd.DataFrame:
-    """The summary table: one row per clip, its error in the note of a clip that could not be classified."""
-    return pd.DataFrame([r.row() if not isinstance(r, str) else {"file": name, "genre": "–", "weak": r}
-                         for (name, _), r in zip(clips, results)]).rename(columns={"weak": "note"})
+def rows(clips, results, heard=()) -> pd.DataFrame:
+    """The summary table: one row per clip, its error in the note of a clip that could not be classified, and what
+    the pretrained network hears in it (``heard``, when known)."""
+    table = pd.DataFrame([r.row() if not isinstance(r, str) else {"file": name, "genre": "–", "weak": r}
+                          for (name, _), r in zip(clips, results)]).rename(columns={"weak": "note"})
+    if len(heard) == len(clips):
+        table["musicnn hears"] = [", ".join(f"{t} {p:.2f}" for t, p in h["top"][:3]) if isinstance(h, dict) else ""
+                                  for h in heard]  # a clip it could not hear (shorter than 3 s): nothing
+    return table
 
 
 def table_ui(slot, table: pd.DataFrame) -> None:
@@ -159,9 +163,16 @@ def predict_all(bundle, clips) -> list:
             if time.monotonic() - drawn > 0.5:  # the rows so far, at most twice a second
                 table_ui(slot, rows(clips[:i + 1], out))
                 drawn = time.monotonic()
+    heard = []
+    for i, (name, data) in enumerate(clips):  # what the pretrained network hears in each, for the table and the CSV
+        if bar is not None:
+            bar.progress((i + 1) / len(clips), text=f"Listening with the pretrained network: {i + 1} of {len(clips)}")
+        with (st.spinner("Listening with the pretrained network (the first time it loads: a few seconds)...")
+              if bar is None else contextlib.nullcontext()):
+            heard.append(cached_hearing(name, hashlib.sha256(data).hexdigest(), data))
     if bar is not None:
         bar.empty()
-    table_ui(slot, table := rows(clips, out))
+    table_ui(slot, table := rows(clips, out, heard))
     left, right, _ = st.columns([1, 1, 3])
     left.download_button("Download as CSV", table.to_csv(index=False).encode(), file_name="predictions.csv",
                          mime="text/csv", icon="⬇️")

@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 
+from genre.data import musicnn
+
 from tests.app_fixtures import add_bundle, by_label, open_page, texts, wav_bytes
 
 GENRES = ["ambient", "chiptune", "rock"]
@@ -57,6 +59,9 @@ def test_an_uploaded_clip_is_classified(at, tiny):
     assert len(at.image) == 2  # probabilities and segment votes
     # The tiny clips are 4 s: one 3 s patch for the pretrained network, its words beside the model's genre.
     assert "A network trained on a million songs hears:" in texts(at.markdown)
+    table = at.dataframe[0].value
+    heard = table["musicnn hears"].iloc[0]  # in the table, and so in its CSV: its top three tags
+    assert len(heard.split(", ")) == 3 and all(tag.rsplit(" ", 1)[0] in musicnn.TAGS for tag in heard.split(", "))
 
 
 def test_a_recording_is_classified(at):

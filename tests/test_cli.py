@@ -377,3 +377,18 @@ def test_ctrl_c_in_train_stops_after_the_batch_and_keeps_what_was_learned(flow):
     run = next(r for r in list_runs(home / "runs") if r.id not in before)
     assert run.state == "stopped" and run.result()["stopped"]
     assert load_bundle(work / "interrupted", load_model=False).metrics["epochs_run"] >= 1
+
+
+def test_predict_hear_adds_what_musicnn_hears_to_the_output_and_the_csv(bundle_dir, gtzan, capsys, tmp_path):
+    import csv
+
+    from genre.cli import main
+    from genre.data import musicnn
+
+    clip = gtzan / "metal" / "metal.00000.wav"  # 3 s: one patch
+    assert main(["predict", str(bundle_dir), str(clip), "--hear", "--csv", str(tmp_path / "p.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "; musicnn hears " in out
+    row = next(csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8")))
+    tags = row["musicnn hears"].split(", ")
+    assert len(tags) == 5 and all(t.rsplit(" ", 1)[0] in musicnn.TAGS for t in tags)

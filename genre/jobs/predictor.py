@@ -2,9 +2,11 @@
 
 ``import tensorflow`` costs the app's server ~650 MB it never gives back, and a model deserialized
 there is a model a visitor's upload made it read. A :class:`Predictor` keeps one worker process
-(``python -m genre.jobs.predictor``) that loads bundles (the last few stay loaded) and classifies clips
-or checks an imported model; the caller gets back what :func:`genre.learn.predict.predict_file` or
-:func:`genre.learn.bundle.load_bundle` would have returned or raised. The worker ends itself after a few
+(``python -m genre.jobs.predictor``) that loads bundles (the last few stay loaded) and classifies clips,
+checks an imported model, says what musicnn hears in a clip, or extracts musicnn embeddings for the
+Features page (requests take turns: a classification waits for an extraction in progress); the caller gets
+back what :func:`genre.learn.predict.predict_file` or :func:`genre.learn.bundle.load_bundle` would have
+returned or raised. The worker ends itself after a few
 idle minutes, giving its memory back, and is started again on the next request; a worker that died
 (killed, out of memory) is replaced, and the request is tried once more.
 
@@ -142,15 +144,17 @@ def _identity(path: str) -> tuple:
     return (path, s.st_ino, s.st_size, s.st_mtime_ns)  # a bundle re-created at the same path is loaded afresh
 
 
-def hear(*, data: bytes, name: str) -> dict:
-    """musicnn's tags for a clip: its top five over the clip, and the top tag of each 3 s patch."""
+def hear(*, data, name: str | None = None) -> dict:
+    """musicnn's tags for a clip (its bytes and file name, or its path): its top five over the clip, and the top tag
+    of each 3 s patch."""
     from genre.data import musicnn
     from genre.data.audio import load_audio
 
     y = load_audio(data, sample_rate=musicnn.SAMPLE_RATE, name=name)
     tags = musicnn.embed(musicnn.shared(), y, musicnn.SAMPLE_RATE, layer="tags")
     if not len(tags):
-        raise errors.ClipTooShortError(f"{name} is shorter than the 3 s the pretrained network listens to")
+        raise errors.ClipTooShortError(f"{name or Path(data).name} is shorter than the 3 s the pretrained network "
+                                       "listens to")
     seconds = musicnn.PATCH_FRAMES * musicnn.HOP / musicnn.SAMPLE_RATE
     return {"top": musicnn.top_tags(tags, k=5),
             "over_time": [(round(i * seconds, 1), musicnn.TAGS[int(t.argmax())], float(t.max()))
