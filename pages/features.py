@@ -98,22 +98,21 @@ def preview_ui(dataset, params: FeatureParams) -> None:
         st.warning(f"This clip ({len(y) / params.sample_rate:.1f} s) is shorter than one segment.")
         return
     d, seg = segments[0], params.segment_samples
-    mfcc_tab, musicnn_tab = st.tabs(["MFCCs (the notebook's features)", "What musicnn hears (its log-mel input)"])
-    with mfcc_tab:
+    mfcc_side, musicnn_side = st.columns(2)  # the same segment, as each family's features see it
+    with mfcc_side:
         p = params.replace(features="mfcc")
         mfcc, _ = segment_mfccs(part, params=p, segments=[d])
         frames, n = p.input_shape
         st.pyplot(plots.mfcc_figure(mfcc[0], sample_rate=p.sample_rate, hop_length=p.hop_length,
-                                    title=f"{path.name}, first of its {len(segments)} segment(s): {frames} frames × "
-                                          f"{n} MFCCs"))
-    with musicnn_tab:
-        y16 = part[d * seg:(d + 1) * seg]
-        mel = musicnn.log_mel(y16, params.sample_rate)
+                                    title=f"MFCCs: {frames} frames × {n} (segment 1 of {len(segments)})"))
+    with musicnn_side:
+        mel = musicnn.log_mel(part[d * seg:(d + 1) * seg], params.sample_rate)
         st.pyplot(plots.log_mel_figure(mel, sample_rate=musicnn.SAMPLE_RATE, hop_length=musicnn.HOP,
                                        patch_frames=musicnn.PATCH_FRAMES,
-                                       title=f"The same segment at 16 kHz: {mel.shape[0]} frames × 96 mel bands"))
-        st.caption(f"musicnn reads this in 3 s patches ({len(musicnn.patches(mel))} whole one(s) here, dashed lines "
-                   "where each ends); with musicnn features a segment's row is the mean of its patches' embeddings.")
+                                       title=f"musicnn's input: {mel.shape[0]} frames × 96 mel bands at 16 kHz"))
+        st.caption(f"The same segment as musicnn hears it, in 3 s patches ({len(musicnn.patches(mel))} whole "
+                   "one(s) here; a dashed line where each ends). With musicnn features a segment's row is the mean "
+                   "of its patches' embeddings.")
 
 
 def extract_ui(dataset, params: FeatureParams) -> None:

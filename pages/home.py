@@ -17,10 +17,12 @@ every step live, so you can *see* what each choice does:
 
 1. **Dataset** — a folder laid out like GTZAN (one sub-folder per genre). Listen to clips; look at the
    waveform, mel spectrogram and MFCCs.
-2. **Features** — set `n_mfcc`, `n_fft`, `hop_length`, segments per track…; extract MFCCs (cached);
-   see how separable the genres are on a map of the tracks (PCA, t-SNE), and click a track to hear it.
-3. **Train** — the notebook's network (Flatten → 512/256/64 ReLU, L2, dropout → softmax), or a CNN or
-   an LSTM, with every remedy for overfitting (L1, L2, dropout, early stopping, standardised inputs,
+2. **Features** — set `n_mfcc`, `n_fft`, `hop_length`, segments per track…; extract MFCCs (cached),
+   or what **musicnn**, a network pretrained on a million songs, makes of each segment (transfer
+   learning); see how separable the genres are on a map of the tracks (PCA, t-SNE), and click a track
+   to hear it.
+3. **Train** — the notebook's network (Flatten → 512/256/64 ReLU, L2, dropout → softmax), a CNN, an
+   LSTM or plain logistic regression, with every remedy for overfitting (L1, L2, dropout, early stopping, standardised inputs,
    data augmentation); live curves, a Stop button and honest numbers: the test split is **by track**,
    segment accuracy is shown beside track (vote) accuracy, and the tracks it gets wrong can be heard.
 4. **Classify** — upload clips or record one; see each segment's vote; import someone's model.
