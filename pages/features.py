@@ -51,7 +51,8 @@ def params_ui(exclude: tuple[str, ...]) -> tuple[FeatureParams | None, str | Non
                          **settings.keep("segments"),
                          help="Segment length = duration ÷ this. The whole track is cut into segments of that length."
                               if whole else "The duration below is cut into this many segments: one training row each.")
-    c5.selectbox("Sample rate (Hz)", settings.SAMPLE_RATES, **settings.keep("sr"), disabled=not mfcc)
+    c5.selectbox("Sample rate (Hz)" if mfcc else "Sample rate (Hz; musicnn: 16000)", settings.SAMPLE_RATES,
+                 **settings.keep("sr"), disabled=not mfcc)
     duration = c6.slider("Duration (s), for the segment length only" if whole else "Duration used (s)",
                          *settings.span("duration"), **settings.keep("duration"),
                          help="With the whole track only the segment length comes from it; every part of the track "
@@ -133,8 +134,10 @@ def extract_ui(dataset, params: FeatureParams) -> None:
 
     try:
         if params.kind.network:  # in the prediction worker: the server never runs a network
-            st.button("Stop", icon="⏹️", help="Stops the extraction (the files done so far are not kept).")
+            stop = st.empty()
+            stop.button("Stop", icon="⏹️", help="Stops the extraction (the files done so far are not kept).")
             hit = state.predictor().extract(dataset.root, params, out, on_progress=progress)
+            stop.empty()
         else:
             _, hit = extract_to_store(dataset.root, params, out, jobs=jobs, on_progress=progress)
     except (GenreError, Cancelled) as exc:

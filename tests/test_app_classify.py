@@ -7,7 +7,6 @@ import shutil
 import pytest
 
 from genre.data import musicnn
-
 from tests.app_fixtures import add_bundle, by_label, open_page, texts, wav_bytes
 
 GENRES = ["ambient", "chiptune", "rock"]

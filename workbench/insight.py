@@ -105,7 +105,8 @@ def map_chart(points: list[dict], method: str, found: list[bool] | None = None) 
 def explorer_ui(fs) -> None:
     """A 2-D map of the tracks of ``fs``; clicking a track plays it and shows its MFCCs."""
     st.subheader("Explore the tracks")
-    st.caption("Each point is a track: the mean and spread of each MFCC over its segments, squeezed to two "
+    what = "MFCC" if fs.params.kind.grid else "embedding value"
+    st.caption(f"Each point is a track: the mean and spread of each {what} over its segments, squeezed to two "
                "dimensions. Genres that form their own clusters are easy to tell apart; mixed ones are not.")
     method = st.radio("Map", list(explore.METHODS), horizontal=True, key="explore_method",
                       format_func=lambda m: explore.METHODS[m].label,
@@ -128,7 +129,8 @@ def explorer_ui(fs) -> None:
     track = selected_track(event)
     point = next((p for p in points if p["track"] == track), None)
     if point is None:
-        st.caption("Click a point to hear its track and see its MFCCs. Scroll to zoom, drag to pan, double-click to "
+        st.caption(f"Click a point to hear its track and see its {'MFCCs' if fs.params.kind.grid else 'embeddings'}. "
+                   "Scroll to zoom, drag to pan, double-click to "
                    "reset the view.")
         return
     track_ui(fs, point)
