@@ -114,7 +114,8 @@ def cached_hearing(name: str, digest: str, _data: bytes):
 
 def hears_ui(name: str, data: bytes) -> None:
     """musicnn's own tags for the clip: what a network trained on a million songs hears, beside our model's genre."""
-    heard = cached_hearing(name, hashlib.sha256(data).hexdigest(), data)  # predict_all heard it already
+    with st.spinner("Listening with the pretrained network (the first time it loads: a few seconds)..."):
+        heard = cached_hearing(name, hashlib.sha256(data).hexdigest(), data)
     if isinstance(heard, str):
         st.caption(f"The pretrained network could not listen: {heard}")
         return
@@ -148,8 +149,9 @@ def table_ui(slot, table: pd.DataFrame) -> None:
     })
 
 
-def predict_all(bundle, clips) -> list:
-    """Every clip's prediction (or message); the table is drawn as they arrive, with a progress bar."""
+def predict_all(bundle, clips) -> tuple:
+    """Every clip's prediction (or message); the table is drawn as they arrive, with a progress bar. Also the table's
+    slot and the slot of its CSV button, for :func:`hear_all`."""
     identity = bundle_identity(str(bundle.path))
     slot = st.empty()
     bar = st.progress(0.0, text=f"Classifying {ui.count(len(clips), 'clip')}...") if len(clips) > 1 else None
@@ -163,25 +165,28 @@ def predict_all(bundle, clips) -> list:
             if time.monotonic() - drawn > 0.5:  # the rows so far, at most twice a second
                 table_ui(slot, rows(clips[:i + 1], out))
                 drawn = time.monotonic()
-    heard = []
-    for i, (name, data) in enumerate(clips):  # what the pretrained network hears in each, for the table and the CSV
-        if bar is not None:
-            bar.progress((i + 1) / len(clips), text=f"Listening with the pretrained network: {i + 1} of {len(clips)}")
-        with (st.spinner("Listening with the pretrained network (the first time it loads: a few seconds)...")
-              if bar is None else contextlib.nullcontext()):
-            heard.append(cached_hearing(name, hashlib.sha256(data).hexdigest(), data))
     if bar is not None:
         bar.empty()
-    table_ui(slot, table := rows(clips, out, heard))
+    table_ui(slot, rows(clips, out))
     left, right, _ = st.columns([1, 1, 3])
-    left.download_button("Download as CSV", table.to_csv(index=False).encode(), file_name="predictions.csv",
-                         mime="text/csv", icon="⬇️")
     right.button("Clear all", icon="🧹", on_click=clear_all, help="Remove every upload and the recording.")
     failed = [(name, r) for (name, _), r in zip(clips, out) if isinstance(r, str)]
     if failed:
         st.warning(f"{ui.count(len(failed), 'clip')} of {len(clips)} could not be classified: "
                    + "; ".join(reason for _, reason in failed[:5]) + (" ..." if len(failed) > 5 else ""), icon="⚠️")
-    return out
+    return out, slot, left.empty()
+
+
+def hear_all(clips, results, slot, csv_slot) -> None:
+    """What the pretrained network hears in every clip, added to the table and its CSV: after the genres and the
+    shown clip's detail are on screen, so that the model's answer never waits for it."""
+    heard = []
+    with st.spinner("Listening with the pretrained network (the first time it loads: a few seconds)..."):
+        for name, data in clips:
+            heard.append(cached_hearing(name, hashlib.sha256(data).hexdigest(), data))
+    table_ui(slot, table := rows(clips, results, heard))
+    csv_slot.download_button("Download as CSV", table.to_csv(index=False).encode(), file_name="predictions.csv",
+                             mime="text/csv", icon="⬇️")
 
 
 def detail_ui(bundle, name: str, data: bytes, pred) -> None:
@@ -220,7 +225,8 @@ clips = clips_ui(bundle)
 if not clips:
     st.caption("Upload one or more clips (wav, flac, ogg, mp3, au) or record one to classify it.")
     st.stop()
-results = predict_all(bundle, clips)
+results, table_slot, csv_slot = predict_all(bundle, clips)
 shown = pick_ui(clips, results)
 if shown is not None:
     detail_ui(bundle, *clips[shown], results[shown])
+hear_all(clips, results, table_slot, csv_slot)
