@@ -89,3 +89,13 @@ def test_the_library_never_imports_musicnns_code():
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not {m for m in imported if m.split(".")[0] == "musicnn"}
+
+
+def test_musicnns_input_is_computed_without_librosa():
+    """The Features page draws it in the app's server: librosa's melspectrogram and resample would cost that
+    process ~190 MB of imports (numba) it never gives back."""
+    code = ("import sys, numpy as np; from genre.data import musicnn; "
+            "m = musicnn.log_mel(np.ones(22050 * 4, np.float32) * 0.1, 22050); assert m.shape == (251, 96), m.shape; "
+            "assert not [n for n in sys.modules if n.split('.')[0] in ('librosa', 'numba')], 'imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 0, done.stderr

@@ -53,15 +53,27 @@ def checkpoint() -> Path:
 
 
 def log_mel(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """musicnn's input for a mono signal [shape=(frames, 96)], as its ``extractor.batch_data`` computes it."""
-    import librosa
+    """musicnn's input for a mono signal [shape=(frames, 96)], as its ``extractor.batch_data`` computes it.
+
+    ``librosa.feature.melspectrogram`` (power, Slaney mel filters, centred periodic-Hann frames), computed here with
+    numpy and the project's own filterbank: librosa's call costs a process ~190 MB of imports (numba), which the
+    app's server, drawing this on the Features page, should not pay. ``tests/test_musicnn.py`` holds it to librosa.
+    """
+    from genre.data.features import _hann, mel_filterbank
 
     y = np.asarray(y, dtype=np.float32)
-    if sample_rate != SAMPLE_RATE:
-        y = librosa.resample(y=y, orig_sr=sample_rate, target_sr=SAMPLE_RATE)
+    if sample_rate != SAMPLE_RATE:  # librosa.resample's default (soxr HQ)
+        import soxr
+
+        y = soxr.resample(y, sample_rate, SAMPLE_RATE, quality="HQ").astype(np.float32, copy=False)
+    if len(y) <= N_FFT // 2:  # too short to reflect (and to give a patch)
+        return np.zeros((0, N_MELS), np.float32)
     # pad_mode="reflect": librosa's default when musicnn was trained (0.7); today's default pads with zeros.
-    mel = librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS,
-                                         pad_mode="reflect").T
+    padded = np.pad(y, N_FFT // 2, mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP] * _hann(N_FFT)
+    spectrum = np.fft.rfft(frames, axis=-1)
+    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+    mel = power @ mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS).T
     # The original rounds the spectrogram to float16 (its model saw that precision) and then takes 10000·x in
     # float16, which overflows to inf above x = 6.55 — a loud bin of real music — and the inf runs through the
     # network. Kept: the rounding; not kept: the overflow (the product in float32).
