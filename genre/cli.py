@@ -118,7 +118,8 @@ def _config(cls, a, **overrides):
 def cmd_train(a) -> int:
     from genre.data import workspace
     from genre.data.store import load_features
-    from genre.jobs.execution import execute
+    from genre.jobs.execution import execute, queue_turn
+    from genre.jobs.queue import max_runs
     from genre.jobs.runs import create_run
     from genre.learn.splits import default_lists
     from genre.learn.training import split_rows
@@ -156,12 +157,17 @@ def cmd_train(a) -> int:
             aug = load_or_augment(fs, a.features, tc, on_progress=on_progress)
         print(f"note: {tc.augment_copies} augmented copies of each training track ({len(aug):,} rows for all "
               "tracks, cached; the copies of test and validation tracks are never used)", file=sys.stderr)
-    with tqdm(total=tc.epochs, desc="training", unit="epoch", disable=None, file=sys.stderr, leave=False) as bar:
-        def on_epoch(epoch: int, logs: dict) -> None:
-            bar.update(1)
-            bar.set_postfix(acc=f"{logs.get('accuracy', 0):.3f}", val_acc=f"{logs.get('val_accuracy', 0):.3f}")
+    def waiting(ahead: int) -> None:
+        print(f"queued: {ahead} run(s) ahead in this workspace's queue (at most {max_runs()} train at once: "
+              "GENRE_MAX_RUNS)" if ahead else f"queued: waiting for one of the {max_runs()} training slots",
+              file=sys.stderr)
 
-        with _ctrl_c_stops(run):
+    with _ctrl_c_stops(run), queue_turn(run, on_wait=waiting):
+        with tqdm(total=tc.epochs, desc="training", unit="epoch", disable=None, file=sys.stderr, leave=False) as bar:
+            def on_epoch(epoch: int, logs: dict) -> None:
+                bar.update(1)
+                bar.set_postfix(acc=f"{logs.get('accuracy', 0):.3f}", val_acc=f"{logs.get('val_accuracy', 0):.3f}")
+
             execute(run, on_epoch=on_epoch)
     status = run.status()
     if status["state"] == "failed":

@@ -118,3 +118,73 @@ def test_a_process_that_dies_fails_its_run_only_and_the_queue_goes_on(make_run, 
                                              "its exit code")
     assert wait(next_one, TIMEOUT)["state"] == "done"
     _kill_run(doomed)
+
+
+# --- a run its own process trains (the CLI's train) shares the queue and the cap ------------------------------
+
+def _turn_in_thread(run, seen):
+    import threading
+
+    from genre.jobs.execution import queue_turn
+
+    entered, outcome = threading.Event(), {}
+
+    def go():
+        try:
+            with queue_turn(run, on_wait=seen.append, poll_s=0.02):
+                entered.set()
+                outcome["held"] = queue.take_slot()  # the cap is 1 and this run holds it
+        except Exception as exc:  # noqa: BLE001 - what the thread raised, for the test to read
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    return thread, entered, outcome
+
+
+def test_a_cli_run_waits_for_a_slot_then_trains_holding_it(make_run, monkeypatch):
+    monkeypatch.setenv("GENRE_MAX_RUNS", "1")
+    run, seen = make_run(), []
+    busy = queue.take_slot()  # another run trains
+    thread, entered, outcome = _turn_in_thread(run, seen)
+    until(lambda: seen == [0], "the wait said", timeout=10)
+    assert run.status()["state"] == "queued" and run.queue_position() == 0 and not entered.is_set()
+    os.close(busy)
+    thread.join(timeout=10)
+    assert entered.is_set() and outcome.get("held") is None and "error" not in outcome
+    assert not queue.entries() and not queue.is_claimed(run.id)
+    later = queue.take_slot()
+    assert later is not None  # given back
+    os.close(later)
+
+
+def test_a_cli_run_waits_behind_queued_runs_and_stop_takes_it_out(make_run, monkeypatch):
+    from genre.errors import Cancelled
+
+    monkeypatch.setenv("GENRE_MAX_RUNS", "1")
+    queue.enqueue(make_run(name="first").path, "first-in-line", "nobackend", 0)
+    run, seen = make_run(name="cli"), []
+    thread, entered, outcome = _turn_in_thread(run, seen)
+    until(lambda: seen == [1], "one run ahead", timeout=10)
+    run.request_stop()  # the Runs page's Stop, or Ctrl-C in the terminal
+    thread.join(timeout=10)
+    assert isinstance(outcome.get("error"), Cancelled) and not entered.is_set()
+    assert run.status()["state"] == "stopped" and "never started" in run.status()["message"]
+
+
+def test_a_dead_cli_runs_entry_does_not_hold_the_line(make_run, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("GENRE_MAX_RUNS", "1")
+    dead = make_run(name="dead")
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    ident = ProcessId.of(proc.pid).to_dict()
+    proc.wait()
+    dead._update_status(state="queued", process=ident)
+    queue.enqueue(dead.path, dead.id, queue.HERE, 0)
+    run, seen = make_run(name="alive"), []
+    thread, entered, outcome = _turn_in_thread(run, seen)
+    thread.join(timeout=10)
+    assert entered.is_set() and "error" not in outcome
+    assert dead.status()["state"] == "failed" and "ended while it was queued" in dead.status()["message"]

@@ -1,10 +1,11 @@
-"""Extracting a dataset's MFCCs: in parallel over files, cached, with progress and stop.
+"""Extracting a dataset's features (MFCCs, or musicnn's embeddings): in parallel over files, cached, with progress
+and stop.
 
 Runs in-process (``jobs=1``), on a pool of threads through joblib (``jobs>1``), or on a Dask
 cluster (``dask_client=``) whose workers see the same files. Threads, not processes: the hot
 path (libsndfile, FFT, sparse product, log) releases the GIL, so two threads give ~2x on two
 cores with no worker start-up (a process pool spends ~1 s per worker importing) and no forking
-inside the app's TensorFlow process.
+inside the app's TensorFlow process. Embeddings go one file at a time: the network's batches use every core.
 """
 
 from __future__ import annotations

@@ -183,6 +183,70 @@ def launch(run: Run) -> None:
     ensure_spare(backend)
 
 
+@contextlib.contextmanager
+def queue_turn(run: Run, *, on_wait=None, poll_s: float = 0.2):
+    """Wait in the workspace's queue for ``run``'s turn and a free slot, then hold the slot while the caller
+    trains ``run`` in this process (the CLI's ``train``: its runs share the cap and the queue with the app's and
+    the experiments'). ``on_wait(ahead)`` is called when the number of runs ahead changes.
+
+    Raises
+    ------
+    Cancelled
+        The run was stopped while queued (the Runs page's Stop, or Ctrl-C here).
+    """
+    from genre.jobs import queue
+
+    me = ProcessId.current().to_dict()
+    run._update_status(state="queued", queued=time.time(), message="", process=me, pid=os.getpid())
+    queue.enqueue(run.path, run.id, queue.HERE, queue.PRIORITY.get(run.spec.get("source", "cli"), 0))
+    slot, claimed, shown = None, None, None
+    try:
+        while True:
+            _drop_dead_entries_ahead(run.id)
+            ahead = queue.position(run.id)
+            if ahead is None:
+                raise Cancelled("stopped while queued: it never started, no model")
+            if ahead == 0:
+                slot = queue.take_slot()
+                if slot is not None:
+                    claimed = queue.claim_own(run.id)
+                    if claimed is None:
+                        raise Cancelled("stopped while queued: it never started, no model")
+                    break
+            if on_wait is not None and ahead != shown:
+                on_wait(ahead)
+                shown = ahead
+            time.sleep(poll_s)
+        yield
+    finally:
+        queue.cancel(run.id)
+        if claimed is not None:
+            queue.done(claimed)
+        if slot is not None:
+            os.close(slot)
+
+
+def _drop_dead_entries_ahead(run_id: str) -> None:
+    """Entries of processes that train their own run (``queue.HERE``) and have died while queued (killed): they
+    would hold the line for ever. Their runs end failed."""
+    from genre.jobs import queue
+    from genre.process import recorded_alive
+
+    for entry in queue.entries(queue.HERE):
+        if entry.name.split(".")[1] == run_id:
+            return
+        try:
+            other = Run(Path(entry.read_text().strip()))
+            st = other.raw_status()
+        except (OSError, GenreError):  # claimed or cancelled meanwhile, or its record gone
+            continue
+        if st.get("state") == "queued" and not recorded_alive(st.get("process"), names=str(other.path)):
+            if queue.cancel(other.id):
+                with contextlib.suppress(RecordGone, FileNotFoundError):
+                    other._update_status(state="failed", finished=time.time(),
+                                         message="its process ended while it was queued")
+
+
 SPARES = "spares"  # queue/spares/<backend>.<pid>.json: a spare's supervisor, while it waits for a run
 
 

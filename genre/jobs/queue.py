@@ -101,6 +101,23 @@ def claim(backend: str) -> tuple[Path, Path] | None:
     return None
 
 
+HERE = "here"  # an entry's backend for a run its own process trains (the CLI's): no spare claims it
+
+
+def claim_own(run_id: str) -> Path | None:
+    """Take the run's own entry out of the queue (its process trains it): the claimed entry, or None when it is
+    not queued (cancelled)."""
+    entry = _find(run_id, folder())
+    if entry is None:
+        return None
+    target = folder() / "claimed" / entry.name
+    try:
+        os.rename(entry, target)
+    except FileNotFoundError:
+        return None
+    return target
+
+
 def done(claimed: Path) -> None:
     """The claimed run has ended: its entry goes."""
     with contextlib.suppress(FileNotFoundError):
