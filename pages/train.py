@@ -14,7 +14,7 @@ from genre import plots
 from genre.data import workspace
 from genre.errors import GenreError
 from genre.jobs import queue
-from genre.jobs.execution import launch, prewarm
+from genre.jobs.execution import launch, prewarm, warm_hint
 from genre.jobs.runs import BACKEND_HELP, BACKENDS, IN_FLIGHT, create_run, phase, resolve_backend
 from genre.learn.config import check_features, run_name
 from genre.learn.splits import GTZAN_LISTS, SPLIT_MODES, default_lists, describe_split
@@ -125,8 +125,9 @@ def new_run_ui(fs) -> None:
     if busy:
         st.caption(f"{ui.count(len(busy), 'run')} queued or training now; at most {queue.max_runs()} train at once "
                    "(GENRE_MAX_RUNS), the others wait their turn in one queue.")
-    if mc is not None:
-        prewarm(resolve_backend(backend, mc.kind))  # a process with Keras imported waits for this Start
+    if mc is not None:  # a process with Keras imported waits for this Start (warmed for this very run when it can)
+        prewarm(resolve_backend(backend, mc.kind), warm_hint(fs, split, mc, tc) if fs is not None and not problem
+                else None)
     if st.button("Start training", type="primary", icon="▶️", disabled=bool(problem)):
         try:
             run = create_run(workspace.runs_dir(), features_path=state.features_path(), features=fs,

@@ -188,3 +188,37 @@ def test_a_dead_cli_runs_entry_does_not_hold_the_line(make_run, monkeypatch):
     thread.join(timeout=10)
     assert entered.is_set() and "error" not in outcome
     assert dead.status()["state"] == "failed" and "ended while it was queued" in dead.status()["message"]
+
+
+# --- a spare warmed for the run the Train page is about to start ------------------------------------------------
+
+def test_a_spare_warmed_for_the_pages_run_gives_the_run_the_same_numbers(make_run, features, monkeypatch):
+    """Warming fits the very network on random rows first: nothing of it may reach the run (the run's numbers are
+    those of the same run trained in a process of its own)."""
+    from genre.jobs.execution import HINTS, warm_hint
+    from genre.learn.training import split_rows, train
+
+    monkeypatch.setenv("GENRE_WARM_SPARES", "1")
+    monkeypatch.setenv("GENRE_SPARE_IDLE_S", "60")
+    run = make_run(epochs=3)
+    _, mc, tc = run.configs()
+    hint = warm_hint(features, split_rows(features, tc), mc, tc)
+    assert hint["rows"] + hint["test_rows"] == len(features) and hint["input_shape"] == list(features.X.shape[1:])
+    prewarm("tensorflow", hint)
+    assert json.loads((queue.folder() / HINTS / "tensorflow.json").read_text()) == hint
+    time.sleep(8)  # the spare imports TensorFlow and warms up for the hint
+    launch(run)
+    assert wait(run, TIMEOUT)["state"] == "done"
+    alone = train(features, mc, tc)
+    assert run.result()["history"]["loss"] == pytest.approx(alone.history["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("model", [dict(TINY_MODEL), dict(TINY_MODEL, standardize=True), dict(kind="cnn", filters=8)])
+def test_warming_for_a_hint_fits_that_network(features, model):
+    from genre.jobs.execution import _warm_for, warm_hint
+    from genre.learn.model import import_keras
+    from genre.learn.training import split_rows
+
+    tc = TrainConfig(epochs=1, batch_size=8)
+    hint = warm_hint(features, split_rows(features, tc), ModelConfig(**model), tc)
+    _warm_for(import_keras(), json.loads(json.dumps(hint)))  # as the spare reads it: JSON

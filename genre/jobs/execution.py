@@ -265,10 +265,36 @@ def warm_spares() -> bool:
     return os.environ.get("GENRE_WARM_SPARES", "1").strip() not in ("0", "false", "no")
 
 
-def prewarm(backend: str) -> None:
-    """Have a spare of ``backend`` waiting (the Train page's visit: the first Start then finds it warm)."""
-    if warm_spares():
-        ensure_spare(backend)
+HINTS = "hints"  # queue/hints/<backend>.json: the run a Train page is about to start, for its spare to warm up for
+
+
+def prewarm(backend: str, hint: dict | None = None) -> None:
+    """Have a spare of ``backend`` waiting (the Train page's visit: the first Start then finds it warm).
+
+    ``hint`` (:func:`warm_hint`): the run the page would start now. The spare fits that very network on random rows
+    of the same shapes once, so that the run's first epoch finds its steps traced and compiled (a first fit in a
+    process costs ~1 s more than the next identical one; other row counts or shapes trace again).
+    """
+    if not warm_spares():
+        return
+    if hint is not None:
+        from genre.jobs import queue
+
+        path = queue.folder() / HINTS / f"{backend}.json"
+        text = json.dumps(hint, sort_keys=True)
+        if _read(path) != json.loads(text):  # written when it changes: a spare re-warms on a change
+            write_text(path, text)
+    ensure_spare(backend)
+
+
+def warm_hint(features, split, model_config: ModelConfig, train_config: TrainConfig) -> dict:
+    """What a spare needs to warm up for the run ``model_config`` x ``train_config`` would be on ``features``
+    split as ``split`` (:func:`genre.learn.training.split_rows`): shapes, row counts, the network, the batch size."""
+    val = split.val if split.val is not None else split.test
+    return json.loads(json.dumps({  # as JSON has it (the spare reads it so)
+        "input_shape": list(features.X.shape[1:]), "classes": len(features.genres), "model": model_config.to_dict(),
+        "batch_size": train_config.batch_size, "rows": int(len(split.train)), "val_rows": int(len(val)),
+        "test_rows": int(len(split.test))}))
 
 
 def ensure_spare(backend: str) -> None:
@@ -381,7 +407,7 @@ def spare(backend: str) -> int:
 
     keras = import_keras(backend)
     _warm_up(keras)
-    line = sys.stdin.readline().strip()
+    line = _wait_for_run(keras, backend)
     if not line:
         return 0
     run = Run(Path(line))
@@ -401,6 +427,46 @@ def train_here(run: Run) -> int:
     signal.signal(signal.SIGTERM, stop)
     execute(run)
     return 0 if run.raw_status().get("state") in ("done", "stopped") else 1
+
+
+def _wait_for_run(keras, backend: str, poll_s: float = 0.25) -> str:
+    """The run folder the supervisor sends (empty: none comes); meanwhile, warm up for the Train page's hint
+    whenever it changes."""
+    import select
+
+    from genre.jobs import queue
+
+    hint_path, warmed = queue.folder() / HINTS / f"{backend}.json", None
+    while True:
+        hint = _read(hint_path) or None
+        if hint is not None and hint != warmed:
+            warmed = hint
+            with contextlib.suppress(Exception):  # a hint this process cannot warm for costs the run nothing more
+                _warm_for(keras, hint)
+        if select.select([sys.stdin], [], [], poll_s)[0]:
+            return sys.stdin.readline().strip()
+
+
+def _warm_for(keras, hint: dict) -> None:
+    """Fit the hinted network once on random rows of the hinted shapes and counts, predict the test rows' count,
+    then forget it: the run's own fit then reuses the traced and compiled steps."""
+    import numpy as np
+
+    from genre.learn.model import build_model
+
+    shape, classes, batch = tuple(hint["input_shape"]), int(hint["classes"]), int(hint["batch_size"])
+    config = ModelConfig.from_dict(hint["model"])
+    standardization = (np.zeros(shape[-1], np.float32), np.ones(shape[-1], np.float32)) if config.standardize else None
+    keras.utils.set_random_seed(0)
+    model = build_model(shape, classes, config, standardization=standardization)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((int(hint["rows"]), *shape)).astype(np.float32)
+    y = rng.integers(0, classes, len(x))
+    xv = rng.standard_normal((int(hint["val_rows"]), *shape)).astype(np.float32)
+    model.fit(x, y, validation_data=(xv, rng.integers(0, classes, len(xv))), epochs=1, batch_size=batch, verbose=0,
+              shuffle=True)
+    model.predict(rng.standard_normal((int(hint["test_rows"]), *shape)).astype(np.float32), batch_size=1024, verbose=0)
+    keras.backend.clear_session()
 
 
 def _warm_up(keras) -> None:
