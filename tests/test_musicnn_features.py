@@ -103,6 +103,29 @@ def test_a_model_on_embeddings_round_trips_through_its_bundle_and_predicts_a_cli
         "rock/rock.00000.wav")], verbose=0), atol=1e-5)
 
 
+def test_the_apps_prediction_worker_classifies_with_a_model_on_embeddings(embedded, gtzan, tmp_path):
+    """Classify's path: the worker (not the server) computes the clip's embeddings and the model's vote."""
+    from genre.jobs.predictor import Predictor
+    from genre.learn.bundle import load_bundle, save_bundle
+    from genre.learn.predict import predict_file
+    from genre.learn.training import train
+
+    fs, _ = embedded
+    mc, tc = ModelConfig(kind="logistic", learning_rate=1e-2), TrainConfig(epochs=2, batch_size=4)
+    result = train(fs, mc, tc)
+    path = save_bundle(tmp_path / "b", model=result.model, genres=fs.genres, params=fs.params, model_config=mc,
+                       train_config=tc, metrics=result.metrics, history=result.history)
+    data = (gtzan / "blues" / "blues.00001.wav").read_bytes()
+    p = Predictor()
+    try:
+        there = p.predict(path, data, name="upload.wav")
+    finally:
+        p.close()
+    here = predict_file(load_bundle(path), data, name="upload.wav")
+    assert there.genre == here.genre and there.n_segments == 1
+    np.testing.assert_allclose(there.segment_probabilities, here.segment_probabilities, atol=1e-5)
+
+
 def test_a_bundle_made_on_embeddings_refuses_mfcc_rows_with_a_clear_message(embedded, features, tmp_path):
     from genre.learn.bundle import load_bundle, save_bundle
     from genre.learn.predict import predict_rows
