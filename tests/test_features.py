@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import SMALL_PARAMS, signal
 
-from genre.data.features import kept_segments, mel_filterbank, notebook_segment_mfccs, segment_mfccs
+from genre.data.features import kept_segments, notebook_segment_mfccs, segment_mfccs
+from genre.data.spectral import mel_filterbank
 from genre.data.params import FeatureParams
 
 librosa = pytest.importorskip("librosa")

@@ -53,6 +53,13 @@ def _extract_safe(path: Path, params: FeatureParams):
         return None, None, str(exc)
 
 
+POOL = "threading"
+
+
+def _indexed(i: int, path: Path, params: FeatureParams):
+    return i, _extract_safe(path, params)
+
+
 def _results(paths: list[Path], params: FeatureParams, jobs: int, dask_client):
     """Yield ``(i, (mfcc, index, error))`` for every path, in any order."""
     if dask_client is not None:
@@ -71,6 +78,10 @@ def _results(paths: list[Path], params: FeatureParams, jobs: int, dask_client):
     else:
         from joblib import Parallel, delayed
 
+        if POOL == "loky":
+            parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered", batch_size=8)
+            yield from parallel(delayed(_indexed)(i, p, params) for i, p in enumerate(paths))
+            return
         parallel = Parallel(n_jobs=jobs, backend="threading", return_as="generator_unordered", batch_size=1)
         tasks = (delayed(lambda i, p: (i, _extract_safe(p, params)))(i, p) for i, p in enumerate(paths))
         yield from parallel(tasks)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from genre.data.params import EMBEDDINGS
+from genre.data.spectral import hann, mel_filterbank
 from genre.errors import ParameterError
 
 SAMPLE_RATE, N_FFT, HOP, N_MELS, PATCH_FRAMES = 16000, 512, 256, 96, 187  # musicnn's configuration.py
@@ -59,7 +60,6 @@ def log_mel(y: np.ndarray, sample_rate: int) -> np.ndarray:
     numpy and the project's own filterbank: librosa's call costs a process ~190 MB of imports (numba), which the
     app's server, drawing this on the Features page, should not pay. ``tests/test_musicnn.py`` holds it to librosa.
     """
-    from genre.data.features import _hann, mel_filterbank
 
     y = np.asarray(y, dtype=np.float32)
     if sample_rate != SAMPLE_RATE:  # librosa.resample's default (soxr HQ)
@@ -70,7 +70,7 @@ def log_mel(y: np.ndarray, sample_rate: int) -> np.ndarray:
         return np.zeros((0, N_MELS), np.float32)
     # pad_mode="reflect": librosa's default when musicnn was trained (0.7); today's default pads with zeros.
     padded = np.pad(y, N_FFT // 2, mode="reflect")
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP] * _hann(N_FFT)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP] * hann(N_FFT)
     spectrum = np.fft.rfft(frames, axis=-1)
     power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
     mel = power @ mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS).T
