@@ -52,7 +52,11 @@ def test_a_corrupt_file_is_skipped_reported_and_logged_without_stopping_the_run(
     assert len(warnings) == 1 and "rock.00001.wav" in warnings[0].getMessage()
 
 
-def test_one_and_two_jobs_give_identical_features(gtzan_copy, params):
+@pytest.mark.parametrize("pool", ["threads", "processes"])
+def test_one_and_two_jobs_give_identical_features(gtzan_copy, params, pool, monkeypatch):
+    import genre.data.extract
+
+    monkeypatch.setattr(genre.data.extract, "PROCESS_MIN_FILES", 10**9 if pool == "threads" else 1)
     _corrupt(gtzan_copy, "blues/blues.00002.wav")
     ds = scan_dataset(gtzan_copy)
     one = extract_features(ds, params, jobs=1)
@@ -72,7 +76,12 @@ def test_progress_reaches_total(gtzan, jobs, params):
     assert calls == [(d, 12) for d in range(1, 13)]
 
 
-def test_setting_stop_cancels_extraction(gtzan, params):
+@pytest.mark.parametrize("processes", [False, True])
+def test_setting_stop_cancels_extraction(gtzan, params, processes, monkeypatch):
+    import genre.data.extract
+
+    if processes:
+        monkeypatch.setattr(genre.data.extract, "PROCESS_MIN_FILES", 1)
     stop = threading.Event()
 
     def progress(done, total):
@@ -80,7 +89,7 @@ def test_setting_stop_cancels_extraction(gtzan, params):
             stop.set()
 
     with pytest.raises(Cancelled, match="2 of 12"):
-        extract_features(scan_dataset(gtzan), params, on_progress=progress, stop=stop)
+        extract_features(scan_dataset(gtzan), params, on_progress=progress, stop=stop, jobs=2 if processes else 1)
     assert issubclass(Cancelled, GenreError)
 
 
