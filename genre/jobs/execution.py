@@ -448,8 +448,9 @@ def _wait_for_run(keras, backend: str, poll_s: float = 0.25) -> str:
 
 
 def _warm_for(keras, hint: dict) -> None:
-    """Fit the hinted network once on random rows of the hinted shapes and counts, predict the test rows' count,
-    then forget it: the run's own fit then reuses the traced and compiled steps."""
+    """Fit the hinted network once on random rows of the hinted shapes, in batches of the shapes the run's will have
+    (a few whole ones and the same last part), predict likewise, then forget it: the run's own fit then reuses the
+    traced and compiled steps, whatever the dataset's size."""
     import numpy as np
 
     from genre.learn.model import build_model
@@ -457,15 +458,18 @@ def _warm_for(keras, hint: dict) -> None:
     shape, classes, batch = tuple(hint["input_shape"]), int(hint["classes"]), int(hint["batch_size"])
     config = ModelConfig.from_dict(hint["model"])
     standardization = (np.zeros(shape[-1], np.float32), np.ones(shape[-1], np.float32)) if config.standardize else None
+    def rows(n: int, per_batch: int) -> int:  # the same batch shapes (whole ones, and the last part), few batches
+        return n % per_batch + per_batch * min(n // per_batch, 2)
+
     keras.utils.set_random_seed(0)
     model = build_model(shape, classes, config, standardization=standardization)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((int(hint["rows"]), *shape)).astype(np.float32)
-    y = rng.integers(0, classes, len(x))
-    xv = rng.standard_normal((int(hint["val_rows"]), *shape)).astype(np.float32)
-    model.fit(x, y, validation_data=(xv, rng.integers(0, classes, len(xv))), epochs=1, batch_size=batch, verbose=0,
-              shuffle=True)
-    model.predict(rng.standard_normal((int(hint["test_rows"]), *shape)).astype(np.float32), batch_size=1024, verbose=0)
+    x = rng.standard_normal((rows(int(hint["rows"]), batch), *shape)).astype(np.float32)
+    xv = rng.standard_normal((rows(int(hint["val_rows"]), batch), *shape)).astype(np.float32)
+    model.fit(x, rng.integers(0, classes, len(x)), validation_data=(xv, rng.integers(0, classes, len(xv))), epochs=1,
+              batch_size=batch, verbose=0, shuffle=True)
+    model.predict(rng.standard_normal((rows(int(hint["test_rows"]), 1024), *shape)).astype(np.float32),
+                  batch_size=1024, verbose=0)
     keras.backend.clear_session()
 
 
