@@ -8,7 +8,7 @@ import streamlit as st
 from genre import plots
 from genre.data import musicnn, workspace
 from genre.data.audio import load_audio
-from genre.data.extract import default_jobs, expected_rows, extract_to_store
+from genre.data.extract import default_jobs, expected_rows, extract_to_store, load_cached
 from genre.data.features import excerpt, segment_mfccs
 from genre.data.params import EMBEDDINGS, EXCERPTS, FEATURE_KINDS, FeatureParams
 from genre.errors import Cancelled, GenreError
@@ -133,7 +133,9 @@ def extract_ui(dataset, params: FeatureParams) -> None:
         bar.progress(done / total, text=f"Extracting: file {done} of {total}")
 
     try:
-        if params.kind.network:  # in the prediction worker: the server never runs a network
+        if params.kind.network and load_cached(dataset.root, params, out, load=state.shared_store) is not None:
+            hit = True  # found here: no need to start the worker for it
+        elif params.kind.network:  # in the prediction worker: the server never runs a network
             stop = st.empty()
             stop.button("Stop", icon="⏹️", help="Stops the extraction (the files done so far are not kept).")
             hit = state.predictor().extract(dataset.root, params, out, on_progress=progress)

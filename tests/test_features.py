@@ -5,8 +5,8 @@ import pytest
 from conftest import SMALL_PARAMS, signal
 
 from genre.data.features import kept_segments, notebook_segment_mfccs, segment_mfccs
-from genre.data.spectral import mel_filterbank
 from genre.data.params import FeatureParams
+from genre.data.spectral import mel_filterbank
 
 librosa = pytest.importorskip("librosa")
 

@@ -190,8 +190,8 @@ def test_the_worker_extracts_embeddings_for_the_app_with_progress(gtzan, tmp_pat
 
 # --- the pages ------------------------------------------------------------------------------------------------
 
-def test_the_features_page_offers_musicnn_and_extracts_it_in_the_worker(home, tiny):
-    from tests.app_fixtures import button, by_label, open_page
+def test_the_features_page_offers_musicnn_and_extracts_it_in_the_worker(home, tiny, monkeypatch):
+    from tests.app_fixtures import button, by_label, open_page, texts
 
     at = open_page("features", dataset_root=str(tiny.root)).run()
     assert at.slider(key="n_mfcc").disabled is False and at.selectbox(key="layer").disabled
@@ -208,6 +208,14 @@ def test_the_features_page_offers_musicnn_and_extracts_it_in_the_worker(home, ti
     fs = at.session_state["features"]
     assert fs.params.features == "musicnn" and fs.X.shape[1:] == (200,)
     assert at.query_params.get("family") == "musicnn"  # a link to the page keeps the choice
+    from genre.jobs.predictor import Predictor
+
+    def asked(*args, **kwargs):
+        raise AssertionError("the worker was started for features already extracted")
+
+    monkeypatch.setattr(Predictor, "extract", asked)
+    button(at, "Extract features").click().run(timeout=60)  # found in the server: the worker is not asked
+    assert not at.exception and "Cache hit" in texts(at.success)
 
 
 def test_the_train_page_says_why_a_cnn_cannot_read_embeddings(home, embedded):
