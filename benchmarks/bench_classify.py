@@ -33,12 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_app import App, app_run  # noqa: E402
-from bench_memory import side_by_side, start, uploads  # noqa: E402
-from bench_start import end_spares  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from tests.browser_kit import extract, launch_browser, new_tab, set_up_demo, stop_server  # noqa: E402
+from bench_app import app_run  # noqa: E402
+from bench_memory import side_by_side, uploads  # noqa: E402
+from bench_start import demo_on_train  # noqa: E402
 
 BASELINE = "801d39d"  # main when musicnn's embeddings became a feature family
 WARM_WAVS = 4
@@ -65,35 +62,24 @@ def children_rss_mb(pid: int, marker: str) -> float:
 
 
 def measure(label: str, checkout: Path, work: Path, clips: list[Path]) -> dict:
-    home = work / f"home-{label}"
-    proc, url = start(checkout, home, work / f"server-{label}.log")
     timings = []
-    try:
-        with sync_playwright() as pw:
-            browser = launch_browser(pw)
-            tab = new_tab(browser, f"classify-{label}")
-            set_up_demo(tab, url)
-            extract(tab, duration=30, segments=5)
-            tab.nav("Train")
-            app_run(App(home, proc, tab), epochs=5, name=f"{label}-model")
-            tab.nav("Classify")
-            for path in clips:
-                t0 = time.perf_counter()
-                tab.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
-                tab.page.locator("h3").filter(has_text=f"{path.name} — ").first.wait_for()
-                genre_s = time.perf_counter() - t0
-                tab.page.get_by_text("A network trained on a million songs hears").first.wait_for()
-                tags_s = time.perf_counter() - t0
-                timings.append({"file": path.name, "genre_s": round(genre_s, 3), "tags_s": round(tags_s, 3)})
-                print(f"  {label} {path.name}: genre {genre_s:.2f} s, musicnn's tags {tags_s:.2f} s", flush=True)
-                tab.settle()
-                tab.act(lambda: tab.page.get_by_role("button", name="Clear all").click())
-            server_mb = psutil.Process(proc.pid).memory_info().rss / 2**20
-            worker_mb = children_rss_mb(proc.pid, "genre.jobs.predictor")
-            browser.close()
-    finally:
-        stop_server(proc)
-        end_spares(home)
+    with demo_on_train(f"classify-{label}", checkout, work) as (app, _, _):
+        tab, proc = app.tab, app.proc
+        app_run(app, epochs=5, name=f"{label}-model")
+        tab.nav("Classify")
+        for path in clips:
+            t0 = time.perf_counter()
+            tab.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+            tab.page.locator("h3").filter(has_text=f"{path.name} — ").first.wait_for()
+            genre_s = time.perf_counter() - t0
+            tab.page.get_by_text("A network trained on a million songs hears").first.wait_for()
+            tags_s = time.perf_counter() - t0
+            timings.append({"file": path.name, "genre_s": round(genre_s, 3), "tags_s": round(tags_s, 3)})
+            print(f"  {label} {path.name}: genre {genre_s:.2f} s, musicnn's tags {tags_s:.2f} s", flush=True)
+            tab.settle()
+            tab.act(lambda: tab.page.get_by_role("button", name="Clear all").click())
+        server_mb = psutil.Process(proc.pid).memory_info().rss / 2**20
+        worker_mb = children_rss_mb(proc.pid, "genre.jobs.predictor")
     warm = [t["genre_s"] for t in timings[1:WARM_WAVS]]
     return {"uploads": timings, "cold_30s_wav_genre_s": timings[0]["genre_s"],
             "warm_30s_wav_genre_s_median": statistics.median(warm),

@@ -27,11 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_memory import start  # noqa: E402
-from bench_start import end_spares  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from bench_start import demo_on_train  # noqa: E402
 
-from tests.browser_kit import extract, launch_browser, new_tab, set_up_demo, stop_server  # noqa: E402
+from tests.browser_kit import new_tab  # noqa: E402
 
 TABS, STARTS, EPOCHS = 5, 4, 5
 FINAL = {"done", "failed", "stopped"}
@@ -62,17 +60,12 @@ class Sampler(threading.Thread):
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-queue-"))
-    home = work / "home"
-    proc, url = start(REPO, home, work / "server.log")
+    home = work / "home-queue"
     sampler = Sampler(home)
     result: dict = {"tabs": TABS, "starts_per_tab": STARTS, "epochs": EPOCHS,
                     "cap": int(os.environ.get("GENRE_MAX_RUNS") or max(1, (os.cpu_count() or 1) // 2))}
     try:
-        with sync_playwright() as pw:
-            browser = launch_browser(pw)
-            first = new_tab(browser, "setup")
-            set_up_demo(first, url)
-            extract(first, duration=30, segments=5)
+        with demo_on_train("queue", REPO, work) as (_, browser, url):
             tabs = [new_tab(browser, f"tab{i}") for i in range(TABS)]
             for tab in tabs:
                 tab.page.goto(url + "/train")
@@ -102,11 +95,8 @@ def main() -> None:
                     break
                 time.sleep(0.5)
             result["all_ended_s"] = round(time.perf_counter() - clicked, 1)
-            browser.close()
     finally:
         sampler.alive = False
-        stop_server(proc)
-        end_spares(home)
     final = states(home)
     result.update(runs=len(final), done=sum(s == "done" for s in final.values()),
                   not_ended=sum(s not in FINAL for s in final.values()), lost=TABS * STARTS - len(final),

@@ -17,6 +17,7 @@ A benchmark, not a test: nothing here asserts. Writes benchmarks/results_start.j
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -51,27 +52,36 @@ def end_spares(home: Path) -> None:
             os.killpg(ident.pid, signal.SIGKILL)
 
 
-def measure(label: str, checkout: Path, work: Path) -> dict:
+@contextlib.contextmanager
+def demo_on_train(label: str, checkout: Path, work: Path):
+    """A server of ``checkout`` (workspace ``work/home-<label>``) and a chromium tab that has set up the demo
+    dataset, extracted its features (30 s, 5 segments) and opened Train: ``(App, browser, url)``. The server and
+    the spares it left waiting end afterwards."""
     home = work / f"home-{label}"
     proc, url = start(checkout, home, work / f"server-{label}.log")
     try:
         with sync_playwright() as pw:
             browser = launch_browser(pw)
-            tab = new_tab(browser, f"start-{label}")
+            tab = new_tab(browser, label)
             set_up_demo(tab, url)
             extract(tab, duration=30, segments=5)
             tab.nav("Train")
-            time.sleep(WAIT_S)  # the page was opened: a warm process (where there is one) gets ready
-            app, runs = App(home, proc, tab), []
-            for i in range(ROUNDS):
-                out = app_run(app, epochs=EPOCHS, name=f"{label}-{i}")
-                runs.append({k: out.get(k) for k in ("first_epoch_s", "wall_s", "backend", "epoch1_s", "state")})
-                print(f"  {label} round {i}: first epoch shown after {out['first_epoch_s']} s", flush=True)
-                time.sleep(WAIT_S)
+            yield App(home, proc, tab), browser, url
             browser.close()
     finally:
         stop_server(proc)
         end_spares(home)
+
+
+def measure(label: str, checkout: Path, work: Path) -> dict:
+    with demo_on_train(f"start-{label}", checkout, work) as (app, _, _):
+        time.sleep(WAIT_S)  # the page was opened: a warm process (where there is one) gets ready
+        runs = []
+        for i in range(ROUNDS):
+            out = app_run(app, epochs=EPOCHS, name=f"{label}-{i}")
+            runs.append({k: out.get(k) for k in ("first_epoch_s", "wall_s", "backend", "epoch1_s", "state")})
+            print(f"  {label} round {i}: first epoch shown after {out['first_epoch_s']} s", flush=True)
+            time.sleep(WAIT_S)
     firsts = [r["first_epoch_s"] for r in runs if r["first_epoch_s"] is not None]
     return {"runs": runs, "first_epoch_s_median": statistics.median(firsts) if firsts else None}
 

@@ -81,13 +81,11 @@ def _results(paths: list[Path], params: FeatureParams, jobs: int, dask_client):
     else:
         from joblib import Parallel, delayed
 
-        if len(paths) >= PROCESS_MIN_FILES:  # loky: processes started by fork+exec, so safe from any caller
-            parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered", batch_size=8)
-            yield from parallel(delayed(_indexed)(i, p, params) for i, p in enumerate(paths))
-            return
-        parallel = Parallel(n_jobs=jobs, backend="threading", return_as="generator_unordered", batch_size=1)
-        tasks = (delayed(lambda i, p: (i, _extract_safe(p, params)))(i, p) for i, p in enumerate(paths))
-        yield from parallel(tasks)
+        # loky: processes started by fork+exec, so safe from any caller (its batches spare pickling per file).
+        processes = len(paths) >= PROCESS_MIN_FILES
+        parallel = Parallel(n_jobs=jobs, backend="loky" if processes else "threading",
+                            return_as="generator_unordered", batch_size=8 if processes else 1)
+        yield from parallel(delayed(_indexed)(i, p, params) for i, p in enumerate(paths))
 
 
 def default_jobs(n_files: int) -> int:

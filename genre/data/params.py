@@ -95,14 +95,14 @@ class FeatureKind:
     about: str
     grid: bool  # rows are frames x coefficients (a CNN or an LSTM can read them); else one vector per segment
     sample_rate: int | None  # the rate it hears (None: the sample_rate setting)
-    reads: tuple[str, ...]  # the FeatureParams fields that change its rows beyond the segments' own
+    reads: tuple[str, ...]  # the FeatureParams fields only this kind reads (beyond the segments' and the rate)
     network: bool  # computed by a neural network: in a worker process, never in the app's server
 
 
 FEATURE_KINDS: dict[str, FeatureKind] = {
     "mfcc": FeatureKind("MFCCs (the notebook's)", "13 or so mel-frequency cepstral coefficients per frame: the "
                         "notebook's features, frames x coefficients per segment", True, None,
-                        ("sample_rate", "n_mfcc", "n_fft", "hop_length"), False),
+                        ("n_mfcc", "n_fft", "hop_length"), False),
     "musicnn": FeatureKind("musicnn embeddings (pretrained)", "what musicnn, a network trained on the Million Song "
                            "Dataset's tags, makes of the segment: one vector per segment (the mean over its 3 s "
                            "patches), at 16 kHz", False, 16000, ("layer",), True),
@@ -247,11 +247,10 @@ class FeatureParams(_Config):
         """The parameters as a dict without the later ones left at their defaults, so that the cache
         keys and store names of features made before those parameters existed stay the same."""
         d = self.to_dict()
+        for name in {r for kind in FEATURE_KINDS.values() for r in kind.reads} - set(self.kind.reads):
+            del d[name]  # what another kind reads and this one does not
         if self.features == "mfcc":
-            del d["features"], d["layer"]
-        else:  # what the kind does not read
-            for name in set(FEATURE_KINDS["mfcc"].reads) - set(self.kind.reads) - {"sample_rate"}:
-                del d[name]
+            del d["features"]
         for name in ("excerpt", "max_segments", "exclude"):
             if d[name] == getattr(FeatureParams, name) or (name == "exclude" and not d[name]):
                 del d[name]

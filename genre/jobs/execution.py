@@ -281,9 +281,8 @@ def prewarm(backend: str, hint: dict | None = None) -> None:
         from genre.jobs import queue
 
         path = queue.folder() / HINTS / f"{backend}.json"
-        text = json.dumps(hint, sort_keys=True)
-        if _read(path) != json.loads(text):  # written when it changes: a spare re-warms on a change
-            write_text(path, text)
+        if _read(path) != hint:  # written when it changes: a spare re-warms on a change
+            write_text(path, json.dumps(hint, sort_keys=True))
     ensure_spare(backend)
 
 
