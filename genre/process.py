@@ -40,6 +40,17 @@ def _stat(pid: int) -> tuple[int | None, str | None]:
         return None, None
 
 
+def rss_mb(pid: int) -> float | None:
+    """The resident memory of ``pid`` in MB (``VmRSS``), or None when there is no such process."""
+    try:
+        for line in Path(f"/proc/{int(pid)}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 @dataclass(frozen=True)
 class ProcessId:
     """A process as a record keeps it: pid, start time, boot and host."""

@@ -10,6 +10,7 @@ from conftest import SMALL_PARAMS
 
 from genre.data.params import FeatureParams
 from genre.errors import ParameterError
+from genre.jobs import queue
 from genre.jobs.experiment import VARIABLES, ExperimentSpec, grid, parse_vary, plan, run_experiment, summarize
 from genre.jobs.runs import Run
 from genre.learn.config import ModelConfig, TrainConfig
@@ -335,11 +336,13 @@ def test_deleting_a_running_experiment_kills_its_runner_and_trials(gtzan, tmp_pa
     while not any(r.epochs() for r in exp.runs()):
         assert time.monotonic() < deadline, (exp.path / "log.txt").read_text()[-2000:]
         time.sleep(0.1)
+    started = [r for r in exp.runs() if r.raw_status().get("state") != "queued"]  # the next trial waits queued
     processes = [ProcessId.from_dict(json.loads((exp.path / "pid").read_text()))] + [
-        ProcessId.from_dict(r.raw_status().get(key)) for r in exp.runs() for key in ("process", "supervisor")]
-    assert None not in processes  # the runner and each trial's processes are recorded by identity
+        ProcessId.from_dict(r.raw_status().get(key)) for r in started for key in ("process", "supervisor")]
+    assert started and None not in processes  # the runner and each started trial's processes, by identity
     exp.delete()
     assert list_experiments(tmp_path / "exps") == [] and not exp.path.exists()
+    assert not queue.entries()  # no trial left queued
     time.sleep(1.0)
     assert not any(p.alive() for p in processes)  # nothing trains on, nothing recreates the folder
     assert not exp.path.exists()

@@ -52,8 +52,8 @@ def test_the_cap_is_a_number_of_slots_held_while_a_run_trains(genre_home, monkey
 def make_run(features, tmp_path, genre_home):
     store = save_features(features, tmp_path / "features.npz")
 
-    def make(epochs=3, seed=0, name="queued"):
-        return create_run(genre_home / "runs", features_path=store, features=features,
+    def make(epochs=3, seed=0, name="queued", backend="tensorflow"):
+        return create_run(genre_home / "runs", features_path=store, features=features, backend=backend,
                           model_config=ModelConfig(**TINY_MODEL), name=name, models_dir=genre_home / "models",
                           train_config=TrainConfig(epochs=epochs, batch_size=8, seed=seed))
 
@@ -89,21 +89,56 @@ def test_beyond_the_cap_a_run_waits_its_turn_and_stop_takes_it_out_of_the_queue(
     assert third.state == "stopped" and not third.epochs() and third.bundle_path is None
 
 
-def test_a_warm_spare_takes_the_run_and_another_waits_for_the_next(make_run, monkeypatch):
+def _spares(backend="tensorflow"):
+    return sorted((queue.folder() / "spares").glob(f"{backend}.*.json"))
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_a_warm_worker_takes_runs_one_after_another_each_as_in_a_process_of_its_own(make_run, features, monkeypatch,
+                                                                                    backend):
+    """The worker that waited takes the run, then the next ones (no other process starts), and nothing of one run
+    reaches the next: each run's numbers are those of the same run trained alone, seeds and all."""
+    from genre.learn.training import train
+
     monkeypatch.setenv("GENRE_WARM_SPARES", "1")
-    monkeypatch.setenv("GENRE_SPARE_IDLE_S", "120")  # the next spare still waits when the run has ended
-    prewarm("tensorflow")
-    spares = lambda: [p for p in (queue.folder() / "spares").glob("tensorflow.*.json")]  # noqa: E731
-    (waiting,) = spares()
-    time.sleep(1.0)
-    spare = ProcessId.from_dict(json.loads(waiting.read_text()))  # the supervisor of the spare waiting
-    run = make_run(epochs=2)
-    launch(run)
-    assert wait(run, TIMEOUT)["state"] == "done"
-    assert ProcessId.from_dict(run.raw_status()["supervisor"]) == spare  # the waiting spare took it
-    assert until(lambda: spares() and spares() != [waiting], "another spare for the next run", timeout=30)
-    ensure_spare("tensorflow")  # one is waiting already: none more
-    assert len(spares()) == 1
+    monkeypatch.setenv("GENRE_SPARE_IDLE_S", "120")
+    monkeypatch.setenv("GENRE_MAX_RUNS", "1")
+    prewarm(backend)
+    (waiting,) = _spares(backend)
+    spare = ProcessId.from_dict(json.loads(waiting.read_text()))  # the supervisor of the worker waiting
+    runs = [make_run(epochs=3, seed=1, name="one", backend=backend),
+            make_run(epochs=2, seed=2, name="two", backend=backend),
+            make_run(epochs=3, seed=1, name="three", backend=backend)]  # the first again, after another
+    for run in runs:
+        launch(run)  # a worker is busy, and may take the next: no other starts
+        assert len(_spares(backend)) == 1
+    for run in runs:
+        assert wait(run, TIMEOUT)["state"] == "done"
+        assert until(lambda: run.raw_status().get("exit_code") == 0, "its exit code, recorded by the supervisor")
+    processes = {ProcessId.from_dict(run.raw_status()["process"]) for run in runs}
+    assert {ProcessId.from_dict(run.raw_status()["supervisor"]) for run in runs} == {spare} and len(processes) == 1
+    assert until(lambda: _spares(backend) == [waiting] and "busy" not in json.loads(waiting.read_text()),
+                 "the worker waiting again", timeout=30)
+    ensure_spare(backend)  # one is waiting already: none more
+    assert _spares(backend) == [waiting]
+    one, two, three = (run.result()["history"] for run in runs)
+    assert three["loss"] == pytest.approx(one["loss"], rel=1e-6) and three["val_loss"] == one["val_loss"]
+    if backend == "tensorflow":  # this process's backend: the first run as trained alone, too
+        _, mc, tc = runs[0].configs()
+        assert one["loss"] == pytest.approx(train(features, mc, tc).history["loss"], rel=1e-5)
+
+
+def test_a_worker_is_replaced_after_its_runs(make_run, monkeypatch):
+    monkeypatch.setenv("GENRE_WARM_SPARES", "0")
+    monkeypatch.setenv("GENRE_WORKER_RUNS", "1")
+    first, second = make_run(epochs=1, name="first"), make_run(epochs=1, name="second")
+    launch(first)
+    launch(second)
+    for run in (first, second):
+        assert wait(run, TIMEOUT)["state"] == "done"
+    one, two = (ProcessId.from_dict(run.raw_status()["process"]) for run in (first, second))
+    assert one != two  # a worker takes one run here, then a fresh one takes the next
+    assert until(lambda: not _spares(), "no worker left waiting (none is kept warm)", timeout=30)
 
 
 def test_a_process_that_dies_fails_its_run_only_and_the_queue_goes_on(make_run, monkeypatch):

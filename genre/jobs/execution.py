@@ -10,6 +10,7 @@ lose a run.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -247,16 +248,31 @@ def _drop_dead_entries_ahead(run_id: str) -> None:
                                          message="its process ended while it was queued")
 
 
-SPARES = "spares"  # queue/spares/<backend>.<pid>.json: a spare's supervisor, while it waits for a run
+SPARES = "spares"  # queue/spares/<backend>.<pid>.json: a worker's supervisor ("busy" while one of its runs trains)
 
 
 def spare_idle_s() -> float:
-    """How long a spare waits for a run before it ends (``$GENRE_SPARE_IDLE_S``, else 10 minutes): an idle
+    """How long a warm worker waits for a run before it ends (``$GENRE_SPARE_IDLE_S``, else 10 minutes): an idle
     TensorFlow process holds ~650 MB."""
+    return _setting("GENRE_SPARE_IDLE_S", 600.0, 1.0)
+
+
+def worker_max_runs() -> int:
+    """How many runs a warm worker trains before it is replaced by a fresh one (``$GENRE_WORKER_RUNS``, else 20)."""
+    return int(_setting("GENRE_WORKER_RUNS", 20, 1))
+
+
+def worker_max_mb() -> float:
+    """Above this resident memory (MB) after a run, a warm worker is replaced (``$GENRE_WORKER_MAX_MB``, else 3,000:
+    an idle TensorFlow worker holds ~650 MB, one that trained on GTZAN-sized features ~1,200 MB)."""
+    return _setting("GENRE_WORKER_MAX_MB", 3000.0, 1.0)
+
+
+def _setting(name: str, default: float, least: float) -> float:
     try:
-        return max(1.0, float(os.environ.get("GENRE_SPARE_IDLE_S", "")))
+        return max(least, float(os.environ.get(name, "")))
     except ValueError:
-        return 600.0
+        return default
 
 
 def warm_spares() -> bool:
@@ -297,18 +313,26 @@ def warm_hint(features, split, model_config: ModelConfig, train_config: TrainCon
 
 
 def ensure_spare(backend: str) -> None:
-    """Start a spare for ``backend`` unless one is waiting already (the Train page calls this on a visit, so that
-    the first Start finds one warm)."""
+    """Start a warm worker for ``backend`` unless one is waiting already, or as many as may train at once are busy
+    (one of them takes the next run when its own ends). The Train page calls this on a visit, so that the first Start
+    finds one warm; :func:`launch` for every queued run."""
     from genre.jobs import queue
 
     spares = queue.folder() / SPARES
     with queue.locked("spares"):
         spares.mkdir(parents=True, exist_ok=True)
+        busy = 0
         for entry in spares.glob(f"{backend}.*.json"):
-            ident = ProcessId.from_dict(_read(entry))
-            if ident is not None and ident.alive():
+            record = _read(entry)
+            ident = ProcessId.from_dict(record)
+            if ident is None or not ident.alive():
+                entry.unlink(missing_ok=True)  # a worker that died
+            elif not record.get("busy"):
                 return
-            entry.unlink(missing_ok=True)  # a spare that died
+            else:
+                busy += 1
+        if busy >= queue.max_runs():
+            return
         env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1"}
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         with open(spares / f"{backend}.log", "ab") as log:
@@ -326,32 +350,88 @@ def _read(path: Path) -> dict:
 
 
 def supervise_spare(backend: str) -> int:
-    """A spare's supervisor (imports no Keras): start the warm process, hand it the first queued run of
-    ``backend`` once a slot is free, then supervise that run as :func:`supervise` does. Ends after its one run,
-    or when no run came for :func:`spare_idle_s`."""
+    """A warm worker's supervisor (imports no Keras): start the warm process, then, for every run: wait until a slot
+    is free and the first queued run of ``backend`` can be claimed, hand it to the process, record how it ended, give
+    the slot back. The worker is replaced after :func:`worker_max_runs` runs or above :func:`worker_max_mb`; a worker
+    that dies fails only its run (another is started for the runs still queued). Ends when no run came for
+    :func:`spare_idle_s`."""
     from genre.jobs import queue
+    from genre.process import rss_mb
 
     me = queue.folder() / SPARES / f"{backend}.{os.getpid()}.json"
+    ident = ProcessId.current().to_dict()
     child = subprocess.Popen([sys.executable, "-m", "genre.jobs.worker", "spare", backend], stdin=subprocess.PIPE,
-                             env={**os.environ, "KERAS_BACKEND": backend})
-    run: Run | None = None
+                             stdout=subprocess.PIPE, env={**os.environ, "KERAS_BACKEND": backend})
+    current: list[Run] = []  # the run it trains now, if any
 
-    def forward(signum, _frame):  # before a run: the spare just ends; with one: a polite stop for it
-        if run is None:
+    def forward(signum, _frame):  # between runs: the worker just ends; with one: a polite stop for it
+        if not current:
             child.kill()
             me.unlink(missing_ok=True)
             os._exit(0)
-        run.request_stop()
+        current[0].request_stop()
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    born = time.monotonic()
-    deadline = born + spare_idle_s()
-    claimed = slot = None
-    while claimed is None:
+    born, served = time.monotonic(), 0
+    while True:
+        taken = _claim_next(backend, child, me, born)
+        if taken is None:
+            return 0
+        entry, run_dir, slot = taken
+        run = Run(run_dir)
+        try:
+            run._update_status(state="pending", supervisor=ident, supervisor_pid=os.getpid(),
+                               process=ProcessId.of(child.pid).to_dict(), pid=child.pid, claimed=time.time(),
+                               message="loading the features")
+        except RecordGone:  # deleted while queued: nothing to run
+            queue.done(entry)
+            os.close(slot)
+            continue
+        write_text(me, json.dumps({**ident, "busy": True}))
+        if warm_spares() and queue.max_runs() > 1:  # another may train beside this one: have it warm
+            ensure_spare(backend)
+        current[:] = [run]
+        try:
+            child.stdin.write(f"{run.path}\n".encode())
+            child.stdin.flush()
+            reply = child.stdout.readline()  # the run's exit code, once the worker has reset for the next one
+        except BrokenPipeError:
+            reply = b""
+        code = int(reply) if reply.strip().lstrip(b"-").isdigit() else child.wait()
+        st = run.raw_status()
+        with contextlib.suppress(RecordGone):  # deleted while it ran: the record is not made anew
+            if st.get("state") in FINAL_STATES:
+                run._update_status(exit_code=code)
+            else:
+                run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
+        current.clear()
+        queue.done(entry)
+        os.close(slot)
+        served += 1
+        if not reply or served >= worker_max_runs() or (rss_mb(child.pid) or 0) > worker_max_mb():
+            me.unlink(missing_ok=True)  # retired: a fresh worker for the runs still queued (or the next one)
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=10)
+            child.kill()
+            if warm_spares() or queue.entries(backend):
+                ensure_spare(backend)
+            return 0
+        write_text(me, json.dumps(ident))  # waiting again
+
+
+def _claim_next(backend: str, child: subprocess.Popen, me: Path, born: float):
+    """Wait for a free slot and the first queued run of ``backend``: ``(claimed entry, run folder, slot)``, or None
+    when the warm process died or no run came for :func:`spare_idle_s` (the worker then ends)."""
+    from genre.jobs import queue
+
+    deadline = time.monotonic() + spare_idle_s()
+    while True:
         if child.poll() is not None or time.monotonic() > deadline:  # died while waiting, or idle too long
-            # Under the lock launch() checks for a spare with: a run queued meanwhile is seen here (this spare
-            # stays, or is replaced), or launch() sees no spare and starts one. No run is left without a spare.
+            # Under the lock ensure_spare() checks for a worker with: a run queued meanwhile is seen here (this one
+            # stays, or is replaced), or ensure_spare() sees no worker and starts one. No run is left without one.
             with queue.locked("spares"):
                 waiting = bool(queue.entries(backend))
                 if waiting and child.poll() is None:
@@ -361,60 +441,50 @@ def supervise_spare(backend: str) -> int:
             child.kill()
             if waiting and time.monotonic() - born > 10:  # died with runs waiting: another (not in a crash loop)
                 ensure_spare(backend)
-            return 0
+            return None
         slot = queue.take_slot()
         if slot is not None:
             claimed = queue.claim(backend)
-            if claimed is None:
-                os.close(slot)
-                slot = None
-        if claimed is None:
-            time.sleep(0.1)
-    entry, run_dir = claimed
-    run = Run(run_dir)
-    me.unlink(missing_ok=True)  # no longer a spare
-    try:
-        run._update_status(state="pending", supervisor=ProcessId.current().to_dict(), supervisor_pid=os.getpid(),
-                           process=ProcessId.of(child.pid).to_dict(), pid=child.pid, claimed=time.time(),
-                           message="loading the features")
-    except RecordGone:  # deleted while queued: nothing to run; this spare ends, another is started
-        child.kill()
-        queue.done(entry)
-        ensure_spare(backend)
-        return 1
-    if warm_spares() or queue.entries(backend):  # a warm one for the next run, or for the runs still queued
-        ensure_spare(backend)
-    with contextlib.suppress(BrokenPipeError):
-        child.stdin.write(f"{run.path}\n".encode())
-        child.stdin.close()
-    code = child.wait()
-    st = run.raw_status()
-    with contextlib.suppress(RecordGone):
-        if st.get("state") in FINAL_STATES:
-            run._update_status(exit_code=code)
-        else:
-            run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
-    queue.done(entry)
-    return code
+            if claimed is not None:
+                return (*claimed, slot)
+            os.close(slot)
+        time.sleep(0.1)
 
 
 def spare(backend: str) -> int:
-    """The warm process: import Keras (and build and fit a tiny network, so that TensorFlow's first-use costs
-    are paid), wait for one run's folder on stdin, execute that run, end. One run per process: nothing of one
-    run (seed, Keras state, memory) reaches the next."""
+    """The warm process: import Keras (and build and fit a tiny network, so that the backend's first-use costs are
+    paid), then, for every run folder the supervisor sends on stdin, execute that run and answer its exit code on
+    stdout once Keras is reset for the next. Between runs: the Keras session cleared, memory collected, the signals
+    as they were; each run sets its own seed, so its numbers are those of a process of its own (tested). Ends on
+    end of input."""
     from genre.learn.model import import_keras
 
     keras = import_keras(backend)
+    reply = os.fdopen(os.dup(1), "w", buffering=1)  # the supervisor's pipe; what is printed goes to the log
+    os.dup2(2, 1)
+    log = os.dup(2)
     _warm_up(keras)
-    line = _wait_for_run(keras, backend)
-    if not line:
-        return 0
-    run = Run(Path(line))
-    with contextlib.suppress(OSError):  # from now on what it prints is the run's log
-        fd = os.open(run.path / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-    return train_here(run)
+    warmed: list[dict] = []
+    while line := _wait_for_run(keras, backend, warmed):
+        run = Run(Path(line))
+        sys.stdout.flush(), sys.stderr.flush()
+        with contextlib.suppress(OSError):  # what it prints while it trains is the run's log
+            fd = os.open(run.path / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.dup2(fd, 1), os.dup2(fd, 2)
+            os.close(fd)
+        try:
+            code = train_here(run)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            sys.stdout.flush(), sys.stderr.flush()
+            os.dup2(log, 1), os.dup2(log, 2)
+        keras.backend.clear_session()  # what the run built is freed (its numbers never needed this: tested)
+        gc.collect()
+        try:
+            reply.write(f"{code}\n")
+        except BrokenPipeError:  # the supervisor is gone: nobody hands out runs any more
+            return 0
+    return 0
 
 
 def train_here(run: Run) -> int:
@@ -428,18 +498,18 @@ def train_here(run: Run) -> int:
     return 0 if run.raw_status().get("state") in ("done", "stopped") else 1
 
 
-def _wait_for_run(keras, backend: str, poll_s: float = 0.25) -> str:
+def _wait_for_run(keras, backend: str, warmed: list[dict], poll_s: float = 0.25) -> str:
     """The run folder the supervisor sends (empty: none comes); meanwhile, warm up for the Train page's hint
-    whenever it changes."""
+    whenever it differs from the last one warmed for (``warmed``, kept across runs)."""
     import select
 
     from genre.jobs import queue
 
-    hint_path, warmed = queue.folder() / HINTS / f"{backend}.json", None
+    hint_path = queue.folder() / HINTS / f"{backend}.json"
     while True:
         hint = _read(hint_path) or None
-        if hint is not None and hint != warmed:
-            warmed = hint
+        if hint is not None and hint not in warmed:
+            warmed[:] = [hint]
             with contextlib.suppress(Exception):  # a hint this process cannot warm for costs the run nothing more
                 _warm_for(keras, hint)
         if select.select([sys.stdin], [], [], poll_s)[0]:

@@ -5,7 +5,8 @@ Started by :func:`genre.jobs.execution.launch` and :func:`genre.jobs.experiment.
 ``supervise`` imports no TensorFlow: it starts ``train`` (with the run's ``KERAS_BACKEND`` in its environment,
 set before Keras is imported), waits for it and records how it ended. ``train`` turns SIGTERM into a stop after
 the current batch. ``experiment`` runs the spec in its folder (its trials are runs, each with these processes).
-``supervise-spare`` and ``spare`` are a warm pair waiting for the next queued run of a backend
+``supervise-spare`` and ``spare`` are a warm worker of a backend: a supervisor that imports nothing and a process
+that has imported Keras, taking the workspace's queued runs of that backend one after another
 (:func:`genre.jobs.execution.launch`).
 """
 

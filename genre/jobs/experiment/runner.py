@@ -177,17 +177,23 @@ def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]
 
 
 def _tick(trials, queue, flying, retried, workers: int, stop, finished) -> None:
-    """One turn of the local scheduler: start trials while workers are free, collect the ended ones."""
+    """One turn of the local scheduler: queue trials while workers are free (and one more), collect the ended ones."""
+    from genre.jobs import queue as queue_
     from genre.jobs.execution import launch
     from genre.jobs.runs import FINAL_STATES
 
-    while queue and len(flying) < workers and not stop.is_set():
+    while queue and len(flying) < workers + 1 and not stop.is_set():  # one more queued: a worker that ends a trial
+        # finds the next one waiting, rather than waiting for this loop to notice
         i = queue.pop(0)
         run = trials[i][1]()
         launch(run)
         flying.append((i, run))
     time.sleep(0.2)
     for i, run in list(flying):
+        if stop.is_set() and queue_.cancel(run.id):  # queued, never started: as a trial not run, with no record
+            flying.remove((i, run))
+            run.delete()
+            continue
         status = run.status()
         if status.get("state") not in FINAL_STATES:
             if stop.is_set() and not run.stop_requested:
