@@ -215,7 +215,7 @@ def live_ui(exp, drawn_label: str) -> None:
     if not exp.running or label(exp) != drawn_label:
         st.rerun(scope="app")  # it ended, or now says what it varies: redraw the page
     done, total = exp.progress()
-    flying = [r for r in exp.runs() if r.running]
+    flying = [r for r in exp.runs() if r.running and r.state != "queued"]  # the next trial waits queued, ready
     elapsed = exp.elapsed()
     if not total or not (flying or done):
         st.info(f"Preparing: the experiment's process checks the grid and extracts the features of each distinct "

@@ -1,5 +1,6 @@
 """Features: MFCCs or musicnn embeddings, their parameters, a live preview of one segment, and a cached extraction."""
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -129,9 +130,14 @@ def extract_ui(dataset, params: FeatureParams) -> None:
     bar = st.progress(0.0, text="Starting workers...")
     jobs = default_jobs(dataset.n_files)
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"Extracting: file {done} of {total}")
+    shown = [0.0]
 
+    def progress(done: int, total: int) -> None:  # ten redraws a second at most: each is a message to the browser
+        if time.monotonic() - shown[0] >= 0.1 or done == total:
+            shown[0] = time.monotonic()
+            bar.progress(done / total, text=f"Extracting: file {done} of {total}")
+
+    made = None  # the features extracted here, when they were
     try:
         if params.kind.network and load_cached(dataset.root, params, out, load=state.shared_store) is not None:
             hit = True  # found here: no need to start the worker for it
@@ -141,14 +147,14 @@ def extract_ui(dataset, params: FeatureParams) -> None:
             hit = state.predictor().extract(dataset.root, params, out, on_progress=progress)
             stop.empty()
         else:
-            _, hit = extract_to_store(dataset.root, params, out, jobs=jobs, on_progress=progress)
+            made, hit = extract_to_store(dataset.root, params, out, jobs=jobs, on_progress=progress)
     except (GenreError, Cancelled) as exc:
         bar.empty()
         st.error(str(exc))
         return
     bar.empty()
     note.empty()
-    fs = state.shared_store(out)  # the copy every session shares, not this run's own
+    fs = state.shared_store(out, made)  # the copy every session shares (the one just made: not read back)
     state.set_features(fs, out)
     ui.status_strip(strip)
     if hit:

@@ -85,6 +85,17 @@ def test_extract_sets_the_features_and_a_second_extract_is_a_cache_hit(at, tiny)
     assert at.session_state["features"].key == fs.key
 
 
+def test_the_features_just_extracted_are_shared_as_made_not_read_back(at, monkeypatch):
+    from genre.data import store
+
+    read, real = [], store.load_features
+    monkeypatch.setattr(store, "load_features", lambda path: read.append(str(path)) or real(path))
+    set_params(at, sr=8000, duration=4, segments=2, n_fft=512, hop=256)
+    button(at, "Extract features").click().run()
+    assert at.success[0].value.startswith("Extracted 24 rows") and not at.exception
+    assert read == []  # a GTZAN-sized store takes 0.4 s to read again
+
+
 def test_a_dataset_whose_every_file_is_unreadable_gives_an_error(home, tmp_path):
     for genre in ("blues", "rock"):
         (tmp_path / "data" / genre).mkdir(parents=True)

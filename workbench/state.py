@@ -114,10 +114,10 @@ def features():
 
 
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
-def _shared_store(path: str, stamp: tuple):
+def _shared_store(path: str, stamp: tuple, _given=None):
     from genre.data.store import load_features
 
-    return load_features(path)
+    return _given if _given is not None else load_features(path)
 
 
 def clear_shared() -> None:
@@ -125,11 +125,12 @@ def clear_shared() -> None:
     _shared_store.clear()
 
 
-def shared_store(path: str | Path):
+def shared_store(path: str | Path, given=None):
     """The feature store at ``path``, one copy for every session (read-only): a new tab does not load its own.
-    Keyed by the file's size and time, so a store written anew is read anew."""
+    Keyed by the file's size and time, so a store written anew is read anew. ``given``: the features just written
+    there (an extraction's), kept as that copy instead of being read back."""
     s = Path(path).stat()
-    return _shared_store(str(path), (s.st_size, s.st_mtime_ns))
+    return _shared_store(str(path), (s.st_size, s.st_mtime_ns), given)
 
 
 def _restore_features() -> None:
