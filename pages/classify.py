@@ -75,8 +75,11 @@ CLEARED = "uploads_cleared"  # how many times "Clear all" was pressed: part of t
 
 
 def clear_all() -> None:
-    """Empty the uploader and the recorder (new widget keys: Streamlit's way to reset a file uploader)."""
-    st.session_state[CLEARED] = st.session_state.get(CLEARED, 0) + 1
+    """Empty the uploader and the recorder (new widget keys: Streamlit's way to reset a file uploader), and let go of
+    what they held."""
+    cleared = st.session_state.get(CLEARED, 0)
+    runtime.forget_uploads(st.session_state.get(f"clips-{cleared}"), st.session_state.get(f"recording-{cleared}"))
+    st.session_state[CLEARED] = cleared + 1
 
 
 def clips_ui(bundle) -> list[tuple[str, bytes]]:
@@ -230,3 +233,7 @@ shown = pick_ui(clips, results)
 if shown is not None:
     detail_ui(bundle, *clips[shown], results[shown])
 hear_all(clips, results, table_slot, csv_slot)
+# The page's globals and its functions (clear_all, the callback above) form a cycle that only Python's cyclic
+# collector frees, whenever it next runs: without this, the clips' bytes of the last run (a 5-minute song: 53 MB)
+# outlived it in the server, after Clear all too. What is on screen keeps its own copies.
+del clips

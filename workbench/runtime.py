@@ -128,6 +128,30 @@ def keep_house_periodically(every_s: float = EVERY_S) -> bool:
     return True
 
 
+def forget_uploads(*values) -> int:
+    """Give back the memory of files a visitor uploaded or recorded (widget values: an ``UploadedFile``, a list of
+    them, or None) before their widget is reset with a new key; how many were let go.
+
+    Streamlit keeps an upload until the browser deletes it (its x) or the session ends, and a widget drawn anew
+    under another key deletes nothing: without this, every clip ever cleared from Classify stays in the server
+    until the tab closes (a 5-minute song: 50 MB each). Streamlit's chat input lets go of its files the same way.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "uploaded_file_mgr", None)
+    if manager is None:
+        return 0
+    forgotten = 0
+    for value in values:
+        for upload in value if isinstance(value, (list, tuple)) else [value]:
+            file_id = getattr(upload, "file_id", None)
+            if file_id:
+                manager.remove_file(ctx.session_id, file_id)
+                forgotten += 1
+    return forgotten
+
+
 def drop_state(session) -> None:
     """Let go of a shut-down session's state: its widget values (the uploads), the callbacks they keep and,
     through those, the globals of the page it last ran (Classify's clips as bytes).
