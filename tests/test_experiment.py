@@ -400,3 +400,27 @@ def test_an_experiment_can_keep_only_its_best_trials_model_or_none(gtzan, tmp_pa
         assert kept[0].id == next(t["run_id"] for t in result["trials"] if t["settings"] == best_point)
     assert all("not kept" in r.status()["model"] for r in runs.values() if r.bundle_path is None)
     assert ExperimentSpec.read(tmp_path / "exp").keep_models == keep
+
+
+@pytest.mark.parametrize("cap, workers, launched", [(1, 1, 2), (2, 1, 1), (2, 2, 3)])
+def test_an_experiment_queues_a_trial_ahead_only_when_its_trials_fill_every_slot(monkeypatch, genre_home, cap, workers,
+                                                                                 launched):
+    """One trial queued ahead lets a worker that ends a trial take the next at once; with a slot to spare it would
+    train at once, more trials at once than the experiment's workers."""
+    import threading
+
+    from genre.jobs.experiment import runner
+
+    monkeypatch.setenv("GENRE_MAX_RUNS", str(cap))
+    started = []
+    monkeypatch.setattr("genre.jobs.execution.launch", started.append)
+
+    class Training:
+        id, stop_requested = "trial", False
+
+        def status(self):
+            return {"state": "running"}
+
+    queue, flying = list(range(5)), []
+    runner._tick([(None, Training)] * 5, queue, flying, set(), workers, threading.Event(), lambda i, run: None)
+    assert len(started) == len(flying) == launched

@@ -182,8 +182,11 @@ def _tick(trials, queue, flying, retried, workers: int, stop, finished) -> None:
     from genre.jobs.execution import launch
     from genre.jobs.runs import FINAL_STATES
 
-    while queue and len(flying) < workers + 1 and not stop.is_set():  # one more queued: a worker that ends a trial
-        # finds the next one waiting, rather than waiting for this loop to notice
+    # One more queued than may train, when the trials fill every slot of the workspace: a worker that ends a trial
+    # finds the next one waiting, rather than waiting for this loop to notice (with a slot to spare, a queued trial
+    # would train at once: more trials at once than asked for).
+    ahead = 1 if workers >= queue_.max_runs() else 0
+    while queue and len(flying) < workers + ahead and not stop.is_set():
         i = queue.pop(0)
         run = trials[i][1]()
         launch(run)
