@@ -424,3 +424,19 @@ def test_an_experiment_queues_a_trial_ahead_only_when_its_trials_fill_every_slot
     queue, flying = list(range(5)), []
     runner._tick([(None, Training)] * 5, queue, flying, set(), workers, threading.Event(), lambda i, run: None)
     assert len(started) == len(flying) == launched
+
+
+def test_a_local_experiment_has_its_warm_workers_import_keras_while_it_prepares_the_trials(gtzan, tmp_path,
+                                                                                         monkeypatch):
+    events = []
+    monkeypatch.setattr("genre.jobs.execution.ensure_spare", lambda backend: events.append(("worker", backend)))
+
+    def extract(*args, **kwargs):
+        events.append(("extract", None))
+        raise KeyboardInterrupt  # enough: what came before is what is tested
+
+    monkeypatch.setattr("genre.data.extract.extract_to_store", extract)
+    spec = ExperimentSpec.build(gtzan, [parse_vary("kind=dense,cnn")], repeats=1, epochs=1, base=BASE)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(spec, tmp_path / "exp")
+    assert events == [("worker", "jax"), ("worker", "tensorflow"), ("extract", None)]  # auto: each kind's faster
