@@ -1,5 +1,6 @@
 """Features: MFCCs or musicnn embeddings, their parameters, a live preview of one segment, and a cached extraction."""
 
+import json
 import time
 from pathlib import Path
 
@@ -99,22 +100,33 @@ def preview_ui(dataset, params: FeatureParams) -> None:
     if not segments:
         st.warning(f"This clip ({len(y) / params.sample_rate:.1f} s) is shorter than one segment.")
         return
-    d, seg = segments[0], params.segment_samples
+    mfcc_png, mel_png, patches = segment_pictures(str(path), json.dumps(params.to_dict(), sort_keys=True))
     mfcc_side, musicnn_side = st.columns(2)  # the same segment, as each family's features see it
-    with mfcc_side:
-        p = params.replace(features="mfcc")
-        mfcc, _ = segment_mfccs(part, params=p, segments=[d])
-        frames, n = p.input_shape
-        st.pyplot(plots.mfcc_figure(mfcc[0], sample_rate=p.sample_rate, hop_length=p.hop_length,
-                                    title=f"MFCCs: {frames} frames × {n} (segment 1 of {len(segments)})"))
-    with musicnn_side:
-        mel = musicnn.log_mel(part[d * seg:(d + 1) * seg], params.sample_rate)
-        st.pyplot(plots.log_mel_figure(mel, sample_rate=musicnn.SAMPLE_RATE, hop_length=musicnn.HOP,
-                                       patch_frames=musicnn.PATCH_FRAMES,
-                                       title=f"musicnn's input: {mel.shape[0]} frames × 96 mel bands at 16 kHz"))
-        st.caption(f"The same segment as musicnn hears it, in 3 s patches ({len(musicnn.patches(mel))} whole "
-                   "one(s) here; a dashed line where each ends). With musicnn features a segment's row is the mean "
-                   "of its patches' embeddings.")
+    mfcc_side.image(mfcc_png, width="stretch")
+    musicnn_side.image(mel_png, width="stretch")
+    musicnn_side.caption(f"The same segment as musicnn hears it, in 3 s patches ({patches} whole one(s) here; a dashed "
+                         "line where each ends). With musicnn features a segment's row is the mean of its patches' "
+                         "embeddings.")
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=600)
+def segment_pictures(path: str, params_json: str) -> tuple[bytes, bytes, int]:
+    """The preview's first segment as its MFCCs and as musicnn's log-mel input (PNG, as ``st.pyplot`` draws them),
+    and its whole 3 s patches: made once per clip and settings, not on every rerun of the page (~0.6 s each, e.g.
+    on the click on Extract)."""
+    params = FeatureParams.from_dict(json.loads(params_json))
+    part, segments = excerpt(clip_at(path, params.sample_rate), params)
+    d, seg = segments[0], params.segment_samples
+    p = params.replace(features="mfcc")
+    mfcc, _ = segment_mfccs(part, params=p, segments=[d])
+    frames, n = p.input_shape
+    mfcc_fig = plots.mfcc_figure(mfcc[0], sample_rate=p.sample_rate, hop_length=p.hop_length,
+                                 title=f"MFCCs: {frames} frames × {n} (segment 1 of {len(segments)})")
+    mel = musicnn.log_mel(part[d * seg:(d + 1) * seg], params.sample_rate)
+    mel_fig = plots.log_mel_figure(mel, sample_rate=musicnn.SAMPLE_RATE, hop_length=musicnn.HOP,
+                                   patch_frames=musicnn.PATCH_FRAMES,
+                                   title=f"musicnn's input: {mel.shape[0]} frames × 96 mel bands at 16 kHz")
+    return plots.png(mfcc_fig), plots.png(mel_fig), len(musicnn.patches(mel))
 
 
 def extract_ui(dataset, params: FeatureParams) -> None:

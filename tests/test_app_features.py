@@ -117,3 +117,18 @@ def test_with_the_whole_track_the_labels_say_that_duration_and_count_set_the_seg
     assert widget(at, "segments").label == "Divide the duration into … (segment length)"
     assert widget(at, "duration").label == "Duration (s), for the segment length only"
     assert "Whole track: segments of 6.00 s (30 s ÷ 5), as many as fit in each track, at most 30" in texts(at.caption)
+
+
+def test_a_rerun_with_the_same_clip_and_settings_does_not_draw_the_preview_again(at, monkeypatch):
+    """The preview's two figures took ~0.6 s of every rerun of the page (each widget change, the click on Extract)."""
+    from genre import plots
+
+    drawn, real = [], plots.mfcc_figure
+    monkeypatch.setattr(plots, "mfcc_figure", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    set_params(at, sr=8000, duration=4, segments=2, n_fft=512, hop=256, n_mfcc=17)
+    first = len(drawn)
+    assert first == 1 and len(at.image) == 2 and not at.exception  # settings no other test uses: drawn once
+    at.run()
+    assert len(drawn) == first and len(at.image) == 2 and not at.exception
+    set_params(at, n_mfcc=18)  # other settings: drawn anew
+    assert len(drawn) == first + 1 and len(at.image) == 2
