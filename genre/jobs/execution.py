@@ -172,8 +172,9 @@ def _save(run: Run, spec: dict, fs, mc: ModelConfig, tc: TrainConfig, result) ->
 def launch(run: Run) -> None:
     """Queue ``run`` for the workspace's warm processes (:mod:`genre.jobs.queue`); returns at once.
 
-    A spare of the run's backend (a process that has imported Keras already, with a supervisor that imports
-    none) takes it when a slot is free: its first epoch comes without the 3-4 s of importing TensorFlow.
+    A warm worker of the run's backend (a process that has imported Keras already, with a supervisor that imports
+    none; a *spare* while it waits) takes it when a slot is free: its first epoch comes without the 3-4 s of
+    importing TensorFlow.
     The processes outlive the caller's (their own session), so an app restart does not end the run.
     """
     from genre.jobs import queue
@@ -248,7 +249,8 @@ def _drop_dead_entries_ahead(run_id: str) -> None:
                                          message="its process ended while it was queued")
 
 
-SPARES = "spares"  # queue/spares/<backend>.<pid>.json: a worker's supervisor ("busy" while one of its runs trains)
+SPARES = "spares"  # queue/spares/<backend>.<pid>.json: a warm worker's supervisor: a spare while it waits for a run,
+# "busy" while one of its runs trains
 
 
 def spare_idle_s() -> float:

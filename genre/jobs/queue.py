@@ -3,9 +3,10 @@
 Every run the app starts, and every trial of a local experiment, is an entry in ``<workspace>/queue/``,
 named ``<priority><enqueued, ns>.<run id>.<backend>`` with the run's folder inside: sorted by name, a run a
 user started (priority 0) goes ahead of queued experiment trials (1), then first come, first served.
-A warm process (a *spare*, :mod:`genre.jobs.worker`) claims the first entry of its backend by renaming it
-into ``claimed/`` (atomic: one claimant wins) while it holds one of :func:`max_runs` slots, ``slot-<i>.lock``
-files it keeps an ``flock`` on for as long as its run trains; the lock dies with the process.
+A warm worker (:mod:`genre.jobs.worker`; a *spare* while it waits) claims the first entry of its backend by
+renaming it into ``claimed/`` (atomic: one claimant wins) while it holds one of :func:`max_runs` slots,
+``slot-<i>.lock`` files it keeps an ``flock`` on for as long as its run trains (the lock dies with the process),
+then takes the next.
 """
 
 from __future__ import annotations
