@@ -440,3 +440,11 @@ def test_a_local_experiment_has_its_warm_workers_import_keras_while_it_prepares_
     with pytest.raises(KeyboardInterrupt):
         run_experiment(spec, tmp_path / "exp")
     assert events == [("worker", "jax"), ("worker", "tensorflow"), ("extract", None)]  # auto: each kind's faster
+
+
+def test_a_trial_is_run_again_only_when_its_process_died_before_it_ended():
+    from genre.jobs.experiment.runner import _died
+
+    assert _died({"state": "failed", "exit_code": -9}) and _died({"state": "failed", "orphaned": True})
+    assert not _died({"state": "failed", "exit_code": 1, "message": "a reason"})
+    assert not _died({"state": "done", "exit_code": -9})  # done and kept; its worker died afterwards

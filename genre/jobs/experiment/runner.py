@@ -137,8 +137,9 @@ def _row(trial: Trial, run) -> dict:
 
 
 def _died(status: dict) -> bool:
-    """A trial whose process was killed (or vanished), as opposed to one that failed with a reason."""
-    return bool(status.get("orphaned")) or (status.get("exit_code") or 0) < 0
+    """A trial whose process was killed (or vanished) before it ended, as opposed to one that failed with a reason
+    (or a trial that ended, and whose warm worker died afterwards, resetting for the next)."""
+    return status.get("state") == "failed" and (bool(status.get("orphaned")) or (status.get("exit_code") or 0) < 0)
 
 
 def _execute(trials, workers: int, dask_client, on_progress, stop) -> list[dict]:
