@@ -401,12 +401,7 @@ def supervise_spare(backend: str) -> int:
         except BrokenPipeError:
             reply = b""
         code = int(reply) if reply.strip().lstrip(b"-").isdigit() else child.wait()
-        st = run.raw_status()
-        with contextlib.suppress(RecordGone):  # deleted while it ran: the record is not made anew
-            if st.get("state") in FINAL_STATES:
-                run._update_status(exit_code=code)
-            else:
-                run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
+        record_exit(run, code)
         current.clear()
         queue.done(entry)
         os.close(slot)
@@ -590,10 +585,16 @@ def supervise(run: Run) -> int:
         proc = subprocess.Popen([sys.executable, "-m", "genre.jobs.worker", "train", str(run.path)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env(run))
     code = proc.wait()
+    record_exit(run, code)
+    return code
+
+
+def record_exit(run: Run, code: int) -> None:
+    """Record how the training process of ``run`` ended: its exit code, and a failure with the reason when it ended
+    before the run did (killed, out of memory). A record deleted meanwhile is not made anew."""
     st = run.raw_status()
-    with contextlib.suppress(RecordGone):  # deleted while it ran: the record is not made anew
+    with contextlib.suppress(RecordGone):
         if st.get("state") in FINAL_STATES:
             run._update_status(exit_code=code)
         else:
             run._update_status(state="failed", finished=time.time(), exit_code=code, message=describe_exit(code))
-    return code
